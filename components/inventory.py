@@ -1,0 +1,185 @@
+"""Find the team modules, check them together, and pick what a stack owns.
+
+Every problem of every module is collected before anything is registered, so a bad
+declaration never leaves a half-applied stack, and a PR shows all its mistakes at once.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import traceback
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pydantic import ValidationError
+
+from components.spec import DeclarationError, Environment, Problem, WorkloadSecretsArgs, problems_from_validation_error
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS_DIR = ROOT / "workloads"
+
+
+@dataclass(frozen=True)
+class DeclaredWorkload:
+    """A team module's `WORKLOAD` and where it was declared."""
+
+    args: WorkloadSecretsArgs
+    module: str
+    """Module path relative to the repository root, e.g. `workloads/analytics/plausible.py`."""
+
+
+@dataclass(frozen=True)
+class ModuleProblem:
+    """A `Problem` located in a module and a workload."""
+
+    module: str
+    workload: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.module} (workload {self.workload}): {self.path}: {self.message}"
+
+
+class DeclarationErrors(pulumi.RunError):
+    """All problems of all team modules. A RunError: Pulumi prints it without a traceback."""
+
+    def __init__(self, problems: list[ModuleProblem]):
+        self.problems = problems
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"{count} in workload declarations:\n" + "\n".join(str(p) for p in problems))
+
+
+def module_name(workload: str) -> str:
+    """The file a workload is declared in: `agents-runtime` -> `agents_runtime.py`."""
+    return workload.replace("-", "_") + ".py"
+
+
+def discover(workloads_dir: Path = WORKLOADS_DIR) -> list[DeclaredWorkload]:
+    """Load every team module under `workloads_dir`; raise DeclarationErrors listing every problem."""
+    declared: list[DeclaredWorkload] = []
+    problems: list[ModuleProblem] = []
+    root = workloads_dir.parent
+    for path in sorted(workloads_dir.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if path.name.startswith("_") or "__pycache__" in path.parts:
+            continue
+        workload = path.stem.replace("_", "-")
+        if path.parent.parent != workloads_dir:
+            problems.append(ModuleProblem(relative, workload, "module", "team modules live at workloads/<team>/<workload>.py; move it"))
+            continue
+        loaded, module_problems = _load(path, relative, workload)
+        problems += module_problems
+        if loaded is not None:
+            declared.append(loaded)
+    problems += cross_check(declared)
+    if problems:
+        raise DeclarationErrors(problems)
+    return declared
+
+
+def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | None, list[ModuleProblem]]:
+    def located(problems: Iterable[Problem], name: str = workload) -> list[ModuleProblem]:
+        return [ModuleProblem(relative, name, p.path, p.message) for p in problems]
+
+    source = path.read_text()
+    try:
+        tree = ast.parse(source, filename=relative)
+    except SyntaxError as error:
+        return None, located([Problem(f"line {error.lineno}", f"syntax error: {error.msg}")])
+    duplicates = located(_duplicate_keys(tree))
+
+    spec = importlib.util.spec_from_file_location(f"workloads.{path.parent.name}.{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except DeclarationError as error:
+        return None, duplicates + located(error.problems, error.workload)
+    except ValidationError as error:
+        return None, duplicates + located(problems_from_validation_error(error))
+    except Exception as error:  # noqa: BLE001 - any import-time failure becomes a located problem
+        return None, duplicates + located([Problem(_line_in(error, path), f"{type(error).__name__}: {error}")])
+
+    value = getattr(module, "WORKLOAD", None)
+    if not isinstance(value, WorkloadSecretsArgs):
+        found = "nothing" if value is None else type(value).__name__
+        return None, duplicates + located(
+            [Problem("WORKLOAD", f"the module must define WORKLOAD = WorkloadSecretsArgs(...), found {found}")]
+        )
+    return DeclaredWorkload(value, relative), duplicates
+
+
+def _line_in(error: BaseException, path: Path) -> str:
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
+    return f"line {frames[-1].lineno}" if frames else "module"
+
+
+def _duplicate_keys(tree: ast.AST) -> Iterator[Problem]:
+    # Python keeps the last of two equal keys in a dict literal without a word: a silently
+    # dropped secret key (ESO's "duplicate secretKey") would only show up in production.
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            seen: set[object] = set()
+            for key in node.keys:
+                if isinstance(key, ast.Constant):
+                    if key.value in seen:
+                        yield Problem(f"line {key.lineno}", f"key {key.value!r} appears twice in one mapping; Python keeps only the last (remove one)")
+                    seen.add(key.value)
+
+
+def cross_check(declared: list[DeclaredWorkload]) -> list[ModuleProblem]:
+    """Rules that need every workload at once: ownership and uniqueness. Linear in the inventory."""
+    problems: list[ModuleProblem] = []
+    workloads: dict[str, DeclaredWorkload] = {}
+    names: dict[tuple[str, str], str] = {}
+    targets: dict[tuple[str, str], str] = {}
+    existing: dict[tuple[str, str], str] = {}
+    for d in declared:
+        for secret in d.args.existing_secrets:
+            existing.setdefault((d.args.namespace, secret), d.args.workload)
+
+    for d in declared:
+        args = d.args
+
+        def problem(path: str, message: str, d: DeclaredWorkload = d) -> None:
+            problems.append(ModuleProblem(d.module, d.args.workload, path, message))
+
+        team_folder = Path(d.module).parent.name
+        if args.team != team_folder:
+            problem("WORKLOAD.team", f"team {args.team!r} does not match the folder workloads/{team_folder}/ (set team={team_folder!r} or move the module)")
+        if Path(d.module).name != module_name(args.workload):
+            problem("WORKLOAD.workload", f"workload {args.workload!r} must be declared in {module_name(args.workload)} (rename the module)")
+        if args.workload in workloads:
+            problem("WORKLOAD.workload", f"workload {args.workload!r} is already declared in {workloads[args.workload].module}")
+        workloads.setdefault(args.workload, d)
+        for i, spec in enumerate(args.external_secrets):
+            at = f"WORKLOAD.external_secrets[{i}]"
+            where = (args.namespace, spec.name)
+            if where in names:
+                problem(f"{at}.name", f"ExternalSecret {args.namespace}/{spec.name} is already declared by workload {names[where]} (choose another name)")
+            names.setdefault(where, args.workload)
+            target = (args.namespace, spec.target_name)
+            if target in targets:
+                problem(f"{at}.target", f"Secret {args.namespace}/{spec.target_name} is already written by workload {targets[target]}'s ExternalSecret (two writers would overwrite each other)")
+            targets.setdefault(target, args.workload)
+            if target in existing:
+                problem(
+                    f"{at}.target",
+                    f"Secret {args.namespace}/{spec.target_name} is cluster-managed (existing_secrets of workload "
+                    f"{existing[target]}); use it as it is instead of re-hydrating it from Vault",
+                )
+    return problems
+
+
+def owned(declared: Iterable[DeclaredWorkload], environment: Environment) -> list[DeclaredWorkload]:
+    """Workloads whose secrets a stack of `environment` owns: those rolled out at least that far."""
+    return [d for d in declared if environment <= d.args.rollout]
+
+
+def namespaces(workloads: Iterable[DeclaredWorkload]) -> list[str]:
+    """The namespaces the platform's store must admit for these workloads."""
+    return sorted({d.args.namespace for d in workloads})

@@ -1,0 +1,164 @@
+"""Pure functions from declarations and settings to Kubernetes manifests (plain dicts).
+
+The components register exactly these dicts, so what tests, the offline preview and the CRD
+schema checks see is what Pulumi sends to the API server. ESO fields that have a default are
+rendered explicitly: the API server would add them otherwise, and every preview would show a diff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components.settings import StackSettings
+from components.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
+
+ESO_API_VERSION = "external-secrets.io/v1"
+STORE_KIND = "ClusterSecretStore"
+
+LABEL_WORKLOAD = "ameide.io/workload"
+LABEL_TEAM = "ameide.io/team"
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+ANNOTATION_KEY_PREFIX = "ameide.io/key-prefix"
+PLATFORM_LABELS = {LABEL_MANAGED_BY: "pulumi", "app.kubernetes.io/part-of": "ameide-secrets"}
+
+# Creation policies under which ESO writes (and so templates) the target Secret itself.
+# With Merge / CreateOrMerge / None the Secret belongs to someone else: we do not restamp its
+# type or metadata.
+_TEMPLATED = {"Owner", "Orphan"}
+
+
+@dataclass(frozen=True)
+class StoreRef:
+    """How an ExternalSecret names the platform's store."""
+
+    name: str
+    kind: str = STORE_KIND
+
+
+def workload_labels(args: WorkloadSecretsArgs) -> dict[str, str]:
+    """Labels on every object of a workload: who owns it and what manages it."""
+    return {LABEL_WORKLOAD: args.workload, LABEL_TEAM: args.team, LABEL_MANAGED_BY: "pulumi"}
+
+
+def _remote_ref(ref: RemoteRef) -> dict[str, Any]:
+    rendered: dict[str, Any] = {"key": ref.key}
+    if ref.property is not None:
+        rendered["property"] = ref.property
+    if ref.version is not None:
+        rendered["version"] = ref.version
+    rendered["decodingStrategy"] = ref.decoding_strategy
+    rendered["conversionStrategy"] = ref.conversion_strategy
+    rendered["metadataPolicy"] = ref.metadata_policy
+    return rendered
+
+
+def external_secret(args: WorkloadSecretsArgs, spec: ExternalSecretSpec, store: StoreRef, refresh_interval: str) -> dict[str, Any]:
+    """The ExternalSecret for one `ExternalSecretSpec` of a workload."""
+    labels = {**spec.labels, **workload_labels(args)}
+    target: dict[str, Any] = {
+        "name": spec.target_name,
+        "creationPolicy": spec.creation_policy,
+        "deletionPolicy": spec.deletion_policy,
+    }
+    if spec.creation_policy in _TEMPLATED:
+        # No template data: ESO writes the fetched keys as they are; the template only sets the
+        # Secret's type and ownership labels.
+        target["template"] = {
+            "type": spec.type,
+            "engineVersion": "v2",
+            "mergePolicy": "Replace",
+            "metadata": {"labels": labels},
+        }
+        if spec.annotations:
+            target["template"]["metadata"]["annotations"] = dict(spec.annotations)
+    body: dict[str, Any] = {
+        "refreshInterval": spec.refresh_interval or refresh_interval,
+        "secretStoreRef": {"kind": store.kind, "name": store.name},
+        "target": target,
+    }
+    if spec.data:
+        body["data"] = [{"secretKey": key, "remoteRef": _remote_ref(ref)} for key, ref in spec.data.items()]
+    if spec.data_from:
+        body["dataFrom"] = [{"extract": _remote_ref(ref)} for ref in spec.data_from]
+    return {
+        "apiVersion": ESO_API_VERSION,
+        "kind": "ExternalSecret",
+        "metadata": {
+            "name": spec.name,
+            "namespace": args.namespace,
+            "labels": labels,
+            # Carried on the object so a reviewer (and policy) can check keys without the module.
+            "annotations": {**spec.annotations, ANNOTATION_KEY_PREFIX: args.prefix},
+        },
+        "spec": body,
+    }
+
+
+def cluster_secret_store(settings: StackSettings, namespaces: list[str]) -> dict[str, Any]:
+    """The one Vault-backed ClusterSecretStore, usable only from `namespaces`."""
+    vault: dict[str, Any] = {
+        "server": settings.vault_server,
+        "path": settings.vault_kv_mount,
+        "version": settings.vault_kv_version,
+        "auth": {
+            "kubernetes": {
+                "mountPath": settings.vault_auth_mount,
+                "role": settings.vault_role,
+                "serviceAccountRef": reviewer_account_ref(settings),
+            }
+        },
+    }
+    if settings.vault_ca_kind is not None:
+        vault["caProvider"] = {
+            "type": settings.vault_ca_kind,
+            "name": settings.vault_ca_name,
+            "key": settings.vault_ca_key,
+            "namespace": settings.vault_ca_namespace or settings.eso_namespace,
+        }
+    return {
+        "apiVersion": ESO_API_VERSION,
+        "kind": STORE_KIND,
+        "metadata": {"name": settings.store_name, "labels": dict(PLATFORM_LABELS)},
+        "spec": {
+            "provider": {"vault": vault},
+            # Without conditions a ClusterSecretStore serves every namespace. Exact names only:
+            # ESO's namespaceRegexes are unanchored, so "ameide" would also admit "not-ameide-x".
+            "conditions": [{"namespaces": sorted(set(namespaces))}],
+        },
+    }
+
+
+def reviewer_account_ref(settings: StackSettings) -> dict[str, Any]:
+    """The service account whose token ESO presents to Vault's kubernetes auth."""
+    ref: dict[str, Any] = {"name": settings.reviewer_service_account, "namespace": settings.eso_namespace}
+    if settings.vault_audience is not None:
+        ref["audiences"] = [settings.vault_audience]
+    return ref
+
+
+def reviewer_service_account(settings: StackSettings) -> dict[str, Any]:
+    """The token-reviewer identity in ESO's namespace."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": settings.reviewer_service_account,
+            "namespace": settings.eso_namespace,
+            "labels": dict(PLATFORM_LABELS),
+        },
+    }
+
+
+def reviewer_binding(settings: StackSettings) -> dict[str, Any]:
+    """Vault validates ESO's token with a TokenReview made with that same token, so the
+    identity needs `system:auth-delegator`."""
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": f"{settings.store_name}-token-reviewer", "labels": dict(PLATFORM_LABELS)},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
+        "subjects": [
+            {"kind": "ServiceAccount", "name": settings.reviewer_service_account, "namespace": settings.eso_namespace}
+        ],
+    }

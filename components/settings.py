@@ -1,0 +1,184 @@
+"""Stack settings: the `ameide-secrets:*` Pulumi config of one stack, validated.
+
+Defaults live only in `Pulumi.yaml` (its typed `config:` schema). The Pulumi CLI applies them;
+the mock monitor does not, so `stack_config()` merges them the same way for offline runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import pulumi
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from components import names
+from components.spec import Environment, go_duration_problem
+
+PROJECT = "ameide-secrets"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(pulumi.RunError):
+    """Stack configuration that cannot be used; one line per bad config key."""
+
+
+class StackSettings(BaseModel):
+    """One stack's settings; field aliases are the config keys (`ameide-secrets:<alias>`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=True,
+    )
+
+    environment: Environment
+    """local | staging | production: which workloads this stack owns (see WorkloadSecretsArgs.rollout)."""
+    store_name: str
+    """Name of the shared ClusterSecretStore."""
+    vault_server: str
+    """Vault address as ESO reaches it."""
+    vault_kv_mount: str
+    """KV engine mount path."""
+    vault_kv_version: Literal["v1", "v2"]
+    """KV engine version."""
+    vault_auth_mount: str
+    """Kubernetes auth method mount path."""
+    vault_role: str
+    """Vault role ESO logs in with."""
+    vault_audience: str | None = None
+    """Audience of the token ESO presents; API server default when unset."""
+    vault_ca_kind: Literal["ConfigMap", "Secret"] | None = None
+    """Kind of the object holding Vault's CA bundle; system roots when unset."""
+    vault_ca_name: str | None = None
+    """Name of the object holding Vault's CA bundle."""
+    vault_ca_key: str | None = None
+    """Key of the CA bundle in that object."""
+    vault_ca_namespace: str | None = None
+    """Namespace of that object; the ESO namespace when unset."""
+    reviewer_service_account: str
+    """Service account in the ESO namespace that authenticates ESO to Vault."""
+    eso_namespace: str
+    """Namespace where ESO runs."""
+    refresh_interval: str
+    """Default ESO refresh interval (Go duration)."""
+    kube_context: str | None = None
+    """kubeconfig context to deploy to."""
+    render_yaml_to_directory: str | None = None
+    """Render manifests to this directory instead of deploying."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # Pulumi.yaml can only default an optional key to "", which means "not set".
+        return None if value == "" else value
+
+    @field_validator("store_name", "reviewer_service_account", "vault_ca_name")
+    @classmethod
+    def _object_name(cls, value: str | None) -> str | None:
+        if value is not None and (problem := names.dns1123_subdomain_problem(value)):
+            raise ValueError(f"{value!r} {problem}")
+        return value
+
+    @field_validator("eso_namespace", "vault_ca_namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        if value is not None and (problem := names.dns1123_label_problem(value)):
+            raise ValueError(f"{value!r} {problem}")
+        return value
+
+    @field_validator("vault_server")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or len(value.split("://", 1)[1]) == 0:
+            raise ValueError(f"{value!r} must be an http(s) URL such as https://vault.vault.svc:8200")
+        return value.rstrip("/")
+
+    @field_validator("vault_kv_mount", "vault_auth_mount")
+    @classmethod
+    def _mount(cls, value: str) -> str:
+        if value.startswith("/") or value.endswith("/"):
+            raise ValueError(f"{value!r} must be a mount path without leading or trailing '/'")
+        return value
+
+    @field_validator("refresh_interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if problem := go_duration_problem(value):
+            raise ValueError(f"{value!r} {problem}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StackSettings:
+        if (self.kube_context is None) == (self.render_yaml_to_directory is None):
+            raise ValueError(
+                "set exactly one of kubeContext (deploy to a cluster) and renderYamlToDirectory (write manifests only)"
+            )
+        if self.vault_ca_kind is not None and (self.vault_ca_name is None or self.vault_ca_key is None):
+            raise ValueError("vaultCaKind needs vaultCaName and vaultCaKey")
+        return self
+
+    @classmethod
+    def from_config(cls, values: dict[str, Any], stack: str) -> StackSettings:
+        """Validate config values keyed by alias; raise SettingsError naming each bad key."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            lines = []
+            for item in error.errors(include_url=False):
+                key = f"{PROJECT}:{to_camel(str(item['loc'][0]))}" if item["loc"] else "stack settings"
+                message = "is required" if item["type"] == "missing" else item["msg"].removeprefix("Value error, ")
+                lines.append(f"Pulumi.{stack}.yaml: {key}: {message}")
+            raise SettingsError("\n".join(lines)) from None
+
+    @classmethod
+    def from_pulumi(cls) -> StackSettings:
+        """The current stack's settings, read from Pulumi config."""
+        config = pulumi.Config(PROJECT)
+        values = {}
+        for name in cls.model_fields:
+            value = config.get(to_camel(name))
+            if value is not None:
+                values[to_camel(name)] = value
+        return cls.from_config(values, pulumi.get_stack())
+
+    def kubernetes_provider_args(self) -> dict[str, Any]:
+        """Arguments of the stack's Kubernetes provider: a cluster context or a render directory."""
+        if self.render_yaml_to_directory is not None:
+            return {"render_yaml_to_directory": self.render_yaml_to_directory}
+        return {"context": self.kube_context}
+
+
+def stack_config(stack: str, root: Path = ROOT) -> dict[str, str]:
+    """`Pulumi.yaml` defaults overlaid with `Pulumi.<stack>.yaml`, as the CLI passes them: fully
+    qualified keys, string values (JSON for objects)."""
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    stack_file = root / f"Pulumi.{stack}.yaml"
+    if not stack_file.exists():
+        stacks = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+        raise SettingsError(f"no stack {stack!r}: {stack_file.name} does not exist (stacks: {', '.join(stacks)})")
+    schema = {_qualified(key): spec for key, spec in (project.get("config") or {}).items()}
+    values = {key: spec["default"] for key, spec in schema.items() if isinstance(spec, dict) and "default" in spec}
+    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+        if key.startswith(f"{PROJECT}:") and key not in schema:
+            raise SettingsError(f"{stack_file.name}: {key}: unknown setting (the settings are declared in Pulumi.yaml)")
+        values[key] = value
+    return {key: _config_string(value) for key, value in values.items()}
+
+
+def _qualified(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def _config_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)

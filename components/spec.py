@@ -1,0 +1,325 @@
+"""Declaration models: what a team writes in `workloads/<team>/<workload>.py`.
+
+Pydantic checks shape and formats field by field; `WorkloadSecretsArgs` then checks the rules
+that need the whole workload (key prefix, ESO webhook rules) and raises `DeclarationError`
+with every problem at once. Rules that need *all* workloads live in `inventory.py`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from components import names
+
+# ESO's enums, spelled as ESO spells them (external-secrets.io/v1).
+CreationPolicy = Literal["Owner", "Orphan", "Merge", "None", "CreateOrMerge"]
+DeletionPolicy = Literal["Delete", "Merge", "Retain"]
+DecodingStrategy = Literal["Auto", "Base64", "Base64URL", "None"]
+ConversionStrategy = Literal["Default", "Unicode"]
+MetadataPolicy = Literal["None", "Fetch"]
+
+# Labels and annotations under these prefixes steer the platform (ownership, prefix checks,
+# Pulumi's await logic); a team module may not set them.
+RESERVED_PREFIXES = ("ameide.io/", "pulumi.com/", "app.kubernetes.io/managed-by")
+
+_GO_DURATION = re.compile(r"0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+")
+
+
+def go_duration_problem(value: str) -> str | None:
+    """Why `value` is not a Go duration as ESO parses it (`1h`, `15m`, `1h30m`, `0`), or None."""
+    if not _GO_DURATION.fullmatch(value):
+        return 'must be a Go duration such as "1h", "15m" or "1h30m" ("0" syncs once)'
+    return None
+
+
+class Environment(str, enum.Enum):
+    """A stack's environment; ordered local < staging < production."""
+
+    LOCAL = "local"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+    @property
+    def rank(self) -> int:
+        return list(Environment).index(self)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Environment):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Environment):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Environment):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Environment):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+_MODEL = ConfigDict(
+    extra="forbid",
+    frozen=True,
+    use_attribute_docstrings=True,
+    validate_by_name=True,
+    validate_by_alias=True,
+)
+
+
+def _reject(value: str, problem: str | None, what: str = "") -> None:
+    """Raise pydantic's ValueError for `value` when a names.* check found a problem."""
+    if problem:
+        raise ValueError(f"{what}{value!r} {problem}")
+
+
+class RemoteRef(BaseModel):
+    """A value in Vault: ESO's `remoteRef` (in `data`) or `extract` (in `data_from`)."""
+
+    model_config = _MODEL
+
+    key: str
+    """Vault key, relative to the KV mount, under the workload's key prefix (e.g. `plausible/db`)."""
+    property: str | None = None
+    """One field of the Vault secret; without it ESO returns the whole secret as JSON."""
+    version: str | None = None
+    """A KV v2 version to pin; latest when unset."""
+    decoding_strategy: DecodingStrategy = Field("None", alias="decodingStrategy")
+    """How ESO decodes the value before writing it (ESO default `None`)."""
+    conversion_strategy: ConversionStrategy = Field("Default", alias="conversionStrategy")
+    """How ESO converts keys and values (ESO default `Default`)."""
+    metadata_policy: MetadataPolicy = Field("None", alias="metadataPolicy")
+    """`Fetch` reads the secret's custom metadata instead of its data (ESO default `None`)."""
+
+    @field_validator("key")
+    @classmethod
+    def _key_is_a_path(cls, key: str) -> str:
+        if not key or key.startswith("/") or key.endswith("/") or "//" in key:
+            raise ValueError(f"key {key!r} must be a Vault path like 'workload/name', without leading or trailing '/'")
+        if ".." in key.split("/"):
+            raise ValueError(f"key {key!r} must not contain '..'")
+        return key
+
+
+def _ref_from_string(value: Any) -> Any:
+    # The string form is shorthand for the map form with only `key`.
+    return {"key": value} if isinstance(value, str) else value
+
+
+Ref = Annotated[RemoteRef, BeforeValidator(_ref_from_string)]
+
+
+def _check_labels(values: dict[str, str], what: str) -> dict[str, str]:
+    for key, value in values.items():
+        _reject(key, names.label_key_problem(key), f"{what} key ")
+        if key.startswith(RESERVED_PREFIXES):
+            raise ValueError(f"{what} key {key!r} is reserved for the platform (prefixes {', '.join(RESERVED_PREFIXES)})")
+        if what == "label":
+            _reject(value, names.label_value_problem(value), f"label {key!r} value ")
+    return values
+
+
+class ExternalSecretSpec(BaseModel):
+    """One ExternalSecret in the workload's namespace, and the Secret it writes."""
+
+    model_config = _MODEL
+
+    name: str
+    """ExternalSecret name (DNS-1123 subdomain); keep it when a workload changes owner."""
+    target: str | None = None
+    """Name of the Kubernetes Secret ESO writes; defaults to `name`."""
+    type: str = "Opaque"
+    """Kubernetes Secret type, e.g. `kubernetes.io/basic-auth`."""
+    data: dict[str, Ref] = {}
+    """Secret key -> Vault reference: a key string, a `RemoteRef`, or a dict with ESO's camelCase keys."""
+    data_from: list[Ref] = []
+    """Vault keys whose every field becomes a Secret key (ESO `dataFrom[].extract`)."""
+    refresh_interval: str | None = None
+    """How often ESO re-reads Vault (Go duration); the stack's default when unset."""
+    creation_policy: CreationPolicy = "Owner"
+    """ESO `target.creationPolicy`; `Owner` garbage-collects the Secret with the ExternalSecret."""
+    deletion_policy: DeletionPolicy = "Retain"
+    """ESO `target.deletionPolicy`: what happens to Secret keys that vanish from Vault."""
+    labels: dict[str, str] = {}
+    """Extra labels for the ExternalSecret and its Secret."""
+    annotations: dict[str, str] = {}
+    """Extra annotations for the ExternalSecret and its Secret."""
+
+    @field_validator("name", "target")
+    @classmethod
+    def _object_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            _reject(value, names.dns1123_subdomain_problem(value))
+        return value
+
+    @field_validator("data")
+    @classmethod
+    def _secret_keys(cls, data: dict[str, RemoteRef]) -> dict[str, RemoteRef]:
+        for key in data:
+            _reject(key, names.secret_key_problem(key), "secret key ")
+        return data
+
+    @field_validator("refresh_interval")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            _reject(value, go_duration_problem(value))
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_labels(value, "label")
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotations(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_labels(value, "annotation")
+
+    @property
+    def target_name(self) -> str:
+        """The Secret this ExternalSecret writes."""
+        return self.target or self.name
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a declaration: where (field path from `WORKLOAD`) and what to do."""
+
+    path: str
+    message: str
+
+
+class DeclarationError(Exception):
+    """Every rule a single `WorkloadSecretsArgs` breaks, each with its field path."""
+
+    def __init__(self, workload: str, problems: list[Problem]):
+        self.workload = workload
+        self.problems = problems
+        super().__init__("\n".join(f"{p.path}: {p.message}" for p in problems))
+
+
+class WorkloadSecretsArgs(BaseModel):
+    """Everything a team declares about one workload's secrets (module constant `WORKLOAD`)."""
+
+    model_config = _MODEL
+
+    workload: str
+    """Workload name (DNS-1123 label); also the default Vault key prefix `<workload>/`."""
+    team: str
+    """Owning team; must equal the folder name under `workloads/`."""
+    namespace: str
+    """Namespace of the workload's ExternalSecrets and Secrets."""
+    rollout: Environment
+    """Furthest environment where this module owns the secrets (`local` < `staging` < `production`)."""
+    external_secrets: list[ExternalSecretSpec] = []
+    """The ExternalSecrets this workload consumes."""
+    existing_secrets: list[str] = []
+    """Cluster-managed Secrets (e.g. CNPG's) the workload uses as they are: never re-hydrated."""
+    key_prefix: str | None = None
+    """Vault key prefix owning all keys; defaults to `<workload>/`."""
+
+    @field_validator("workload", "team", "namespace")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        _reject(value, names.dns1123_label_problem(value))
+        return value
+
+    @field_validator("existing_secrets")
+    @classmethod
+    def _existing(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _reject(value, names.dns1123_subdomain_problem(value))
+        return values
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        if value is not None and (not value.endswith("/") or value.startswith("/") or len(value) < 2):
+            raise ValueError(f"{value!r} must be a Vault path ending in '/', e.g. 'shared/db/'")
+        return value
+
+    @property
+    def prefix(self) -> str:
+        """The Vault key prefix every key of this workload sits under."""
+        return self.key_prefix or f"{self.workload}/"
+
+    @model_validator(mode="after")
+    def _workload_rules(self) -> WorkloadSecretsArgs:
+        problems = list(self._rule_problems())
+        if problems:
+            raise DeclarationError(self.workload, problems)
+        return self
+
+    def _rule_problems(self) -> Iterator[Problem]:
+        for i, spec in enumerate(self.external_secrets):
+            at = f"WORKLOAD.external_secrets[{i}]"
+            if not spec.data and not spec.data_from:
+                yield Problem(at, f"ExternalSecret {spec.name!r} has neither data nor data_from; ESO rejects it (add at least one entry)")
+            # ESO's admission webhook rules, enforced here so a PR fails before the cluster does.
+            if spec.deletion_policy == "Delete" and spec.creation_policy != "Owner":
+                yield Problem(
+                    f"{at}.deletion_policy",
+                    f'"Delete" needs creation_policy "Owner", got {spec.creation_policy!r} (use deletion_policy "Retain")',
+                )
+            if spec.deletion_policy == "Merge" and spec.creation_policy == "None":
+                yield Problem(
+                    f"{at}.deletion_policy",
+                    '"Merge" cannot be used with creation_policy "None" (use deletion_policy "Retain")',
+                )
+            refs = [(f'{at}.data["{k}"]', ref) for k, ref in spec.data.items()]
+            refs += [(f"{at}.data_from[{j}]", ref) for j, ref in enumerate(spec.data_from)]
+            for path, ref in refs:
+                if not ref.key.startswith(self.prefix):
+                    yield Problem(
+                        path,
+                        f"key {ref.key!r} is outside this workload's prefix {self.prefix!r} "
+                        f"(set key_prefix or use a key under {self.prefix})",
+                    )
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """`('external_secrets', 0, 'data', 'X', 'key')` -> `WORKLOAD.external_secrets[0].data["X"].key`."""
+    out = "WORKLOAD"
+    mapping_fields = {"data", "labels", "annotations"}
+    previous: int | str | None = None
+    for part in loc:
+        if part == "[key]":
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif previous in mapping_fields:
+            out += f'["{part}"]'
+        else:
+            out += f".{part}"
+        previous = part
+    return out
+
+
+def problems_from_validation_error(error: ValidationError) -> list[Problem]:
+    """Pydantic's errors as `Problem`s, each with the offending value and how to fix it."""
+    problems = []
+    for item in error.errors(include_url=False):
+        kind, message, value = item["type"], item["msg"], item.get("input")
+        if kind == "extra_forbidden":
+            message = "unknown field (check the spelling against components/spec.py)"
+        elif kind == "missing":
+            message = "required field is missing"
+        elif kind == "value_error":
+            message = message.removeprefix("Value error, ")
+        else:
+            message = f"{message}, got {value!r}"
+        problems.append(Problem(_path(tuple(item["loc"])), message))
+    return problems

@@ -1,0 +1,49 @@
+"""WorkloadSecrets: one team's ExternalSecrets for one workload, from its declaration."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import manifests
+from components.manifests import StoreRef
+from components.names import resource_name
+from components.spec import WorkloadSecretsArgs
+
+
+class WorkloadSecrets(pulumi.ComponentResource):
+    """The namespaced ExternalSecrets a workload consumes through the platform's store."""
+
+    def __init__(
+        self,
+        name: str,
+        args: WorkloadSecretsArgs,
+        store: StoreRef,
+        refresh_interval: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("ameide:secrets:WorkloadSecrets", name, None, opts)
+        self.external_secrets: list[k8s.apiextensions.CustomResource] = []
+        for spec in args.external_secrets:
+            manifest = manifests.external_secret(args, spec, store, refresh_interval)
+            self.external_secrets.append(
+                k8s.apiextensions.CustomResource(
+                    resource_name(args.namespace, spec.name),
+                    api_version=manifest["apiVersion"],
+                    kind=manifest["kind"],
+                    metadata=manifest["metadata"],
+                    spec=manifest["spec"],
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        # Cluster-managed Secrets (e.g. CNPG's) are listed beside the hydrated ones: consumers
+        # see every Secret the workload may mount, and none of them is re-created here.
+        self.secret_names = [spec.target_name for spec in args.external_secrets] + list(args.existing_secrets)
+        self.register_outputs(
+            {
+                "namespace": args.namespace,
+                "externalSecrets": [spec.name for spec in args.external_secrets],
+                "existingSecrets": list(args.existing_secrets),
+                "secretNames": self.secret_names,
+            }
+        )

@@ -1,0 +1,124 @@
+"""Offline preview: run `__main__.py` for one stack under the Pulumi mock monitor, no CLI needed.
+
+    python -m tools.preview --stack local [--format text|json|yaml]
+
+Exit codes: 0 rendered; 1 the declarations or stack settings are invalid (one line per problem).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from typing import Any
+
+import yaml
+
+from components.settings import SettingsError, stack_config
+from components.inventory import DeclarationErrors
+from tools import harness
+from tools.harness import Registration, RunResult
+
+# Apply order for the YAML view: identities before the store, the store before its users.
+_KIND_ORDER = ["ServiceAccount", "ClusterRoleBinding", "ClusterSecretStore", "ExternalSecret"]
+
+
+def kubernetes_objects(result: RunResult) -> list[dict[str, Any]]:
+    """Every Kubernetes object the stack applies, as sent to the API server, in a stable order."""
+    objects = [r.inputs for r in result.resources if r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs]
+
+    def order(obj: dict[str, Any]) -> tuple[int, str, str]:
+        kind = obj["kind"]
+        rank = _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER)
+        meta = obj.get("metadata", {})
+        return rank, meta.get("namespace", ""), meta.get("name", "")
+
+    return sorted(objects, key=order)
+
+
+def render_yaml(result: RunResult) -> str:
+    return yaml.dump_all(kubernetes_objects(result), Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def render_json(result: RunResult, environment: str) -> str:
+    resources = [
+        {
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent,
+            "custom": r.custom,
+            "inputs": r.inputs,
+            "protect": r.protect,
+            "retainOnDelete": r.retain_on_delete,
+            "dependsOn": r.depends_on,
+            "provider": r.provider,
+        }
+        for r in result.resources
+    ]
+    document = {
+        "project": harness.PROJECT,
+        "stack": result.stack,
+        "environment": environment,
+        "resources": resources,
+        "outputs": result.outputs,
+    }
+    return json.dumps(document, indent=2, sort_keys=False)
+
+
+def render_text(result: RunResult) -> str:
+    """A tree like `pulumi preview`'s, then how many objects of each kind."""
+    children: dict[str, list[Registration]] = {}
+    for r in result.resources:
+        children.setdefault(r.parent, []).append(r)
+    stack_urn = f"urn:pulumi:{result.stack}::{harness.PROJECT}::pulumi:pulumi:Stack::{harness.PROJECT}-{result.stack}"
+    lines = [f"{harness.PROJECT}-{result.stack} (pulumi:pulumi:Stack)"]
+
+    def walk(urn: str, indent: str) -> None:
+        # Registration order is concurrent; sort so two previews of one stack read the same.
+        kids = sorted(children.get(urn, []), key=lambda r: (r.type, r.name))
+        for i, r in enumerate(kids):
+            last = i == len(kids) - 1
+            lines.append(f"{indent}{'└─ ' if last else '├─ '}{r.type}  {r.name}")
+            walk(r.urn, indent + ("   " if last else "│  "))
+
+    walk(stack_urn, "")
+    counts = Counter(obj["kind"] for obj in kubernetes_objects(result))
+    lines.append("")
+    lines.append("Kubernetes objects: " + ", ".join(f"{counts[k]} {k}" for k in sorted(counts)))
+    lines.append("Outputs:")
+    for key, value in result.outputs.items():
+        lines.append(f"  {key}: {json.dumps(value, sort_keys=True)}")
+    return "\n".join(lines)
+
+
+def preview(stack: str) -> RunResult:
+    """Run the program for `stack` with its stack file and Pulumi.yaml defaults, under mocks."""
+    return harness.run_main(stack, stack_config(stack))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", required=True, help="stack name: local, staging or production (Pulumi.<stack>.yaml)")
+    parser.add_argument("--format", choices=["text", "json", "yaml"], default="text")
+    options = parser.parse_args(argv)
+    try:
+        result = preview(options.stack)
+    except (DeclarationErrors, SettingsError) as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    if options.format == "yaml":
+        sys.stdout.write(render_yaml(result))
+    elif options.format == "json":
+        print(render_json(result, str(result.outputs.get("environment", ""))))
+    else:
+        print(render_text(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
