@@ -23,9 +23,9 @@ workloads = {
     d.args.workload: WorkloadSecrets(
         d.args.workload,
         d.args,
-        store=platform.store_ref,
+        platform=platform,
         refresh_interval=settings.refresh_interval,
-        opts=pulumi.ResourceOptions(provider=provider, depends_on=[platform]),
+        opts=pulumi.ResourceOptions(provider=provider),
     )
     for d in owned
 }

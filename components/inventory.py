@@ -58,8 +58,10 @@ def module_name(workload: str) -> str:
     return workload.replace("-", "_") + ".py"
 
 
-def discover(workloads_dir: Path = WORKLOADS_DIR) -> list[DeclaredWorkload]:
-    """Load every team module under `workloads_dir`; raise DeclarationErrors listing every problem."""
+def discover(workloads_dir: Path | None = None) -> list[DeclaredWorkload]:
+    """Load every team module under `workloads_dir` (default `workloads/`); raise
+    DeclarationErrors listing every problem."""
+    workloads_dir = workloads_dir or WORKLOADS_DIR
     declared: list[DeclaredWorkload] = []
     problems: list[ModuleProblem] = []
     root = workloads_dir.parent
@@ -100,7 +102,10 @@ def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | 
     except DeclarationError as error:
         return None, duplicates + located(error.problems, error.workload)
     except ValidationError as error:
-        return None, duplicates + located(problems_from_validation_error(error))
+        # Nested models (ExternalSecretSpec(...), RemoteRef(...)) validate, and fail, before
+        # WORKLOAD exists: find which call failed to give its field path from WORKLOAD.
+        root = _call_paths(tree).get(_failing_call(error, path), "WORKLOAD")
+        return None, duplicates + located(problems_from_validation_error(error, root))
     except Exception as error:  # noqa: BLE001 - any import-time failure becomes a located problem
         return None, duplicates + located([Problem(_line_in(error, path), f"{type(error).__name__}: {error}")])
 
@@ -113,9 +118,46 @@ def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | 
     return DeclaredWorkload(value, relative), duplicates
 
 
-def _line_in(error: BaseException, path: Path) -> str:
+def _frame_in(error: BaseException, path: Path) -> traceback.FrameSummary | None:
     frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
-    return f"line {frames[-1].lineno}" if frames else "module"
+    return frames[-1] if frames else None
+
+
+def _line_in(error: BaseException, path: Path) -> str:
+    frame = _frame_in(error, path)
+    return f"line {frame.lineno}" if frame else "module"
+
+
+def _failing_call(error: BaseException, path: Path) -> tuple[int | None, int | None]:
+    frame = _frame_in(error, path)
+    return (frame.lineno, frame.colno) if frame else (None, None)
+
+
+def _call_paths(tree: ast.Module) -> dict[tuple[int | None, int | None], str]:
+    """Position of each call in a module-level assignment -> its field path, e.g. the
+    `ExternalSecretSpec(` at line 9 -> `WORKLOAD.external_secrets[0]`."""
+    paths: dict[tuple[int | None, int | None], str] = {}
+
+    def visit(node: ast.expr, path: str) -> None:
+        if isinstance(node, ast.Call):
+            paths[(node.lineno, node.col_offset)] = path
+            for keyword in node.keywords:
+                if keyword.arg:
+                    visit(keyword.value, f"{path}.{keyword.arg}")
+        elif isinstance(node, (ast.List, ast.Tuple)):
+            for i, element in enumerate(node.elts):
+                visit(element, f"{path}[{i}]")
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant):
+                    visit(value, f'{path}["{key.value}"]')
+
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                if isinstance(target, ast.Name):
+                    visit(statement.value, target.id)
+    return paths
 
 
 def _duplicate_keys(tree: ast.AST) -> Iterator[Problem]:

@@ -290,9 +290,9 @@ class WorkloadSecretsArgs(BaseModel):
                     )
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
+def _path(loc: tuple[int | str, ...], root: str) -> str:
     """`('external_secrets', 0, 'data', 'X', 'key')` -> `WORKLOAD.external_secrets[0].data["X"].key`."""
-    out = "WORKLOAD"
+    out = root
     mapping_fields = {"data", "labels", "annotations"}
     previous: int | str | None = None
     for part in loc:
@@ -308,8 +308,12 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def problems_from_validation_error(error: ValidationError) -> list[Problem]:
-    """Pydantic's errors as `Problem`s, each with the offending value and how to fix it."""
+def problems_from_validation_error(error: ValidationError, root: str = "WORKLOAD") -> list[Problem]:
+    """Pydantic's errors as `Problem`s, each with the offending value and how to fix it.
+
+    `root` is the field path of the model that failed, e.g. `WORKLOAD.external_secrets[0]` when
+    an `ExternalSecretSpec(...)` written inside the declaration raised.
+    """
     problems = []
     for item in error.errors(include_url=False):
         kind, message, value = item["type"], item["msg"], item.get("input")
@@ -321,5 +325,5 @@ def problems_from_validation_error(error: ValidationError) -> list[Problem]:
             message = message.removeprefix("Value error, ")
         else:
             message = f"{message}, got {value!r}"
-        problems.append(Problem(_path(tuple(item["loc"])), message))
+        problems.append(Problem(_path(tuple(item["loc"]), root), message))
     return problems

@@ -6,8 +6,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import manifests
-from components.manifests import StoreRef
 from components.names import resource_name
+from components.platform_secret_access import PlatformSecretAccess
 from components.spec import WorkloadSecretsArgs
 
 
@@ -18,14 +18,14 @@ class WorkloadSecrets(pulumi.ComponentResource):
         self,
         name: str,
         args: WorkloadSecretsArgs,
-        store: StoreRef,
+        platform: PlatformSecretAccess,
         refresh_interval: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ameide:secrets:WorkloadSecrets", name, None, opts)
         self.external_secrets: list[k8s.apiextensions.CustomResource] = []
         for spec in args.external_secrets:
-            manifest = manifests.external_secret(args, spec, store, refresh_interval)
+            manifest = manifests.external_secret(args, spec, platform.store_ref, refresh_interval)
             self.external_secrets.append(
                 k8s.apiextensions.CustomResource(
                     resource_name(args.namespace, spec.name),
@@ -33,7 +33,9 @@ class WorkloadSecrets(pulumi.ComponentResource):
                     kind=manifest["kind"],
                     metadata=manifest["metadata"],
                     spec=manifest["spec"],
-                    opts=pulumi.ResourceOptions(parent=self),
+                    # Children do not inherit the component's dependencies: wait for the store
+                    # here, or ESO reports "store not found" until its next retry.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[platform.store]),
                 )
             )
         # Cluster-managed Secrets (e.g. CNPG's) are listed beside the hydrated ones: consumers

@@ -38,11 +38,12 @@ def kubernetes_objects(result: RunResult) -> list[dict[str, Any]]:
 
 
 def render_yaml(result: RunResult) -> str:
-    return yaml.dump_all(kubernetes_objects(result), Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+    # Sorted keys read as kubectl prints them (apiVersion, kind, metadata, spec) and keep the
+    # output byte-stable whatever order the engine reported the inputs in.
+    return yaml.dump_all(kubernetes_objects(result), Dumper=_Dumper, sort_keys=True, default_flow_style=False)
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def render_json(result: RunResult, environment: str) -> str:
@@ -55,10 +56,10 @@ def render_json(result: RunResult, environment: str) -> str:
             "inputs": r.inputs,
             "protect": r.protect,
             "retainOnDelete": r.retain_on_delete,
-            "dependsOn": r.depends_on,
+            "dependsOn": sorted(r.depends_on),
             "provider": r.provider,
         }
-        for r in result.resources
+        for r in sorted(result.resources, key=lambda r: r.urn)
     ]
     document = {
         "project": harness.PROJECT,
@@ -67,7 +68,7 @@ def render_json(result: RunResult, environment: str) -> str:
         "resources": resources,
         "outputs": result.outputs,
     }
-    return json.dumps(document, indent=2, sort_keys=False)
+    return json.dumps(document, indent=2, sort_keys=True)
 
 
 def render_text(result: RunResult) -> str:

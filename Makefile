@@ -1,0 +1,27 @@
+# Two commands: `make preview` (offline preview of a stack, default local) and `make test`.
+# Both bootstrap .venv from requirements.txt on first use (Python 3.11 or 3.12: Pulumi's mocks
+# break on 3.14).
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STACK  ?= local
+FORMAT ?= text
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+
+.PHONY: preview test clean
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] in {(3, 11), (3, 12)} else "Python 3.11 or 3.12 is required (found %s); set PYTHON=..." % sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+preview: $(VENV)/.installed
+	$(PY) -m tools.preview --stack $(STACK) --format $(FORMAT)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) rendered .pytest_cache

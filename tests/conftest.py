@@ -1,0 +1,87 @@
+"""Shared fixtures. The Pulumi mock monitor is process-global: each test that runs Pulumi code
+gets its own run through the `pulumi_run` fixture, never a monitor set up at import time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.manifests import StoreRef
+from components.settings import PROJECT, StackSettings, stack_config
+from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
+from tools import harness
+from tools.crd_schema import CrdSchemas
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = ["local", "staging", "production"]
+
+
+@pytest.fixture(scope="session")
+def crds() -> CrdSchemas:
+    """ESO v2.9 CRD validators, compiled once for the session."""
+    return CrdSchemas()
+
+
+def settings_for(stack: str, **overrides: str) -> StackSettings:
+    """A real stack's settings, optionally with config keys (aliases) overridden."""
+    values = {key.split(":", 1)[1]: value for key, value in stack_config(stack).items() if key.startswith(f"{PROJECT}:")}
+    values.update(overrides)
+    return StackSettings.from_config(values, stack)
+
+
+@pytest.fixture
+def staging_settings() -> StackSettings:
+    return settings_for("staging")
+
+
+@pytest.fixture
+def store() -> StoreRef:
+    return StoreRef(name="ameide-vault")
+
+
+@pytest.fixture
+def make_workload() -> Callable[..., WorkloadSecretsArgs]:
+    """A valid workload declaration; keyword arguments override its fields."""
+
+    def make(**fields: Any) -> WorkloadSecretsArgs:
+        values: dict[str, Any] = {
+            "workload": "plausible",
+            "team": "analytics",
+            "namespace": "ameide",
+            "rollout": "production",
+            "external_secrets": [
+                ExternalSecretSpec(name="plausible-secrets", data={"SECRET_KEY_BASE": "plausible/secret-key-base"})
+            ],
+        }
+        values.update(fields)
+        return WorkloadSecretsArgs(**values)
+
+    return make
+
+
+@pytest.fixture
+def pulumi_run() -> Callable[..., harness.RunResult]:
+    """Run a Pulumi program (a callable) under a fresh recording mock monitor for this test."""
+
+    def run(program: Callable[[], Any], stack: str = "staging", config: dict[str, str] | None = None) -> harness.RunResult:
+        return harness.run(stack, stack_config(stack) if config is None else config, program)
+
+    return run
+
+
+@pytest.fixture
+def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
+    """Write a team module into a temporary `workloads/` tree; returns that tree."""
+    workloads = tmp_path / "workloads"
+    workloads.mkdir()
+
+    def write(relative: str, source: str) -> Path:
+        path = workloads / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source)
+        return workloads
+
+    return write

@@ -1,0 +1,281 @@
+"""Discovery and cross-workload checks: every problem at once, each naming file, workload, field, value."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from components import inventory
+from components.inventory import DeclarationErrors
+from components.spec import Environment
+
+PLAUSIBLE = '''
+from components import ExternalSecretSpec, WorkloadSecretsArgs
+
+WORKLOAD = WorkloadSecretsArgs(
+    workload="plausible",
+    team="analytics",
+    namespace="ameide",
+    rollout="staging",
+    external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"SECRET_KEY_BASE": "plausible/secret-key-base"})],
+    existing_secrets=["postgres-ameide-auth"],
+)
+'''
+
+Write = Callable[[str, str], Path]
+
+
+def module(workload: str, team: str, body: str = "", rollout: str = "production", namespace: str = "ameide") -> str:
+    """A team module declaring `workload`; `body` adds keyword arguments verbatim."""
+    return textwrap.dedent(
+        f'''
+        from components import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
+
+        WORKLOAD = WorkloadSecretsArgs(
+            workload="{workload}",
+            team="{team}",
+            namespace="{namespace}",
+            rollout="{rollout}",
+            {body or f'external_secrets=[ExternalSecretSpec(name="{workload}-secrets", data={{"A": "{workload}/a"}})],'}
+        )
+        '''
+    )
+
+
+def problems(workloads: Path) -> list[str]:
+    with pytest.raises(DeclarationErrors) as caught:
+        inventory.discover(workloads)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_discover_when_repository_modules_then_every_workload_loads_sorted() -> None:
+    declared = inventory.discover()
+    names = [d.args.workload for d in declared]
+    assert len(names) == len(set(names)) >= 18
+    assert all(d.module == f"workloads/{d.args.team}/{inventory.module_name(d.args.workload)}" for d in declared)
+
+
+def test_discover_when_valid_module_then_declaration_and_module_path(write_module: Write) -> None:
+    tree = write_module("analytics/plausible.py", PLAUSIBLE)
+    [declared] = inventory.discover(tree)
+    assert declared.module == "workloads/analytics/plausible.py"
+    assert declared.args.prefix == "plausible/"
+
+
+def test_discover_when_helper_module_starts_with_underscore_then_skipped(write_module: Write) -> None:
+    write_module("analytics/plausible.py", PLAUSIBLE)
+    tree = write_module("analytics/_shared.py", "KEYS = ['a']\n")
+    assert [d.args.workload for d in inventory.discover(tree)] == ["plausible"]
+
+
+def test_discover_when_key_outside_prefix_then_design_message(write_module: Write) -> None:
+    tree = write_module(
+        "analytics/plausible.py",
+        module("plausible", "analytics", 'external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"SECRET_KEY_BASE": "growth/x"})],'),
+    )
+    assert problems(tree) == [
+        'workloads/analytics/plausible.py (workload plausible): WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]: '
+        "key 'growth/x' is outside this workload's prefix 'plausible/' (set key_prefix or use a key under plausible/)"
+    ]
+
+
+def test_discover_when_syntax_error_then_line_named_without_traceback(write_module: Write) -> None:
+    tree = write_module("analytics/plausible.py", "WORKLOAD = (\n")
+    [line] = problems(tree)
+    assert line.startswith("workloads/analytics/plausible.py (workload plausible): line 1: syntax error:")
+    assert "Traceback" not in line
+
+
+def test_discover_when_import_error_then_exception_and_line_named(write_module: Write) -> None:
+    tree = write_module("analytics/plausible.py", "import os\nfrom components import NoSuchThing\n")
+    assert problems(tree) == [
+        "workloads/analytics/plausible.py (workload plausible): line 2: ImportError: "
+        "cannot import name 'NoSuchThing' from 'components' (" + str(Path(inventory.ROOT, "components", "__init__.py")) + ")"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "found"),
+    [("X = 1\n", "nothing"), ("WORKLOAD = {'workload': 'plausible'}\n", "dict")],
+)
+def test_discover_when_no_workload_constant_then_told_what_to_define(write_module: Write, source: str, found: str) -> None:
+    tree = write_module("analytics/plausible.py", source)
+    assert problems(tree) == [
+        "workloads/analytics/plausible.py (workload plausible): WORKLOAD: "
+        f"the module must define WORKLOAD = WorkloadSecretsArgs(...), found {found}"
+    ]
+
+
+def test_discover_when_team_differs_from_folder_then_problem(write_module: Write) -> None:
+    tree = write_module("analytics/plausible.py", module("plausible", "growth"))
+    assert problems(tree) == [
+        "workloads/analytics/plausible.py (workload plausible): WORKLOAD.team: "
+        "team 'growth' does not match the folder workloads/analytics/ (set team='analytics' or move the module)"
+    ]
+
+
+def test_discover_when_file_name_differs_from_workload_then_problem(write_module: Write) -> None:
+    tree = write_module("ai/runtime.py", module("agents-runtime", "ai"))
+    assert problems(tree) == [
+        "workloads/ai/runtime.py (workload agents-runtime): WORKLOAD.workload: "
+        "workload 'agents-runtime' must be declared in agents_runtime.py (rename the module)"
+    ]
+
+
+def test_discover_when_module_outside_team_folder_then_problem(write_module: Write) -> None:
+    tree = write_module("plausible.py", PLAUSIBLE)
+    assert problems(tree) == [
+        "workloads/plausible.py (workload plausible): module: team modules live at workloads/<team>/<workload>.py; move it"
+    ]
+
+
+def test_discover_when_two_modules_declare_same_externalsecret_then_second_named(write_module: Write) -> None:
+    write_module("analytics/plausible.py", PLAUSIBLE)
+    tree = write_module(
+        "growth/umami.py",
+        module("umami", "growth", 'external_secrets=[ExternalSecretSpec(name="plausible-secrets", target="umami", data={"A": "umami/a"})],'),
+    )
+    assert problems(tree) == [
+        "workloads/growth/umami.py (workload umami): WORKLOAD.external_secrets[0].name: "
+        "ExternalSecret ameide/plausible-secrets is already declared by workload plausible (choose another name)"
+    ]
+
+
+def test_discover_when_same_name_in_other_namespace_then_allowed(write_module: Write) -> None:
+    write_module("analytics/plausible.py", PLAUSIBLE)
+    tree = write_module(
+        "growth/umami.py",
+        module("umami", "growth", 'external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"A": "umami/a"})],', namespace="growth"),
+    )
+    assert len(inventory.discover(tree)) == 2
+
+
+def test_discover_when_two_externalsecrets_write_one_secret_then_problem(write_module: Write) -> None:
+    write_module("analytics/plausible.py", PLAUSIBLE)
+    tree = write_module(
+        "growth/umami.py",
+        module("umami", "growth", 'external_secrets=[ExternalSecretSpec(name="umami", target="plausible-secrets", data={"A": "umami/a"})],'),
+    )
+    assert problems(tree) == [
+        "workloads/growth/umami.py (workload umami): WORKLOAD.external_secrets[0].target: "
+        "Secret ameide/plausible-secrets is already written by workload plausible's ExternalSecret (two writers would overwrite each other)"
+    ]
+
+
+def test_discover_when_target_is_cluster_managed_secret_then_rehydration_refused(write_module: Write) -> None:
+    write_module("analytics/plausible.py", PLAUSIBLE)
+    tree = write_module(
+        "data/postgres.py",
+        module("postgres", "data", 'external_secrets=[ExternalSecretSpec(name="postgres-ameide-auth", data={"password": "postgres/app"})],'),
+    )
+    assert problems(tree) == [
+        "workloads/data/postgres.py (workload postgres): WORKLOAD.external_secrets[0].target: "
+        "Secret ameide/postgres-ameide-auth is cluster-managed (existing_secrets of workload plausible); "
+        "use it as it is instead of re-hydrating it from Vault"
+    ]
+
+
+def test_discover_when_duplicate_key_in_dict_literal_then_line_named(write_module: Write) -> None:
+    body = 'external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"A": "plausible/a", "A": "plausible/b"})],'
+    tree = write_module("analytics/plausible.py", module("plausible", "analytics", body))
+    assert problems(tree) == [
+        "workloads/analytics/plausible.py (workload plausible): line 9: "
+        "key 'A' appears twice in one mapping; Python keeps only the last (remove one)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "message"),
+    [
+        (
+            'external_secrets=[ExternalSecretSpec(name="Plausible_Secrets", data={"A": "plausible/a"})],',
+            "WORKLOAD.external_secrets[0].name",
+            "'Plausible_Secrets' must be a DNS-1123 subdomain",
+        ),
+        (
+            'external_secrets=[ExternalSecretSpec(name="x" * 254, data={"A": "plausible/a"})],',
+            "WORKLOAD.external_secrets[0].name",
+            "is 254 characters; a DNS-1123 subdomain has at most 253",
+        ),
+        (
+            'external_secrets=[ExternalSecretSpec(name="s", refresh_interval="1 hour", data={"A": "plausible/a"})],',
+            "WORKLOAD.external_secrets[0].refresh_interval",
+            "'1 hour' must be a Go duration",
+        ),
+        (
+            'external_secrets=[ExternalSecretSpec(name="s", creation_policy="Merge", deletion_policy="Delete", data={"A": "plausible/a"})],',
+            "WORKLOAD.external_secrets[0].deletion_policy",
+            '"Delete" needs creation_policy "Owner", got \'Merge\'',
+        ),
+        (
+            'external_secrets=[ExternalSecretSpec(name="s", creation_policy="None", deletion_policy="Merge", data={"A": "plausible/a"})],',
+            "WORKLOAD.external_secrets[0].deletion_policy",
+            '"Merge" cannot be used with creation_policy "None"',
+        ),
+        (
+            'external_secrets=[ExternalSecretSpec(name="s")],',
+            "WORKLOAD.external_secrets[0]",
+            "ExternalSecret 's' has neither data nor data_from",
+        ),
+        (
+            'external_secrets=[ExternalSecretSpec(name="s", data={"A": {"key": "plausible/a", "decodingStrategy": "b64"}})],',
+            'WORKLOAD.external_secrets[0].data["A"].decodingStrategy',
+            "Input should be 'Auto', 'Base64', 'Base64URL' or 'None', got 'b64'",
+        ),
+        (
+            'external_secrets=[ExternalSecretSpec(name="s", data_from=["growth/all"])],',
+            "WORKLOAD.external_secrets[0].data_from[0]",
+            "key 'growth/all' is outside this workload's prefix 'plausible/'",
+        ),
+    ],
+)
+def test_discover_when_bad_declaration_then_file_workload_path_value(write_module: Write, body: str, path: str, message: str) -> None:
+    tree = write_module("analytics/plausible.py", module("plausible", "analytics", body))
+    [line] = problems(tree)
+    assert line.startswith(f"workloads/analytics/plausible.py (workload plausible): {path}: ")
+    assert message in line
+
+
+def test_discover_when_many_modules_broken_then_every_problem_reported_at_once(write_module: Write) -> None:
+    write_module("analytics/plausible.py", module("plausible", "analytics", rollout="someday"))
+    write_module("core/graph.py", "WORKLOAD = (\n")
+    write_module("core/threads.py", module("threads", "core"))
+    tree = write_module("web/www.py", module("www", "frontend"))
+    lines = problems(tree)
+    assert [line.split(" ", 1)[0] for line in lines] == [
+        "workloads/analytics/plausible.py",
+        "workloads/core/graph.py",
+        "workloads/web/www.py",
+    ]
+    assert "WORKLOAD.rollout: Input should be 'local', 'staging' or 'production', got 'someday'" in lines[0]
+
+
+def test_declaration_errors_when_raised_then_pulumi_prints_no_traceback() -> None:
+    import pulumi
+
+    assert issubclass(DeclarationErrors, pulumi.RunError)
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        (Environment.LOCAL, ["a", "b", "c"]),
+        (Environment.STAGING, ["b", "c"]),
+        (Environment.PRODUCTION, ["c"]),
+    ],
+)
+def test_owned_when_environment_then_workloads_rolled_out_that_far(write_module: Write, environment: Environment, expected: list[str]) -> None:
+    write_module("t/a.py", module("a", "t", rollout="local"))
+    write_module("t/b.py", module("b", "t", rollout="staging"))
+    tree = write_module("t/c.py", module("c", "t", rollout="production"))
+    assert [d.args.workload for d in inventory.owned(inventory.discover(tree), environment)] == expected
+
+
+def test_namespaces_when_workloads_share_namespace_then_sorted_unique(write_module: Write) -> None:
+    write_module("t/a.py", module("a", "t", namespace="ameide"))
+    write_module("t/b.py", module("b", "t", namespace="monitoring"))
+    tree = write_module("t/c.py", module("c", "t", namespace="ameide"))
+    assert inventory.namespaces(inventory.discover(tree)) == ["ameide", "monitoring"]

@@ -1,0 +1,141 @@
+"""The whole program (`__main__.py`) per stack, under mocks, as `pulumi preview` would run it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components import inventory, manifests
+from components.inventory import DeclarationErrors
+from components.settings import SettingsError, stack_config
+from tools import harness
+from tools.harness import RunResult
+
+from conftest import STACKS, settings_for
+
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
+PLATFORM = "ameide:secrets:PlatformSecretAccess"
+
+
+@pytest.fixture(params=STACKS)
+def stack_run(request: pytest.FixtureRequest) -> RunResult:
+    return harness.run_main(request.param, stack_config(request.param))
+
+
+def external_secret_names(result: RunResult) -> set[str]:
+    return {r.name for r in result.by_type(EXTERNAL_SECRET)}
+
+
+def test_program_when_stack_runs_then_exactly_one_store(stack_run: RunResult) -> None:
+    [store] = stack_run.by_type(STORE)
+    assert store.inputs["metadata"]["name"] == "ameide-vault"
+
+
+def test_program_when_stack_runs_then_registers_exactly_the_pure_manifests(stack_run: RunResult) -> None:
+    """What Pulumi receives is what the pure functions (and so the tests and schema checks) see."""
+    settings = settings_for(stack_run.stack)
+    owned = inventory.owned(inventory.discover(), settings.environment)
+    store = manifests.StoreRef(settings.store_name)
+    expected = [manifests.external_secret(d.args, spec, store, settings.refresh_interval) for d in owned for spec in d.args.external_secrets]
+    expected += [
+        manifests.cluster_secret_store(settings, inventory.namespaces(owned)),
+        manifests.reviewer_service_account(settings),
+        manifests.reviewer_binding(settings),
+    ]
+    registered = [r.inputs for r in stack_run.resources if r.type.startswith("kubernetes:") and r.custom and "kind" in r.inputs]
+
+    def key(m: dict) -> tuple[str, str, str]:
+        return m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]
+
+    assert sorted(registered, key=key) == sorted(expected, key=key)
+
+
+def test_program_when_rolled_out_then_local_superset_of_staging_superset_of_production() -> None:
+    local, staging, production = (external_secret_names(harness.run_main(s, stack_config(s))) for s in STACKS)
+    assert production < staging < local
+
+
+def test_program_when_stack_runs_then_owned_workloads_follow_rollout(stack_run: RunResult) -> None:
+    environment = settings_for(stack_run.stack).environment
+    expected = sorted(d.args.workload for d in inventory.discover() if environment <= d.args.rollout)
+    assert stack_run.outputs["ownedWorkloads"] == expected
+    assert stack_run.outputs["environment"] == environment.value
+
+
+def test_program_when_stack_runs_then_no_externalsecret_under_platform(stack_run: RunResult) -> None:
+    [platform] = stack_run.by_type(PLATFORM)
+    assert all(r.parent != platform.urn for r in stack_run.by_type(EXTERNAL_SECRET))
+
+
+def test_program_when_stack_runs_then_every_externalsecret_waits_for_the_store(stack_run: RunResult) -> None:
+    [store] = stack_run.by_type(STORE)
+    secrets = stack_run.by_type(EXTERNAL_SECRET)
+    assert secrets and all(store.urn in r.depends_on for r in secrets)
+
+
+def test_program_when_stack_runs_then_store_admits_exactly_namespaces_holding_externalsecrets(stack_run: RunResult) -> None:
+    [store] = stack_run.by_type(STORE)
+    used = sorted({r.inputs["metadata"]["namespace"] for r in stack_run.by_type(EXTERNAL_SECRET)})
+    assert store.inputs["spec"]["conditions"] == [{"namespaces": used}]
+
+
+def test_program_when_stack_runs_then_every_kubernetes_object_uses_the_stack_provider(stack_run: RunResult) -> None:
+    [provider] = stack_run.by_type("pulumi:providers:kubernetes")
+    objects = [r for r in stack_run.resources if r.type.startswith("kubernetes:")]
+    assert objects and all(r.provider.startswith(provider.urn + "::") for r in objects)
+
+
+@pytest.mark.parametrize(
+    ("stack", "inputs"),
+    [
+        ("local", {"renderYamlToDirectory": "rendered/local"}),
+        ("staging", {"context": "ameide-staging"}),
+        ("production", {"context": "ameide-production"}),
+    ],
+)
+def test_program_when_stack_runs_then_provider_targets_cluster_or_render_directory(stack: str, inputs: dict) -> None:
+    [provider] = harness.run_main(stack, stack_config(stack)).by_type("pulumi:providers:kubernetes")
+    assert {k: v for k, v in provider.inputs.items() if k in {"context", "renderYamlToDirectory", "kubeconfig"}} == inputs
+
+
+def test_program_when_stack_runs_then_every_eso_object_passes_eso_crd_schema(stack_run: RunResult, crds) -> None:
+    eso = [r.inputs for r in stack_run.resources if r.type.startswith("kubernetes:external-secrets.io/")]
+    assert eso
+    assert {m["metadata"]["name"]: crds.errors(m) for m in eso} == {m["metadata"]["name"]: [] for m in eso}
+    # Nothing the API server would default is left out (no perpetual preview diff).
+    assert [crds.with_defaults(m) for m in eso] == eso
+
+
+def test_program_when_stack_runs_then_every_externalsecret_and_secret_carry_ownership_labels(stack_run: RunResult) -> None:
+    for r in stack_run.by_type(EXTERNAL_SECRET):
+        labels = r.inputs["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "pulumi"
+        assert labels["ameide.io/workload"] and labels["ameide.io/team"]
+        template = r.inputs["spec"]["target"].get("template")
+        if template is not None:
+            assert {k: template["metadata"]["labels"][k] for k in labels} == labels
+
+
+def test_program_when_setting_invalid_then_settings_error_names_key() -> None:
+    config = {**stack_config("staging"), "ameide-secrets:refreshInterval": "hourly"}
+    with pytest.raises(SettingsError, match=r"ameide-secrets:refreshInterval: 'hourly' must be a Go duration"):
+        harness.run_main("staging", config)
+
+
+def test_program_when_declaration_invalid_then_fails_before_any_resource(monkeypatch: pytest.MonkeyPatch, write_module) -> None:
+    tree = write_module("analytics/plausible.py", "from components import WorkloadSecretsArgs\nWORKLOAD = WorkloadSecretsArgs(workload='plausible')\n")
+    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
+    monitor_result: list[RunResult] = []
+    with pytest.raises(DeclarationErrors, match=r"WORKLOAD.team: required field is missing"):
+        monitor_result.append(harness.run_main("staging", stack_config("staging")))
+    assert not monitor_result
+
+
+def test_program_when_workload_added_in_new_namespace_then_store_admits_it(monkeypatch: pytest.MonkeyPatch, write_module) -> None:
+    source = Path(inventory.WORKLOADS_DIR, "analytics", "plausible.py").read_text().replace('namespace="ameide"', 'namespace="analytics"')
+    tree = write_module("analytics/plausible.py", source)
+    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
+    [store] = harness.run_main("production", stack_config("production")).by_type(STORE)
+    assert store.inputs["spec"]["conditions"] == [{"namespaces": ["analytics"]}]

@@ -1,0 +1,277 @@
+"""components/settings.py: reading a stack's config as the CLI would, and validating it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from conftest import settings_for
+
+from components.settings import PROJECT, SettingsError, StackSettings, stack_config
+from components.spec import Environment
+
+
+def config_values(stack: str, **overrides: str) -> dict[str, str]:
+    """A real stack's `ameide-secrets:*` values keyed by alias, as `from_config` takes them."""
+    values = {key.split(":", 1)[1]: value for key, value in stack_config(stack).items() if key.startswith(f"{PROJECT}:")}
+    values.update(overrides)
+    return values
+
+
+def settings_error(stack: str, **overrides: str) -> list[str]:
+    with pytest.raises(SettingsError) as info:
+        settings_for(stack, **overrides)
+    return str(info.value).splitlines()
+
+
+# --- stack_config on the real repository -----------------------------------------------------
+
+
+def test_stack_config_when_real_stack_includes_pulumi_yaml_defaults() -> None:
+    config = stack_config("staging")
+    assert config["ameide-secrets:storeName"] == "ameide-vault"
+    assert config["ameide-secrets:vaultKvMount"] == "secret"
+    assert config["ameide-secrets:vaultCaKey"] == "ca.crt"
+    assert config["ameide-secrets:environment"] == "staging"
+    assert config["ameide-secrets:kubeContext"] == "ameide-staging"
+
+
+def test_stack_config_when_stack_file_sets_a_defaulted_key_stack_wins() -> None:
+    assert stack_config("local")["ameide-secrets:refreshInterval"] == "15m"
+    assert stack_config("staging")["ameide-secrets:refreshInterval"] == "1h"
+
+
+# --- stack_config on a temporary project -----------------------------------------------------
+
+PROJECT_YAML = """\
+name: ameide-secrets
+runtime: python
+config:
+  environment:
+    type: string
+  storeName:
+    type: string
+    default: from-project
+  refreshInterval:
+    type: string
+    default: 1h
+  dryRun:
+    type: boolean
+    default: true
+  replicas:
+    type: integer
+    default: 3
+  ameide-secrets:qualified:
+    type: string
+    default: q
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "Pulumi.yaml").write_text(PROJECT_YAML)
+    return tmp_path
+
+
+def write_stack(root: Path, stack: str, config: str) -> None:
+    (root / f"Pulumi.{stack}.yaml").write_text(config)
+
+
+def test_stack_config_when_key_in_both_files_stack_file_wins(project: Path) -> None:
+    write_stack(project, "x", "config:\n  ameide-secrets:storeName: from-stack\n  ameide-secrets:environment: local\n")
+    config = stack_config("x", root=project)
+    assert config["ameide-secrets:storeName"] == "from-stack"
+    assert config["ameide-secrets:refreshInterval"] == "1h"
+    assert config["ameide-secrets:environment"] == "local"
+
+
+def test_stack_config_when_key_has_no_default_and_stack_omits_it_is_absent(project: Path) -> None:
+    write_stack(project, "x", "config: {}\n")
+    assert "ameide-secrets:environment" not in stack_config("x", root=project)
+
+
+def test_stack_config_when_stack_file_has_no_config_returns_defaults(project: Path) -> None:
+    write_stack(project, "x", "# nothing yet\n")
+    assert stack_config("x", root=project) == {
+        "ameide-secrets:storeName": "from-project",
+        "ameide-secrets:refreshInterval": "1h",
+        "ameide-secrets:dryRun": "true",
+        "ameide-secrets:replicas": "3",
+        "ameide-secrets:qualified": "q",
+    }
+
+
+@pytest.mark.parametrize(
+    ("yaml_value", "expected"),
+    [("false", "false"), ("true", "true"), ("5", "5"), ("1.5", "1.5"), ("[a, b]", '["a", "b"]'), ("{a: 1}", '{"a": 1}')],
+)
+def test_stack_config_when_value_not_a_string_becomes_config_string(project: Path, yaml_value: str, expected: str) -> None:
+    write_stack(project, "x", f"config:\n  ameide-secrets:dryRun: {yaml_value}\n")
+    assert stack_config("x", root=project)["ameide-secrets:dryRun"] == expected
+
+
+def test_stack_config_when_other_namespace_key_passes_through(project: Path) -> None:
+    write_stack(project, "x", "config:\n  kubernetes:context: kind\n")
+    assert stack_config("x", root=project)["kubernetes:context"] == "kind"
+
+
+def test_stack_config_when_unknown_project_key_names_file_and_key(project: Path) -> None:
+    write_stack(project, "x", "config:\n  ameide-secrets:storName: typo\n")
+    with pytest.raises(SettingsError) as info:
+        stack_config("x", root=project)
+    assert str(info.value) == (
+        "Pulumi.x.yaml: ameide-secrets:storName: unknown setting (the settings are declared in Pulumi.yaml)"
+    )
+
+
+def test_stack_config_when_stack_file_missing_lists_stacks(project: Path) -> None:
+    write_stack(project, "x", "config: {}\n")
+    write_stack(project, "a", "config: {}\n")
+    with pytest.raises(SettingsError) as info:
+        stack_config("prod", root=project)
+    assert str(info.value) == "no stack 'prod': Pulumi.prod.yaml does not exist (stacks: a, x)"
+
+
+def test_settings_error_when_raised_is_a_pulumi_run_error() -> None:
+    """Pulumi prints a RunError's message without a Python traceback."""
+    assert issubclass(SettingsError, pulumi.RunError)
+
+
+# --- StackSettings.from_config -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "environment"),
+    [("local", Environment.LOCAL), ("staging", Environment.STAGING), ("production", Environment.PRODUCTION)],
+)
+def test_from_config_when_real_stack_loads_its_environment(stack: str, environment: Environment) -> None:
+    assert settings_for(stack).environment is environment
+
+
+def test_from_config_when_required_key_missing_names_key_and_file() -> None:
+    values = config_values("staging")
+    del values["vaultServer"]
+    with pytest.raises(SettingsError) as info:
+        StackSettings.from_config(values, "staging")
+    assert str(info.value) == "Pulumi.staging.yaml: ameide-secrets:vaultServer: is required"
+
+
+def test_from_config_when_environment_unknown_names_key_and_choices() -> None:
+    [line] = settings_error("production", environment="prod")
+    assert line.startswith("Pulumi.production.yaml: ameide-secrets:environment: ")
+    assert all(name in line for name in ("'local'", "'staging'", "'production'"))
+
+
+def test_from_config_when_refresh_interval_bad_names_key_and_value() -> None:
+    assert settings_error("staging", refreshInterval="1 hour") == [
+        'Pulumi.staging.yaml: ameide-secrets:refreshInterval: \'1 hour\' must be a Go duration such as "1h", "15m" '
+        'or "1h30m" ("0" syncs once)'
+    ]
+
+
+@pytest.mark.parametrize("url", ["vault:8200", "https://", "ftp://vault", "vault.vault.svc"])
+def test_from_config_when_vault_server_not_http_url_names_key(url: str) -> None:
+    assert settings_error("staging", vaultServer=url) == [
+        f"Pulumi.staging.yaml: ameide-secrets:vaultServer: {url!r} must be an http(s) URL such as https://vault.vault.svc:8200"
+    ]
+
+
+def test_from_config_when_vault_server_has_trailing_slash_strips_it() -> None:
+    assert settings_for("staging", vaultServer="https://vault:8200/").vault_server == "https://vault:8200"
+
+
+@pytest.mark.parametrize(("key", "value"), [("vaultKvMount", "/secret"), ("vaultAuthMount", "kubernetes/")])
+def test_from_config_when_mount_has_slash_names_key(key: str, value: str) -> None:
+    assert settings_error("staging", **{key: value}) == [
+        f"Pulumi.staging.yaml: ameide-secrets:{key}: {value!r} must be a mount path without leading or trailing '/'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("storeName", "Ameide_Vault"), ("reviewerServiceAccount", "-x"), ("esoNamespace", "external.secrets"),
+     ("vaultKvVersion", "v3"), ("vaultCaKind", "Bucket")],
+)
+def test_from_config_when_value_malformed_names_that_key(key: str, value: str) -> None:
+    [line] = settings_error("staging", **{key: value})
+    assert line.startswith(f"Pulumi.staging.yaml: ameide-secrets:{key}: ")
+
+
+def test_from_config_when_several_keys_bad_reports_one_line_each() -> None:
+    lines = settings_error("staging", refreshInterval="soon", vaultServer="vault", environment="dev")
+    assert sorted(line.split(": ")[1] for line in lines) == [
+        "ameide-secrets:environment",
+        "ameide-secrets:refreshInterval",
+        "ameide-secrets:vaultServer",
+    ]
+
+
+def test_from_config_when_unknown_key_names_it() -> None:
+    [line] = settings_error("staging", vaultServr="https://v")
+    assert line.startswith("Pulumi.staging.yaml: ameide-secrets:vaultServr: ")
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides"),
+    [
+        pytest.param("staging", {"renderYamlToDirectory": "out"}, id="both"),
+        pytest.param("local", {"renderYamlToDirectory": ""}, id="neither"),
+    ],
+)
+def test_from_config_when_not_exactly_one_target_explains_choice(stack: str, overrides: dict[str, str]) -> None:
+    assert settings_error(stack, **overrides) == [
+        f"Pulumi.{stack}.yaml: stack settings: set exactly one of kubeContext (deploy to a cluster) "
+        "and renderYamlToDirectory (write manifests only)"
+    ]
+
+
+@pytest.mark.parametrize("missing", ["vaultCaName", "vaultCaKey"])
+def test_from_config_when_ca_kind_without_name_or_key_explains(missing: str) -> None:
+    assert settings_error("staging", **{missing: ""}) == [
+        "Pulumi.staging.yaml: stack settings: vaultCaKind needs vaultCaName and vaultCaKey"
+    ]
+
+
+def test_from_config_when_value_is_empty_string_is_unset() -> None:
+    settings = settings_for("local")
+    assert settings.vault_audience is None
+    assert settings.vault_ca_kind is None
+    assert settings.vault_ca_name is None
+    assert settings.vault_ca_namespace is None
+    assert settings.kube_context is None
+
+
+def test_from_config_when_optional_set_keeps_value() -> None:
+    settings = settings_for("staging", vaultAudience="vault", vaultCaNamespace="vault")
+    assert (settings.vault_audience, settings.vault_ca_namespace) == ("vault", "vault")
+
+
+def test_from_config_when_snake_case_names_given_accepts() -> None:
+    values: dict[str, Any] = {
+        "environment": "local",
+        "store_name": "s",
+        "vault_server": "http://v",
+        "vault_kv_mount": "secret",
+        "vault_kv_version": "v1",
+        "vault_auth_mount": "kubernetes",
+        "vault_role": "r",
+        "reviewer_service_account": "sa",
+        "eso_namespace": "eso",
+        "refresh_interval": "1h",
+        "render_yaml_to_directory": "out",
+    }
+    assert StackSettings.from_config(values, "x").vault_kv_version == "v1"
+
+
+# --- Kubernetes provider -----------------------------------------------------------------------
+
+
+def test_kubernetes_provider_args_when_local_renders_to_directory() -> None:
+    assert settings_for("local").kubernetes_provider_args() == {"render_yaml_to_directory": "rendered/local"}
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_kubernetes_provider_args_when_cluster_stack_uses_context(stack: str) -> None:
+    assert settings_for(stack).kubernetes_provider_args() == {"context": f"ameide-{stack}"}
