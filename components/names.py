@@ -36,7 +36,9 @@ def dns1123_subdomain_problem(value: str) -> str | None:
 
 def label_key_problem(key: str) -> str | None:
     """Why `key` is not a valid label/annotation key (`[prefix/]name`), or None."""
-    prefix, _, name = key.rpartition("/")
+    prefix, slash, name = key.rpartition("/")
+    if slash and not prefix:
+        return "has an empty prefix before '/' (write 'example.com/name' or just 'name')"
     if prefix:
         problem = dns1123_subdomain_problem(prefix)
         if problem:
@@ -72,6 +74,6 @@ def secret_key_problem(key: str) -> str | None:
     """Why `key` cannot be a key of a Kubernetes Secret's data, or None."""
     if len(key) > SUBDOMAIN_MAX:
         return f"is {len(key)} characters; a Secret key has at most {SUBDOMAIN_MAX}"
-    if not _SECRET_KEY.fullmatch(key) or key in {".", ".."}:
-        return "must consist of alphanumerics, '-', '_' or '.' (a Kubernetes Secret key)"
+    if not _SECRET_KEY.fullmatch(key) or key == "." or key.startswith(".."):
+        return "must consist of alphanumerics, '-', '_' or '.', and not be '.' or start with '..' (a Kubernetes Secret key)"
     return None

@@ -49,25 +49,19 @@ class Environment(str, enum.Enum):
     def rank(self) -> int:
         return list(Environment).index(self)
 
+    # A str enum would otherwise compare alphabetically with plain strings ("production" <
+    # "staging"): compare by rank, accepting the plain spelling of an environment too.
     def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Environment):
-            return NotImplemented
-        return self.rank < other.rank
+        return self.rank < Environment(other).rank
 
     def __le__(self, other: object) -> bool:
-        if not isinstance(other, Environment):
-            return NotImplemented
-        return self.rank <= other.rank
+        return self.rank <= Environment(other).rank
 
     def __gt__(self, other: object) -> bool:
-        if not isinstance(other, Environment):
-            return NotImplemented
-        return self.rank > other.rank
+        return self.rank > Environment(other).rank
 
     def __ge__(self, other: object) -> bool:
-        if not isinstance(other, Environment):
-            return NotImplemented
-        return self.rank >= other.rank
+        return self.rank >= Environment(other).rank
 
 
 _MODEL = ConfigDict(
@@ -156,6 +150,8 @@ class ExternalSecretSpec(BaseModel):
     """Extra labels for the ExternalSecret and its Secret."""
     annotations: dict[str, str] = {}
     """Extra annotations for the ExternalSecret and its Secret."""
+    adopt: bool | None = None
+    """Take over the legacy bundle's ExternalSecret of the same name; the workload's `adopt` when unset."""
 
     @field_validator("name", "target")
     @classmethod
@@ -230,6 +226,8 @@ class WorkloadSecretsArgs(BaseModel):
     """Cluster-managed Secrets (e.g. CNPG's) the workload uses as they are: never re-hydrated."""
     key_prefix: str | None = None
     """Vault key prefix owning all keys; defaults to `<workload>/`."""
+    adopt: bool = False
+    """The legacy bundle still holds these ExternalSecrets (same names): take them over in place."""
 
     @field_validator("workload", "team", "namespace")
     @classmethod
@@ -250,6 +248,10 @@ class WorkloadSecretsArgs(BaseModel):
         if value is not None and (not value.endswith("/") or value.startswith("/") or len(value) < 2):
             raise ValueError(f"{value!r} must be a Vault path ending in '/', e.g. 'shared/db/'")
         return value
+
+    def adopts(self, spec: ExternalSecretSpec) -> bool:
+        """Whether `spec`'s ExternalSecret is taken over from the legacy bundle."""
+        return self.adopt if spec.adopt is None else spec.adopt
 
     @property
     def prefix(self) -> str:
@@ -294,17 +296,19 @@ def _path(loc: tuple[int | str, ...], root: str) -> str:
     """`('external_secrets', 0, 'data', 'X', 'key')` -> `WORKLOAD.external_secrets[0].data["X"].key`."""
     out = root
     mapping_fields = {"data", "labels", "annotations"}
-    previous: int | str | None = None
+    key_next = False  # the part after a mapping field is one of its keys, whatever its spelling
     for part in loc:
         if part == "[key]":
             continue
         if isinstance(part, int):
             out += f"[{part}]"
-        elif previous in mapping_fields:
+            key_next = False
+        elif key_next:
             out += f'["{part}"]'
+            key_next = False
         else:
             out += f".{part}"
-        previous = part
+            key_next = part in mapping_fields
     return out
 
 

@@ -77,12 +77,7 @@ def test_label_key_when_prefix_not_a_subdomain_names_prefix(key: str) -> None:
     assert problem is not None and problem.startswith(f"prefix {prefix!r} ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: label_key_problem('/name') returns None; rpartition yields an empty prefix that is skipped, "
-    "but Kubernetes rejects an empty prefix before '/' ('prefix part must be non-empty')",
-)
-def test_label_key_when_prefix_empty_is_rejected() -> None:
+def test_label_key_when_prefix_empty_then_rejected() -> None:
     assert names.label_key_problem("/name") is not None
 
 
@@ -121,15 +116,12 @@ def test_secret_key_when_254_chars_reports_length() -> None:
 
 @pytest.mark.parametrize("key", ["", ".", "..", "a/b", "a b", "key:1", "ключ"])
 def test_secret_key_when_malformed_reports_format(key: str) -> None:
-    assert names.secret_key_problem(key) == "must consist of alphanumerics, '-', '_' or '.' (a Kubernetes Secret key)"
+    assert names.secret_key_problem(key) == (
+        "must consist of alphanumerics, '-', '_' or '.', and not be '.' or start with '..' (a Kubernetes Secret key)"
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: secret_key_problem('..data') returns None; Kubernetes (IsConfigMapKey/hasChDirPrefix) "
-    "rejects keys starting with '..', so the API server would refuse the Secret",
-)
-def test_secret_key_when_starts_with_two_dots_is_rejected() -> None:
+def test_secret_key_when_starts_with_two_dots_then_rejected() -> None:
     assert names.secret_key_problem("..data") is not None
 
 

@@ -115,16 +115,11 @@ def test_environment_when_rollout_given_as_string_becomes_environment(make_workl
     assert make_workload(rollout="staging").rollout is Environment.STAGING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Environment.__lt__/__le__ return NotImplemented for a plain str, so Python falls back to "
-    "str comparison: Environment.STAGING < 'production' is False (alphabetical), not rank order",
-)
-def test_environment_when_compared_with_plain_string_uses_rank_or_raises() -> None:
-    try:
-        assert Environment.STAGING < "production"
-    except TypeError:
-        pass
+def test_environment_when_compared_with_plain_string_then_by_rank() -> None:
+    assert Environment.STAGING < "production"
+    assert Environment.PRODUCTION >= "staging"
+    with pytest.raises(ValueError):
+        assert Environment.LOCAL < "qa"
 
 
 # --- defaults -----------------------------------------------------------------------------------
@@ -371,7 +366,7 @@ def test_format_when_secret_key_invalid_names_data(make_workload: MakeWorkload) 
     assert problems == [
         Problem(
             "WORKLOAD.external_secrets[0].data",
-            "secret key 'a/b' must consist of alphanumerics, '-', '_' or '.' (a Kubernetes Secret key)",
+            "secret key 'a/b' must consist of alphanumerics, '-', '_' or '.', and not be '.' or start with '..' (a Kubernetes Secret key)",
         )
     ]
 
@@ -403,11 +398,6 @@ def test_format_when_several_broken_reports_all_together(make_workload: MakeWork
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='bug: spec._path treats any loc part after a part named "data"/"labels"/"annotations" as a mapping key, '
-    'so a Secret key literally named "labels" (or "data") renders the next field as ["decodingStrategy"]',
-)
 def test_format_when_secret_key_named_like_a_field_keeps_dotted_path(make_workload: MakeWorkload) -> None:
     problems = format_problems(
         make_workload, external_secrets=[es(data={"labels": {"key": "plausible/x", "decodingStrategy": "Hex"}})]
