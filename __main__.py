@@ -5,6 +5,7 @@ import pulumi_kubernetes as k8s
 
 from components import inventory
 from components.platform_secret_access import PlatformSecretAccess
+from components.rollout_gate import RolloutGate
 from components.settings import StackSettings
 from components.workload_secrets import WorkloadSecrets
 
@@ -13,6 +14,12 @@ declared = inventory.discover()
 owned = inventory.owned(declared, settings.environment)
 
 provider = k8s.Provider("kubernetes", **settings.kubernetes_provider_args())
+# Only ExternalSecrets taken over from the legacy bundle may update an existing object.
+adopt_provider = (
+    k8s.Provider("kubernetes-adopt", upsert_existing_objects=True, **settings.kubernetes_provider_args())
+    if inventory.adopting(owned)
+    else None
+)
 platform = PlatformSecretAccess(
     "platform",
     settings=settings,
@@ -24,11 +31,14 @@ workloads = {
         d.args.workload,
         d.args,
         platform=platform,
-        refresh_interval=settings.refresh_interval,
+        settings=settings,
+        adopt_provider=adopt_provider,
         opts=pulumi.ResourceOptions(provider=provider),
     )
     for d in owned
 }
+if settings.rollout_gate:
+    RolloutGate("rollout-gate", upstream=settings.rollout_gate_stack, owned=sorted(workloads))
 
 pulumi.export("environment", settings.environment.value)
 pulumi.export("storeName", platform.store_ref.name)

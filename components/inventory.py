@@ -222,6 +222,11 @@ def owned(declared: Iterable[DeclaredWorkload], environment: Environment) -> lis
     return [d for d in declared if environment <= d.args.rollout]
 
 
+def adopting(workloads: Iterable[DeclaredWorkload]) -> bool:
+    """Whether any of these workloads takes over an ExternalSecret from the legacy bundle."""
+    return any(d.args.adopts(spec) for d in workloads for spec in d.args.external_secrets)
+
+
 def namespaces(workloads: Iterable[DeclaredWorkload]) -> list[str]:
     """The namespaces the platform's store must admit for these workloads."""
     return sorted({d.args.namespace for d in workloads})

@@ -7,6 +7,7 @@ rendered explicitly: the API server would add them otherwise, and every preview 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,17 @@ LABEL_WORKLOAD = "ameide.io/workload"
 LABEL_TEAM = "ameide.io/team"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 ANNOTATION_KEY_PREFIX = "ameide.io/key-prefix"
+# pulumi-kubernetes steering annotations (read by the provider, also stored on the object).
+ANNOTATION_PATCH_FORCE = "pulumi.com/patchForce"
+ANNOTATION_WAIT_FOR = "pulumi.com/waitFor"
+ANNOTATION_TIMEOUT = "pulumi.com/timeoutSeconds"
+ANNOTATION_DELETION_PROPAGATION = "pulumi.com/deletionPropagationPolicy"
+# ESO sets Ready=True also for SecretDeleted / SecretMissing; only SecretSynced means the Secret
+# holds what Vault holds. Both must hold (a JSON array means "all of").
+EXTERNAL_SECRET_READY = json.dumps(
+    ["condition=Ready", 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}=SecretSynced']
+)
+STORE_READY = "condition=Ready"
 PLATFORM_LABELS = {LABEL_MANAGED_BY: "pulumi", "app.kubernetes.io/part-of": "ameide-secrets"}
 
 # Creation policies under which ESO writes (and so templates) the target Secret itself.
@@ -53,8 +65,16 @@ def _remote_ref(ref: RemoteRef) -> dict[str, Any]:
     return rendered
 
 
-def external_secret(args: WorkloadSecretsArgs, spec: ExternalSecretSpec, store: StoreRef, refresh_interval: str) -> dict[str, Any]:
-    """The ExternalSecret for one `ExternalSecretSpec` of a workload."""
+def readiness_annotations(settings: StackSettings, wait_for: str) -> dict[str, str]:
+    """Make `pulumi up` fail unless the object becomes ready in time (clusters only)."""
+    if not settings.wait_for_ready:
+        return {}
+    return {ANNOTATION_WAIT_FOR: wait_for, ANNOTATION_TIMEOUT: str(settings.readiness_timeout_seconds)}
+
+
+def external_secret(args: WorkloadSecretsArgs, spec: ExternalSecretSpec, settings: StackSettings) -> dict[str, Any]:
+    """The ExternalSecret for one `ExternalSecretSpec` of a workload, in a stack with `settings`."""
+    store = StoreRef(settings.store_name)
     labels = {**spec.labels, **workload_labels(args)}
     target: dict[str, Any] = {
         "name": spec.target_name,
@@ -73,7 +93,7 @@ def external_secret(args: WorkloadSecretsArgs, spec: ExternalSecretSpec, store: 
         if spec.annotations:
             target["template"]["metadata"]["annotations"] = dict(spec.annotations)
     body: dict[str, Any] = {
-        "refreshInterval": spec.refresh_interval or refresh_interval,
+        "refreshInterval": spec.refresh_interval or settings.refresh_interval,
         "secretStoreRef": {"kind": store.kind, "name": store.name},
         "target": target,
     }
@@ -88,11 +108,25 @@ def external_secret(args: WorkloadSecretsArgs, spec: ExternalSecretSpec, store: 
             "name": spec.name,
             "namespace": args.namespace,
             "labels": labels,
-            # Carried on the object so a reviewer (and policy) can check keys without the module.
-            "annotations": {**spec.annotations, ANNOTATION_KEY_PREFIX: args.prefix},
+            "annotations": {**spec.annotations, **_platform_annotations(args, spec, settings)},
         },
         "spec": body,
     }
+
+
+def _platform_annotations(args: WorkloadSecretsArgs, spec: ExternalSecretSpec, settings: StackSettings) -> dict[str, str]:
+    # The key prefix rides on the object so reviewers and policies can check keys from the
+    # manifest alone.
+    annotations = {ANNOTATION_KEY_PREFIX: args.prefix}
+    if args.adopts(spec):
+        # Server-side apply takes the fields over from the legacy chart's field manager.
+        annotations[ANNOTATION_PATCH_FORCE] = "true"
+    if settings.orphan_secrets_on_delete:
+        # ESO's Owner reference would garbage-collect the Secret with its ExternalSecret;
+        # orphaning keeps a live Secret when an ExternalSecret is removed or moved.
+        annotations[ANNOTATION_DELETION_PROPAGATION] = "orphan"
+    annotations.update(readiness_annotations(settings, EXTERNAL_SECRET_READY))
+    return annotations
 
 
 def cluster_secret_store(settings: StackSettings, namespaces: list[str]) -> dict[str, Any]:
@@ -116,10 +150,13 @@ def cluster_secret_store(settings: StackSettings, namespaces: list[str]) -> dict
             "key": settings.vault_ca_key,
             "namespace": settings.vault_ca_namespace or settings.eso_namespace,
         }
+    metadata: dict[str, Any] = {"name": settings.store_name, "labels": dict(PLATFORM_LABELS)}
+    if annotations := readiness_annotations(settings, STORE_READY):
+        metadata["annotations"] = annotations
     return {
         "apiVersion": ESO_API_VERSION,
         "kind": STORE_KIND,
-        "metadata": {"name": settings.store_name, "labels": dict(PLATFORM_LABELS)},
+        "metadata": metadata,
         "spec": {
             "provider": {"vault": vault},
             # Without conditions a ClusterSecretStore serves every namespace. Exact names only:

@@ -49,7 +49,12 @@ class PlatformSecretAccess(pulumi.ComponentResource):
             metadata=store["metadata"],
             spec=store["spec"],
             # ESO logs in to Vault as soon as the store exists: the identity must be there first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.service_account, self.token_reviewer_binding]),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.service_account, self.token_reviewer_binding],
+                # Every ExternalSecret of the stack reads through it.
+                protect=settings.protect,
+            ),
         )
         self.store_ref = StoreRef(name=settings.store_name)
         self.register_outputs({"storeName": self.store_ref.name, "storeKind": self.store_ref.kind})

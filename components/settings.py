@@ -72,6 +72,18 @@ class StackSettings(BaseModel):
     """kubeconfig context to deploy to."""
     render_yaml_to_directory: str | None = None
     """Render manifests to this directory instead of deploying."""
+    protect: bool
+    """Protect the store and every ExternalSecret from deletion by Pulumi."""
+    orphan_secrets_on_delete: bool
+    """Delete ExternalSecrets with orphan propagation so their Secrets stay."""
+    wait_for_ready: bool
+    """`pulumi up` waits for the store and each ExternalSecret to be ready."""
+    readiness_timeout_seconds: int
+    """How long `pulumi up` waits for readiness."""
+    rollout_gate: bool
+    """Refuse to own a workload the upstream stack does not own yet."""
+    rollout_gate_stack: str
+    """The upstream stack the rollout gate reads."""
 
     @field_validator("*", mode="before")
     @classmethod
@@ -122,6 +134,10 @@ class StackSettings(BaseModel):
             )
         if self.vault_ca_kind is not None and (self.vault_ca_name is None or self.vault_ca_key is None):
             raise ValueError("vaultCaKind needs vaultCaName and vaultCaKey")
+        if self.render_yaml_to_directory is not None and self.wait_for_ready:
+            raise ValueError("waitForReady needs a cluster; a stack with renderYamlToDirectory has nothing to wait for")
+        if self.readiness_timeout_seconds <= 0:
+            raise ValueError("readinessTimeoutSeconds must be a positive number of seconds")
         return self
 
     @classmethod

@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 from components import manifests
 from components.names import resource_name
 from components.platform_secret_access import PlatformSecretAccess
+from components.settings import StackSettings
 from components.spec import WorkloadSecretsArgs
 
 
@@ -19,13 +20,17 @@ class WorkloadSecrets(pulumi.ComponentResource):
         name: str,
         args: WorkloadSecretsArgs,
         platform: PlatformSecretAccess,
-        refresh_interval: str,
+        settings: StackSettings,
+        adopt_provider: k8s.Provider | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ameide:secrets:WorkloadSecrets", name, None, opts)
         self.external_secrets: list[k8s.apiextensions.CustomResource] = []
         for spec in args.external_secrets:
-            manifest = manifests.external_secret(args, spec, platform.store_ref, refresh_interval)
+            manifest = manifests.external_secret(args, spec, settings)
+            adopted = args.adopts(spec)
+            if adopted and adopt_provider is None:
+                raise ValueError(f"{args.workload}: ExternalSecret {spec.name} adopts a legacy object but no adopt_provider was given")
             self.external_secrets.append(
                 k8s.apiextensions.CustomResource(
                     resource_name(args.namespace, spec.name),
@@ -33,9 +38,16 @@ class WorkloadSecrets(pulumi.ComponentResource):
                     kind=manifest["kind"],
                     metadata=manifest["metadata"],
                     spec=manifest["spec"],
-                    # Children do not inherit the component's dependencies: wait for the store
-                    # here, or ESO reports "store not found" until its next retry.
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[platform.store]),
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        # Children do not inherit the component's dependencies: wait for the
+                        # store here, or ESO reports "store not found" until its next retry.
+                        depends_on=[platform.store],
+                        protect=settings.protect,
+                        # Only objects the legacy chart still holds may be upserted; anything
+                        # else must fail loudly on AlreadyExists (a name clash, not a migration).
+                        provider=adopt_provider if adopted else None,
+                    ),
                 )
             )
         # Cluster-managed Secrets (e.g. CNPG's) are listed beside the hydrated ones: consumers

@@ -32,6 +32,17 @@ def settings_for(stack: str, **overrides: str) -> StackSettings:
     return StackSettings.from_config(values, stack)
 
 
+def run_stack(stack: str, upstream_owned: list[str] | None = None, **config: str) -> harness.RunResult:
+    """The whole program for a real stack, with `config` overrides (aliases). A rollout gate reads
+    `upstream_owned`, by default what the upstream stack owns at this revision."""
+    values = stack_config(stack)
+    values.update({f"{PROJECT}:{key}": value for key, value in config.items()})
+    upstream = values[f"{PROJECT}:rolloutGateStack"]
+    if upstream_owned is None:
+        upstream_owned = harness.run_main(upstream.rsplit("/", 1)[-1], stack_config(upstream.rsplit("/", 1)[-1])).outputs["ownedWorkloads"]
+    return harness.run_main(stack, values, {upstream: {"ownedWorkloads": upstream_owned}})
+
+
 @pytest.fixture
 def staging_settings() -> StackSettings:
     return settings_for("staging")
@@ -85,3 +96,34 @@ def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
         return workloads
 
     return write
+
+
+def store_manifest(namespaces: list[str] | None = None, **spec: Any) -> dict[str, Any]:
+    """The platform ClusterSecretStore as a plain manifest, admitting `namespaces` (default: ameide)."""
+    body: dict[str, Any] = {"provider": {"vault": {"server": "https://vault:8200"}}, "conditions": [{"namespaces": namespaces or ["ameide"]}]}
+    body.update(spec)
+    return {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": {"name": "ameide-vault"}, "spec": body}
+
+
+def external_secret_manifest(namespace: str | None = "ameide") -> dict[str, Any]:
+    """A valid ExternalSecret of workload plausible as a plain manifest, as components/manifests.py renders one."""
+    metadata: dict[str, Any] = {
+        "name": "plausible-secrets",
+        "labels": {"ameide.io/workload": "plausible", "ameide.io/team": "analytics", "app.kubernetes.io/managed-by": "pulumi"},
+        "annotations": {"ameide.io/key-prefix": "plausible/"},
+    }
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": metadata,
+        "spec": {
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "ameide-vault"},
+            "target": {"name": "plausible-secrets", "creationPolicy": "Owner", "deletionPolicy": "Retain"},
+            "data": [
+                {"secretKey": "SECRET_KEY_BASE", "remoteRef": {"key": "plausible/secret-key-base"}},
+                {"secretKey": "DATABASE_URL", "remoteRef": {"key": "plausible/database", "property": "url"}},
+            ],
+        },
+    }

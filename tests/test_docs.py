@@ -11,7 +11,7 @@ import pytest
 from components import manifests
 from components.spec import WorkloadSecretsArgs
 
-from conftest import ROOT
+from conftest import ROOT, settings_for
 
 _BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 
@@ -39,5 +39,5 @@ def test_docs_when_python_block_runs_then_declarations_render_valid_eso(name: st
     for value in namespace.values():
         if isinstance(value, WorkloadSecretsArgs):
             for spec in value.external_secrets:
-                manifest = manifests.external_secret(value, spec, manifests.StoreRef("ameide-vault"), "1h")
+                manifest = manifests.external_secret(value, spec, settings_for("production"))
                 assert crds.errors(manifest) == []

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from components import inventory, manifests
 from components.inventory import DeclarationErrors
+from components.rollout_gate import RolloutGateError
 from components.settings import SettingsError, stack_config
 from tools import harness
 from tools.harness import RunResult
 
-from conftest import STACKS, settings_for
+from conftest import STACKS, run_stack, settings_for
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
@@ -21,7 +23,7 @@ PLATFORM = "ameide:secrets:PlatformSecretAccess"
 
 @pytest.fixture(params=STACKS)
 def stack_run(request: pytest.FixtureRequest) -> RunResult:
-    return harness.run_main(request.param, stack_config(request.param))
+    return run_stack(request.param)
 
 
 def external_secret_names(result: RunResult) -> set[str]:
@@ -37,8 +39,7 @@ def test_program_when_stack_runs_then_registers_exactly_the_pure_manifests(stack
     """What Pulumi receives is what the pure functions (and so the tests and schema checks) see."""
     settings = settings_for(stack_run.stack)
     owned = inventory.owned(inventory.discover(), settings.environment)
-    store = manifests.StoreRef(settings.store_name)
-    expected = [manifests.external_secret(d.args, spec, store, settings.refresh_interval) for d in owned for spec in d.args.external_secrets]
+    expected = [manifests.external_secret(d.args, spec, settings) for d in owned for spec in d.args.external_secrets]
     expected += [
         manifests.cluster_secret_store(settings, inventory.namespaces(owned)),
         manifests.reviewer_service_account(settings),
@@ -53,7 +54,7 @@ def test_program_when_stack_runs_then_registers_exactly_the_pure_manifests(stack
 
 
 def test_program_when_rolled_out_then_local_superset_of_staging_superset_of_production() -> None:
-    local, staging, production = (external_secret_names(harness.run_main(s, stack_config(s))) for s in STACKS)
+    local, staging, production = (external_secret_names(run_stack(s)) for s in STACKS)
     assert production < staging < local
 
 
@@ -81,10 +82,21 @@ def test_program_when_stack_runs_then_store_admits_exactly_namespaces_holding_ex
     assert store.inputs["spec"]["conditions"] == [{"namespaces": used}]
 
 
-def test_program_when_stack_runs_then_every_kubernetes_object_uses_the_stack_provider(stack_run: RunResult) -> None:
-    [provider] = stack_run.by_type("pulumi:providers:kubernetes")
+def provider_of(result: RunResult, registration) -> str:
+    return next(r.name for r in result.resources if registration.provider.startswith(r.urn + "::"))
+
+
+def test_program_when_stack_runs_then_only_adopted_objects_use_upserting_provider(stack_run: RunResult) -> None:
     objects = [r for r in stack_run.resources if r.type.startswith("kubernetes:")]
-    assert objects and all(r.provider.startswith(provider.urn + "::") for r in objects)
+    expected = {
+        r.name: "kubernetes-adopt" if r.inputs["metadata"].get("annotations", {}).get("pulumi.com/patchForce") == "true" else "kubernetes"
+        for r in objects
+    }
+    assert objects and {r.name: provider_of(stack_run, r) for r in objects} == expected
+    # Provider configuration reaches the engine as strings.
+    upserting = {r.name: r.inputs.get("upsertExistingObjects") for r in stack_run.by_type("pulumi:providers:kubernetes")}
+    assert upserting["kubernetes"] is None
+    assert upserting.get("kubernetes-adopt", "true") == "true"
 
 
 @pytest.mark.parametrize(
@@ -95,9 +107,11 @@ def test_program_when_stack_runs_then_every_kubernetes_object_uses_the_stack_pro
         ("production", {"context": "ameide-production"}),
     ],
 )
-def test_program_when_stack_runs_then_provider_targets_cluster_or_render_directory(stack: str, inputs: dict) -> None:
-    [provider] = harness.run_main(stack, stack_config(stack)).by_type("pulumi:providers:kubernetes")
-    assert {k: v for k, v in provider.inputs.items() if k in {"context", "renderYamlToDirectory", "kubeconfig"}} == inputs
+def test_program_when_stack_runs_then_providers_target_cluster_or_render_directory(stack: str, inputs: dict) -> None:
+    providers = run_stack(stack).by_type("pulumi:providers:kubernetes")
+    assert providers
+    for provider in providers:
+        assert {k: v for k, v in provider.inputs.items() if k in {"context", "renderYamlToDirectory", "kubeconfig"}} == inputs
 
 
 def test_program_when_stack_runs_then_every_eso_object_passes_eso_crd_schema(stack_run: RunResult, crds) -> None:
@@ -137,5 +151,63 @@ def test_program_when_workload_added_in_new_namespace_then_store_admits_it(monke
     source = Path(inventory.WORKLOADS_DIR, "analytics", "plausible.py").read_text().replace('namespace="ameide"', 'namespace="analytics"')
     tree = write_module("analytics/plausible.py", source)
     monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
-    [store] = harness.run_main("production", stack_config("production")).by_type(STORE)
+    [store] = run_stack("production").by_type(STORE)
     assert store.inputs["spec"]["conditions"] == [{"namespaces": ["analytics"]}]
+
+
+# --- production safety (protect, readiness, deletion propagation, rollout gate) -------------------
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("local", False), ("staging", False), ("production", True)])
+def test_program_when_stack_runs_then_store_and_every_externalsecret_protected_only_in_production(stack: str, protected: bool) -> None:
+    result = run_stack(stack)
+    guarded = result.by_type(STORE) + result.by_type(EXTERNAL_SECRET)
+    assert {r.name: r.protect for r in guarded} == {r.name: protected for r in guarded}
+    # The identity is recreated in seconds and holds no data: left unprotected on purpose.
+    assert not any(r.protect for r in result.resources if r not in guarded)
+
+
+@pytest.mark.parametrize(("stack", "waits", "timeout"), [("local", False, None), ("staging", True, "300"), ("production", True, "600")])
+def test_program_when_stack_runs_then_readiness_awaited_only_on_clusters(stack: str, waits: bool, timeout: str | None) -> None:
+    result = run_stack(stack)
+    [store] = result.by_type(STORE)
+    store_annotations = store.inputs["metadata"].get("annotations", {})
+    assert store_annotations.get("pulumi.com/waitFor") == ("condition=Ready" if waits else None)
+    for r in result.by_type(EXTERNAL_SECRET):
+        annotations = r.inputs["metadata"]["annotations"]
+        wait_for = annotations.get("pulumi.com/waitFor")
+        if waits:
+            # Ready alone is also true for SecretDeleted / SecretMissing: the reason must be SecretSynced.
+            assert json.loads(wait_for) == ["condition=Ready", 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}=SecretSynced']
+        else:
+            assert wait_for is None
+        assert annotations.get("pulumi.com/timeoutSeconds") == timeout
+
+
+@pytest.mark.parametrize(("stack", "orphans"), [("local", False), ("staging", True), ("production", True)])
+def test_program_when_externalsecret_deleted_then_secret_orphaned_outside_local(stack: str, orphans: bool) -> None:
+    for r in run_stack(stack).by_type(EXTERNAL_SECRET):
+        assert (r.inputs["metadata"]["annotations"].get("pulumi.com/deletionPropagationPolicy") == "orphan") is orphans
+
+
+def test_program_when_production_matches_deployed_staging_then_gate_passes() -> None:
+    result = run_stack("production")
+    [gate] = result.by_type("ameide:secrets:RolloutGate")
+    [reference] = result.by_type("pulumi:pulumi:StackReference")
+    assert reference.name == "organization/ameide-secrets/staging" and reference.parent == gate.urn
+
+
+def test_program_when_production_gets_ahead_of_staging_then_gate_names_workload() -> None:
+    staging_owned = run_stack("staging").outputs["ownedWorkloads"]
+    with pytest.raises(RolloutGateError, match=r"workload 'keycloak' is not owned by the deployed stack organization/ameide-secrets/staging"):
+        run_stack("production", upstream_owned=[w for w in staging_owned if w != "keycloak"])
+
+
+def test_program_when_upstream_never_deployed_then_gate_says_deploy_it_first() -> None:
+    with pytest.raises(RolloutGateError, match=r"exports no ownedWorkloads: deploy it first"):
+        harness.run_main("production", stack_config("production"))
+
+
+@pytest.mark.parametrize("stack", ["local", "staging"])
+def test_program_when_gate_off_then_no_stack_reference(stack: str) -> None:
+    assert not run_stack(stack).by_type("pulumi:pulumi:StackReference")

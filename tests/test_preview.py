@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from components import inventory
 from tools import preview
+from tools.crd_schema import crds_dir
 
 from conftest import ROOT
 
@@ -85,3 +88,51 @@ def test_preview_when_run_as_module_then_works_from_a_shell() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert "kind: ClusterSecretStore" in completed.stdout
+
+
+def test_preview_when_gated_stack_without_gate_base_then_says_gate_unchecked(capsys) -> None:
+    code, _, err = run(capsys, "--stack", "production")
+    assert code == 0
+    assert "the rollout gate of stack production was NOT checked" in err
+
+
+def test_preview_when_gate_base_is_not_a_revision_then_exit_1_with_git_error(capsys) -> None:
+    code, out, err = run(capsys, "--stack", "production", "--gate-base", "no-such-revision")
+    assert (code, out) == (1, "")
+    assert err.startswith("git worktree add --detach --quiet")
+
+
+def test_preview_when_adopting_then_text_marks_takeover_and_protection(capsys) -> None:
+    _, staging, _ = run(capsys, "--stack", "staging")
+    assert "ExternalSecret  monitoring/alertmanager-oauth2-proxy  [adopts existing object]" in staging
+    _, production, _ = run(capsys, "--stack", "production")
+    assert "ClusterSecretStore  ameide-vault  [protected]" in production
+
+
+@pytest.fixture
+def clone(tmp_path) -> Path:
+    """A clone of the committed repository, to change without touching the working tree."""
+    target = tmp_path / "repo"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(target)], check=True)
+    return target
+
+
+def preview_in(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ESO_CRDS_DIR": str(crds_dir())}
+    return subprocess.run([sys.executable, "-m", "tools.preview", *argv], cwd=repo, env=env, capture_output=True, text=True, check=False)
+
+
+def test_preview_when_gate_base_matches_then_gate_passes(clone: Path) -> None:
+    completed = preview_in(clone, "--stack", "production", "--gate-base", "HEAD")
+    assert completed.returncode == 0, completed.stderr
+    assert "NOT checked" not in completed.stderr
+
+
+def test_preview_when_promotion_skips_staging_then_fails_naming_workload(clone: Path) -> None:
+    module = clone / "workloads" / "ai" / "langfuse_bootstrap.py"
+    module.write_text(module.read_text().replace('rollout="local"', 'rollout="production"'))
+    completed = preview_in(clone, "--stack", "production", "--gate-base", "HEAD")
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(
+        "rollout gate: workload 'langfuse-bootstrap' is not owned by the deployed stack organization/ameide-secrets/staging"
+    )

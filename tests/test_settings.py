@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pulumi
 import pytest
 from conftest import settings_for
+from pydantic.alias_generators import to_snake
 
 from components.settings import PROJECT, SettingsError, StackSettings, stack_config
 from components.spec import Environment
@@ -249,20 +249,33 @@ def test_from_config_when_optional_set_keeps_value() -> None:
 
 
 def test_from_config_when_snake_case_names_given_accepts() -> None:
-    values: dict[str, Any] = {
-        "environment": "local",
-        "store_name": "s",
-        "vault_server": "http://v",
-        "vault_kv_mount": "secret",
-        "vault_kv_version": "v1",
-        "vault_auth_mount": "kubernetes",
-        "vault_role": "r",
-        "reviewer_service_account": "sa",
-        "eso_namespace": "eso",
-        "refresh_interval": "1h",
-        "render_yaml_to_directory": "out",
-    }
-    assert StackSettings.from_config(values, "x").vault_kv_version == "v1"
+    values = {to_snake(key): value for key, value in config_values("local", vaultKvVersion="v1").items()}
+    assert "vault_kv_version" in values
+    assert StackSettings.from_config(values, "local").vault_kv_version == "v1"
+
+
+def test_from_config_when_boolean_and_integer_strings_given_parses_them() -> None:
+    """The CLI passes every value as a string; `true` / `600` must become real values."""
+    settings = settings_for("staging", protect="true", waitForReady="false", readinessTimeoutSeconds="600")
+    assert (settings.protect, settings.wait_for_ready, settings.readiness_timeout_seconds) == (True, False, 600)
+
+
+def test_from_config_when_boolean_malformed_names_key() -> None:
+    [line] = settings_error("staging", protect="maybe")
+    assert line.startswith("Pulumi.staging.yaml: ameide-secrets:protect: ")
+
+
+def test_from_config_when_waiting_while_rendering_yaml_explains() -> None:
+    assert settings_error("local", waitForReady="true") == [
+        "Pulumi.local.yaml: stack settings: waitForReady needs a cluster; a stack with renderYamlToDirectory has nothing to wait for"
+    ]
+
+
+@pytest.mark.parametrize("seconds", ["0", "-5"])
+def test_from_config_when_readiness_timeout_not_positive_explains(seconds: str) -> None:
+    assert settings_error("staging", readinessTimeoutSeconds=seconds) == [
+        "Pulumi.staging.yaml: stack settings: readinessTimeoutSeconds must be a positive number of seconds"
+    ]
 
 
 # --- Kubernetes provider -----------------------------------------------------------------------

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pulumi
+import pulumi_kubernetes as k8s
 import pytest
 
 from components.manifests import external_secret
 from components.platform_secret_access import PlatformSecretAccess
+from components.settings import StackSettings
 from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from components.workload_secrets import WorkloadSecrets
-from tools.harness import RunResult
+from tools.harness import Registration, RunResult
+
+from conftest import settings_for
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
@@ -18,17 +23,26 @@ COMPONENT = "ameide:secrets:WorkloadSecrets"
 
 
 @pytest.fixture
-def run_workload(pulumi_run, staging_settings) -> Callable[[WorkloadSecretsArgs], RunResult]:
-    """Register the platform and one WorkloadSecrets for `args`, as __main__ does."""
+def run_workload(pulumi_run, staging_settings) -> Callable[..., RunResult]:
+    """Register the platform and one WorkloadSecrets for `args`, wired as __main__ wires them."""
 
-    def run(args: WorkloadSecretsArgs) -> RunResult:
+    def run(args: WorkloadSecretsArgs, settings: StackSettings = staging_settings) -> RunResult:
         def program() -> None:
-            platform = PlatformSecretAccess("platform", staging_settings, [args.namespace])
-            WorkloadSecrets(args.workload, args, platform=platform, refresh_interval="1h")
+            provider = k8s.Provider("kubernetes", context="ameide-staging")
+            adopt = k8s.Provider("kubernetes-adopt", context="ameide-staging", upsert_existing_objects=True)
+            platform = PlatformSecretAccess("platform", settings, [args.namespace], opts=pulumi.ResourceOptions(provider=provider))
+            WorkloadSecrets(
+                args.workload, args, platform=platform, settings=settings, adopt_provider=adopt,
+                opts=pulumi.ResourceOptions(provider=provider),
+            )
 
         return pulumi_run(program)
 
     return run
+
+
+def provider_name(result: RunResult, registration: Registration) -> str:
+    return next(r.name for r in result.resources if registration.provider.startswith(r.urn + "::"))
 
 
 @pytest.fixture
@@ -51,9 +65,9 @@ def test_workload_when_specs_declared_then_one_externalsecret_each_in_its_namesp
     assert all(r.inputs["metadata"]["namespace"] == "ameide" for r in secrets)
 
 
-def test_workload_when_registered_then_inputs_are_the_pure_manifest(run_workload, two_secrets, store) -> None:
+def test_workload_when_registered_then_inputs_are_the_pure_manifest(run_workload, two_secrets, staging_settings) -> None:
     registered = {r.inputs["metadata"]["name"]: r.inputs for r in run_workload(two_secrets).by_type(EXTERNAL_SECRET)}
-    assert registered == {spec.name: external_secret(two_secrets, spec, store, "1h") for spec in two_secrets.external_secrets}
+    assert registered == {spec.name: external_secret(two_secrets, spec, staging_settings) for spec in two_secrets.external_secrets}
 
 
 def test_workload_when_registered_then_each_externalsecret_waits_for_the_store(run_workload, two_secrets) -> None:
@@ -85,3 +99,51 @@ def test_workload_when_moved_to_another_team_then_externalsecret_keeps_urn(run_w
     before = run_workload(make_workload())
     after = run_workload(make_workload(workload="analytics-web", team="growth", key_prefix="plausible/"))
     assert [r.urn for r in before.by_type(EXTERNAL_SECRET)] == [r.urn for r in after.by_type(EXTERNAL_SECRET)]
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("local", False), ("staging", False), ("production", True)])
+def test_workload_when_stack_protects_then_every_externalsecret_protected(run_workload, two_secrets, stack: str, protected: bool) -> None:
+    result = run_workload(two_secrets, settings_for(stack))
+    assert [r.protect for r in result.by_type(EXTERNAL_SECRET)] == [protected, protected]
+
+
+def test_workload_when_one_spec_adopts_then_only_it_uses_upserting_provider(run_workload, make_workload) -> None:
+    args = make_workload(
+        external_secrets=[
+            ExternalSecretSpec(name="plausible-secrets", adopt=True, data={"A": "plausible/a"}),
+            ExternalSecretSpec(name="plausible-new", data={"B": "plausible/b"}),
+        ]
+    )
+    result = run_workload(args)
+    by_name = {r.name: r for r in result.by_type(EXTERNAL_SECRET)}
+    assert provider_name(result, by_name["ameide/plausible-secrets"]) == "kubernetes-adopt"
+    assert provider_name(result, by_name["ameide/plausible-new"]) == "kubernetes"
+    annotations = {name: r.inputs["metadata"]["annotations"] for name, r in by_name.items()}
+    assert annotations["ameide/plausible-secrets"]["pulumi.com/patchForce"] == "true"
+    assert "pulumi.com/patchForce" not in annotations["ameide/plausible-new"]
+
+
+def test_workload_when_workload_adopts_but_spec_opts_out_then_spec_keeps_default_provider(run_workload, make_workload) -> None:
+    args = make_workload(
+        adopt=True,
+        external_secrets=[
+            ExternalSecretSpec(name="plausible-secrets", data={"A": "plausible/a"}),
+            ExternalSecretSpec(name="plausible-new", adopt=False, data={"B": "plausible/b"}),
+        ],
+    )
+    result = run_workload(args)
+    assert {r.name: provider_name(result, r) for r in result.by_type(EXTERNAL_SECRET)} == {
+        "ameide/plausible-secrets": "kubernetes-adopt",
+        "ameide/plausible-new": "kubernetes",
+    }
+
+
+def test_workload_when_adopting_without_upserting_provider_then_refuses(pulumi_run, make_workload, staging_settings) -> None:
+    args = make_workload(adopt=True)
+
+    def program() -> None:
+        platform = PlatformSecretAccess("platform", staging_settings, ["ameide"])
+        WorkloadSecrets("plausible", args, platform=platform, settings=staging_settings)
+
+    with pytest.raises(ValueError, match="plausible-secrets adopts a legacy object but no adopt_provider"):
+        pulumi_run(program)

@@ -6,6 +6,8 @@ Used by the offline preview and by the tests. The mock monitor is process-global
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,7 +57,14 @@ class RunResult:
 
 
 class _Mocks(mocks.Mocks):
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]]) -> None:
+        self.stack_outputs = stack_outputs
+
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            # What `pulumi preview` would read from the backend for that stack (nothing if unknown).
+            name = args.inputs["name"]
+            return name, {"name": name, "outputs": self.stack_outputs.get(name, {}), "secretOutputNames": []}
         # Custom resources get their name as id; their state echoes their inputs.
         return (f"{args.name}-id" if args.custom else ""), dict(args.inputs)
 
@@ -66,30 +75,40 @@ class _Mocks(mocks.Mocks):
 class RecordingMonitor(mocks.MockMonitor):
     """A MockMonitor that also keeps the resource options the engine would receive."""
 
-    def __init__(self) -> None:
-        super().__init__(_Mocks())
+    def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None) -> None:
+        super().__init__(_Mocks(stack_outputs or {}))
         self.registrations: list[Registration] = []
         self.component_outputs: dict[str, dict[str, Any]] = {}
 
+    def _record(self, request: Any, urn: str, custom: bool, protect: bool = False, retain: bool = False) -> None:
+        self.registrations.append(
+            Registration(
+                type=request.type,
+                name=request.name,
+                urn=urn,
+                parent=request.parent,
+                custom=custom,
+                inputs=self.resources[urn].state,
+                protect=protect,
+                retain_on_delete=retain,
+                depends_on=list(request.dependencies),
+                provider=request.provider,
+                aliases=[str(a) for a in getattr(request, "aliases", [])],
+                import_id=getattr(request, "importId", ""),
+            )
+        )
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
+        _loops.add(_ensure_event_loop())
         if request.type != "pulumi:pulumi:Stack":
-            self.registrations.append(
-                Registration(
-                    type=request.type,
-                    name=request.name,
-                    urn=response.urn,
-                    parent=request.parent,
-                    custom=bool(request.custom),
-                    inputs=self.resources[response.urn].state,
-                    protect=bool(request.protect),
-                    retain_on_delete=bool(request.retainOnDelete),
-                    depends_on=list(request.dependencies),
-                    provider=request.provider,
-                    aliases=[str(a) for a in request.aliases],
-                    import_id=request.importId,
-                )
-            )
+            self._record(request, response.urn, bool(request.custom), bool(request.protect), bool(request.retainOnDelete))
+        return response
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        # StackReferences are read, not registered: record them so previews show the gate's input.
+        response = super().ReadResource(request)
+        self._record(request, response.urn, custom=True)
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
@@ -98,10 +117,32 @@ class RecordingMonitor(mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
-def run(stack: str, config: dict[str, str], program: Callable[[], Any], preview: bool = True) -> RunResult:
-    """Run `program` as stack `stack` with fully qualified string `config`, under mocks."""
+# Pulumi's mock monitor leaves an event loop in every thread it ran in. Left to the interpreter's
+# final garbage collection they sometimes fail to close ("Exception ignored ... Invalid file
+# descriptor"); closing them at exit, while the runtime is intact, keeps the output clean.
+_loops: set[asyncio.AbstractEventLoop] = set()
+
+
+@atexit.register
+def _close_loops() -> None:
+    for loop in _loops:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+
+
+def run(
+    stack: str,
+    config: dict[str, str],
+    program: Callable[[], Any],
+    preview: bool = True,
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
+) -> RunResult:
+    """Run `program` as stack `stack` with fully qualified string `config`, under mocks.
+
+    `stack_outputs` maps a fully qualified stack name to the outputs a StackReference reads.
+    """
     runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
-    monitor = RecordingMonitor()
+    monitor = RecordingMonitor(stack_outputs)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(config)
     outputs: dict[str, Any] = {}
@@ -114,9 +155,15 @@ def run(stack: str, config: dict[str, str], program: Callable[[], Any], preview:
         return pulumi.Output.all(**exported).apply(outputs.update) if exported else None
 
     _program()
+    _loops.add(_ensure_event_loop())
     return RunResult(stack, monitor.registrations, outputs, monitor.component_outputs)
 
 
-def run_main(stack: str, config: dict[str, str], main: Path = ROOT / "__main__.py") -> RunResult:
+def run_main(
+    stack: str,
+    config: dict[str, str],
+    stack_outputs: dict[str, dict[str, Any]] | None = None,
+    main: Path = ROOT / "__main__.py",
+) -> RunResult:
     """Run the whole program (`__main__.py`) under mocks."""
-    return run(stack, config, lambda: runpy.run_path(str(main), run_name="__main__"))
+    return run(stack, config, lambda: runpy.run_path(str(main), run_name="__main__"), stack_outputs=stack_outputs)

@@ -1,8 +1,9 @@
 """Offline preview: run `__main__.py` for one stack under the Pulumi mock monitor, no CLI needed.
 
-    python -m tools.preview --stack local [--format text|json|yaml]
+    python -m tools.preview --stack local [--format text|json|yaml] [--gate-base REV]
 
-Exit codes: 0 rendered; 1 the declarations or stack settings are invalid (one line per problem).
+Exit codes: 0 rendered; 1 the declarations or stack settings are invalid, or the rollout gate
+refused (one line per problem).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 
 import yaml
 
-from components.settings import SettingsError, stack_config
 from components.inventory import DeclarationErrors
-from tools import harness
+from components.manifests import ANNOTATION_PATCH_FORCE
+from components.rollout_gate import RolloutGateError
+from components.settings import PROJECT, SettingsError, stack_config
+from tools import harness, revision
 from tools.harness import Registration, RunResult
 
 # Apply order for the YAML view: identities before the store, the store before its users.
@@ -71,6 +74,16 @@ def render_json(result: RunResult, environment: str) -> str:
     return json.dumps(document, indent=2, sort_keys=True)
 
 
+def _marks(r: Registration) -> str:
+    """What a reviewer must notice about a resource: takeovers and protection."""
+    marks = []
+    if r.inputs.get("metadata", {}).get("annotations", {}).get(ANNOTATION_PATCH_FORCE) == "true":
+        marks.append("adopts existing object")
+    if r.protect:
+        marks.append("protected")
+    return f"  [{', '.join(marks)}]" if marks else ""
+
+
 def render_text(result: RunResult) -> str:
     """A tree like `pulumi preview`'s, then how many objects of each kind."""
     children: dict[str, list[Registration]] = {}
@@ -84,7 +97,7 @@ def render_text(result: RunResult) -> str:
         kids = sorted(children.get(urn, []), key=lambda r: (r.type, r.name))
         for i, r in enumerate(kids):
             last = i == len(kids) - 1
-            lines.append(f"{indent}{'└─ ' if last else '├─ '}{r.type}  {r.name}")
+            lines.append(f"{indent}{'└─ ' if last else '├─ '}{r.type}  {r.name}{_marks(r)}")
             walk(r.urn, indent + ("   " if last else "│  "))
 
     walk(stack_urn, "")
@@ -97,21 +110,53 @@ def render_text(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def preview(stack: str) -> RunResult:
-    """Run the program for `stack` with its stack file and Pulumi.yaml defaults, under mocks."""
-    return harness.run_main(stack, stack_config(stack))
+GATE = f"{PROJECT}:rolloutGate"
+GATE_STACK = f"{PROJECT}:rolloutGateStack"
+
+
+def gate_unchecked(stack: str, gate_base: str | None) -> bool:
+    """Whether `stack` has a rollout gate that this offline run cannot check (no --gate-base)."""
+    return gate_base is None and stack_config(stack).get(GATE) == "true"
+
+
+def preview(stack: str, gate_base: str | None = None) -> RunResult:
+    """Run the program for `stack` with its stack file and Pulumi.yaml defaults, under mocks.
+
+    A rollout gate reads the upstream stack as rendered at git revision `gate_base` (what is
+    deployed); without it there is no backend to read, and the gate is switched off.
+    """
+    config = stack_config(stack)
+    stack_outputs = {}
+    if config.get(GATE) == "true":
+        if gate_base is None:
+            config[GATE] = "false"
+        else:
+            upstream = config[GATE_STACK]
+            stack_outputs[upstream] = revision.stack_outputs_at(gate_base, upstream.rsplit("/", 1)[-1])
+    return harness.run_main(stack, config, stack_outputs)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name: local, staging or production (Pulumi.<stack>.yaml)")
     parser.add_argument("--format", choices=["text", "json", "yaml"], default="text")
+    parser.add_argument(
+        "--gate-base",
+        metavar="REV",
+        help="git revision whose upstream stack is deployed (e.g. the PR's base branch); checks the rollout gate against it",
+    )
     options = parser.parse_args(argv)
     try:
-        result = preview(options.stack)
-    except (DeclarationErrors, SettingsError) as error:
+        result = preview(options.stack, options.gate_base)
+    except (DeclarationErrors, SettingsError, RolloutGateError, revision.RevisionError) as error:
         print(str(error), file=sys.stderr)
         return 1
+    if gate_unchecked(options.stack, options.gate_base):
+        print(
+            f"note: the rollout gate of stack {options.stack} was NOT checked (no backend offline); "
+            "pass --gate-base REV to check it against the upstream stack at REV",
+            file=sys.stderr,
+        )
     if options.format == "yaml":
         sys.stdout.write(render_yaml(result))
     elif options.format == "json":

@@ -9,6 +9,9 @@ WORKLOAD = WorkloadSecretsArgs(
     team="observability",
     namespace="monitoring",
     rollout="staging",
+    # Mid-migration: the legacy vault-secrets chart created alertmanager-oauth2-proxy in staging
+    # and production; take it over in place (docs/migration.md), drop once the chart no longer has it.
+    adopt=True,
     external_secrets=[
         ExternalSecretSpec(
             name="alertmanager-oauth2-proxy",
