@@ -1,5 +1,6 @@
-# Two commands: `make preview` (offline preview of a stack, default local) and `make test`.
-# Both bootstrap .venv from requirements.txt on first use (Python 3.11 or 3.12: Pulumi's mocks
+# Two commands: `make preview` (offline preview of a stack, default local) and `make test`;
+# `make rollout` rewrites docs/rollout.md (which workloads still rely on the central bundle).
+# All bootstrap .venv from requirements.txt on first use (Python 3.11 or 3.12: Pulumi's mocks
 # break on 3.14).
 
 VENV   ?= .venv
@@ -8,7 +9,7 @@ STACK  ?= local
 FORMAT ?= text
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 
-.PHONY: preview test clean
+.PHONY: preview test rollout clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] in {(3, 11), (3, 12)} else "Python 3.11 or 3.12 is required (found %s); set PYTHON=..." % sys.version.split()[0])'
@@ -22,6 +23,11 @@ preview: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+# Through a temporary file: a failing run must not truncate the committed table.
+rollout: $(VENV)/.installed
+	$(PY) -m tools.rollout --format markdown > docs/rollout.md.tmp || { rm -f docs/rollout.md.tmp; exit 1; }
+	mv docs/rollout.md.tmp docs/rollout.md
 
 clean:
 	rm -rf $(VENV) rendered .pytest_cache

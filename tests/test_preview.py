@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from components import inventory
+from components import inventory, manifests
 from tools import preview
 from tools.crd_schema import crds_dir
 
@@ -136,3 +138,47 @@ def test_preview_when_promotion_skips_staging_then_fails_naming_workload(clone: 
     assert completed.stderr.startswith(
         "rollout gate: workload 'langfuse-bootstrap' is not owned by the deployed stack organization/ameide-secrets/staging"
     )
+
+
+def broken_renderer(monkeypatch: pytest.MonkeyPatch, change: Callable[[dict[str, Any]], None]) -> None:
+    """Make the ExternalSecret renderer apply `change` to plausible-secrets: a renderer regression."""
+    render = manifests.external_secret
+
+    def rendered(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        manifest = render(*args, **kwargs)
+        if manifest["metadata"]["name"] == "plausible-secrets":
+            change(manifest)
+        return manifest
+
+    monkeypatch.setattr(manifests, "external_secret", rendered)
+
+
+def break_two_rules(es: dict[str, Any]) -> None:
+    es["metadata"]["labels"].pop(manifests.LABEL_TEAM)
+    es["spec"]["data"][0]["remoteRef"]["key"] = "growth/x"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "yaml"])
+def test_preview_when_guardrails_violated_then_exit_1_one_line_per_violation(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    broken_renderer(monkeypatch, break_two_rules)
+    code, out, err = run(capsys, "--stack", "local", "--format", fmt)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "external-secret-key-prefix: ExternalSecret/ameide/plausible-secrets: spec.data[0].remoteRef.key 'growth/x' "
+        "is outside the workload's prefix 'plausible/' (use a key under plausible/, or set key_prefix)",
+        "external-secret-labels: ExternalSecret/ameide/plausible-secrets: lacks label ameide.io/team "
+        "(declare the ExternalSecret in workloads/<team>/<workload>.py: WorkloadSecrets sets them)",
+    ]
+
+
+def test_preview_when_crd_schema_broken_then_exit_1_naming_object_and_field(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken_renderer(monkeypatch, lambda es: es["spec"].update(refreshIntervall="1h"))
+    code, out, err = run(capsys, "--stack", "local", "--format", "yaml")
+    assert (code, out) == (1, "")
+    [line] = err.splitlines()
+    assert line.startswith("eso-crd-schema: ExternalSecret/ameide/plausible-secrets: ")
+    assert "refreshIntervall" in line

@@ -2,13 +2,14 @@
 
     python -m tools.preview --stack local [--format text|json|yaml] [--gate-base REV]
 
-Exit codes: 0 rendered; 1 the declarations or stack settings are invalid, or the rollout gate
-refused (one line per problem).
+Exit codes: 0 rendered; 1 the declarations or stack settings are invalid, the rollout gate
+refused, or a rendered object breaks the ESO CRD schema or a guardrail (one line per problem).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections import Counter
@@ -16,11 +17,13 @@ from typing import Any
 
 import yaml
 
+from components import policies
 from components.inventory import DeclarationErrors
 from components.manifests import ANNOTATION_PATCH_FORCE
 from components.rollout_gate import RolloutGateError
 from components.settings import PROJECT, SettingsError, stack_config
 from tools import harness, revision
+from tools.crd_schema import CrdSchemas
 from tools.harness import Registration, RunResult
 
 # Apply order for the YAML view: identities before the store, the store before its users.
@@ -136,6 +139,23 @@ def preview(stack: str, gate_base: str | None = None) -> RunResult:
     return harness.run_main(stack, config, stack_outputs)
 
 
+@functools.cache
+def _crds() -> CrdSchemas:
+    return CrdSchemas()  # compiling the ESO validators takes a while: once per process
+
+
+def verify(result: RunResult) -> list[policies.Violation]:
+    """What review would refuse in the objects `result` applies: ESO CRD schema errors, then guardrail violations."""
+    objects = kubernetes_objects(result)
+    config = stack_config(result.stack)
+    schema_errors = [
+        policies.Violation("eso-crd-schema", policies.resource_id(obj), error) for obj in objects for error in _crds().errors(obj)
+    ]
+    return schema_errors + policies.check(
+        objects, store_name=config[f"{PROJECT}:storeName"], eso_namespace=config[f"{PROJECT}:esoNamespace"]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name: local, staging or production (Pulumi.<stack>.yaml)")
@@ -150,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         result = preview(options.stack, options.gate_base)
     except (DeclarationErrors, SettingsError, RolloutGateError, revision.RevisionError) as error:
         print(str(error), file=sys.stderr)
+        return 1
+    if violations := verify(result):
+        print("\n".join(str(v) for v in violations), file=sys.stderr)
         return 1
     if gate_unchecked(options.stack, options.gate_base):
         print(

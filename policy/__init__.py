@@ -1,0 +1,1 @@
+"""The pulumi-policy pack: `components/policies.py` rules as mandatory policies."""
