@@ -1,5 +1,6 @@
 # Two commands: `make preview` (offline preview of a stack, default local) and `make test`;
-# `make rollout` rewrites docs/rollout.md (which workloads still rely on the central bundle).
+# `make rollout` rewrites docs/rollout.md (which workloads still rely on the central bundle);
+# `make diff BASE=origin/main [STACK=...] [FORMAT=markdown]` shows what a change does per stack.
 # All bootstrap .venv from requirements.txt on first use (Python 3.11 or 3.12: Pulumi's mocks
 # break on 3.14).
 
@@ -9,7 +10,9 @@ STACK  ?= local
 FORMAT ?= text
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 
-.PHONY: preview test rollout clean
+BASE   ?= origin/main
+
+.PHONY: preview test rollout diff clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] in {(3, 11), (3, 12)} else "Python 3.11 or 3.12 is required (found %s); set PYTHON=..." % sys.version.split()[0])'
@@ -23,6 +26,10 @@ preview: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
+
+# Every stack unless STACK is given on the command line; the base is rendered in a temporary worktree.
+diff: $(VENV)/.installed
+	@$(PY) -m tools.preview --diff-against $(BASE) --format $(FORMAT) $(if $(filter command line,$(origin STACK)),--stack $(STACK))
 
 # Through a temporary file: a failing run must not truncate the committed table.
 rollout: $(VENV)/.installed

@@ -188,6 +188,12 @@ def stack_config(stack: str, root: Path = ROOT) -> dict[str, str]:
     return {key: _config_string(value) for key, value in values.items()}
 
 
+def stack_names(root: Path = ROOT) -> list[str]:
+    """The stacks that have a `Pulumi.<stack>.yaml`, in rollout order (local, staging, production)."""
+    names = [p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")]
+    return sorted(names, key=lambda name: Environment(stack_config(name, root)[f"{PROJECT}:environment"]).rank)
+
+
 def _qualified(key: str) -> str:
     return key if ":" in key else f"{PROJECT}:{key}"
 

@@ -182,3 +182,29 @@ def test_preview_when_crd_schema_broken_then_exit_1_naming_object_and_field(
     [line] = err.splitlines()
     assert line.startswith("eso-crd-schema: ExternalSecret/ameide/plausible-secrets: ")
     assert "refreshIntervall" in line
+
+
+def test_preview_when_diff_against_same_revision_then_every_stack_unchanged(clone: Path) -> None:
+    completed = preview_in(clone, "--diff-against", "HEAD")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == [f"== stack {s}: no changes" for s in ("local", "staging", "production")]
+
+
+def test_preview_when_key_changed_then_diff_shows_only_that_field(clone: Path) -> None:
+    module = clone / "workloads" / "analytics" / "plausible.py"
+    module.write_text(module.read_text().replace('"plausible/secret-key-base"', '"plausible/secret-key-base-v2"'))
+    completed = preview_in(clone, "--stack", "production", "--diff-against", "HEAD", "--format", "markdown")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == (
+        "### ameide-secrets: what this PR changes\n\n"
+        "#### `production`: 0 added, 0 removed, 1 changed\n\n"
+        "- ✏️ `ExternalSecret ameide/plausible-secrets`\n"
+        '  - `spec.data[SECRET_KEY_BASE].remoteRef.key`: `"plausible/secret-key-base"` → `"plausible/secret-key-base-v2"`\n\n'
+    )
+
+
+def test_preview_when_markdown_without_diff_then_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        preview.main(["--stack", "local", "--format", "markdown"])
+    assert exit_.value.code == 2
+    assert "--format markdown goes with --diff-against" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Offline preview: run `__main__.py` for one stack under the Pulumi mock monitor, no CLI needed.
 
     python -m tools.preview --stack local [--format text|json|yaml] [--gate-base REV]
+    python -m tools.preview [--stack STACK] --diff-against REV [--format text|markdown]
 
 Exit codes: 0 rendered; 1 the declarations or stack settings are invalid, the rollout gate
 refused, or a rendered object breaks the ESO CRD schema or a guardrail (one line per problem).
@@ -21,8 +22,8 @@ from components import policies
 from components.inventory import DeclarationErrors
 from components.manifests import ANNOTATION_PATCH_FORCE
 from components.rollout_gate import RolloutGateError
-from components.settings import PROJECT, SettingsError, stack_config
-from tools import harness, revision
+from components.settings import PROJECT, SettingsError, stack_config, stack_names
+from tools import diff, harness, revision
 from tools.crd_schema import CrdSchemas
 from tools.harness import Registration, RunResult
 
@@ -156,17 +157,40 @@ def verify(result: RunResult) -> list[policies.Violation]:
     )
 
 
+def diff_against(base: str, stacks: list[str], fmt: str) -> str:
+    """What the working tree changes in `stacks` compared with git revision `base`."""
+    diffs = []
+    for stack in stacks:
+        before = json.loads(revision.preview_at(base, stack, "json"))
+        result = preview(stack)
+        after = json.loads(render_json(result, str(result.outputs.get("environment", ""))))
+        diffs.append(diff.diff(stack, before, after))
+    return diff.render_markdown(diffs) if fmt == "markdown" else diff.render_text(diffs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__.splitlines()[0])
-    parser.add_argument("--stack", required=True, help="stack name: local, staging or production (Pulumi.<stack>.yaml)")
-    parser.add_argument("--format", choices=["text", "json", "yaml"], default="text")
+    parser.add_argument("--stack", help="stack name (Pulumi.<stack>.yaml); with --diff-against, every stack when omitted")
+    parser.add_argument("--format", choices=["text", "json", "yaml", "markdown"], default="text", help="markdown: --diff-against only")
     parser.add_argument(
         "--gate-base",
         metavar="REV",
         help="git revision whose upstream stack is deployed (e.g. the PR's base branch); checks the rollout gate against it",
     )
+    parser.add_argument(
+        "--diff-against",
+        metavar="REV",
+        help="print what changed since git revision REV (added/removed/changed objects, changed fields only)",
+    )
     options = parser.parse_args(argv)
+    if options.diff_against is None and options.stack is None:
+        parser.error("--stack is required (unless --diff-against)")
+    if options.format == "markdown" and options.diff_against is None:
+        parser.error("--format markdown goes with --diff-against")
     try:
+        if options.diff_against is not None:
+            print(diff_against(options.diff_against, [options.stack] if options.stack else stack_names(), options.format))
+            return 0
         result = preview(options.stack, options.gate_base)
     except (DeclarationErrors, SettingsError, RolloutGateError, revision.RevisionError) as error:
         print(str(error), file=sys.stderr)
