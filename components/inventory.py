@@ -149,7 +149,7 @@ def _call_paths(tree: ast.Module) -> dict[tuple[int | None, int | None], str]:
                 visit(element, f"{path}[{i}]")
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values):
-                if isinstance(key, ast.Constant):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     visit(value, f'{path}["{key.value}"]')
 
     for statement in tree.body:

@@ -10,8 +10,8 @@ from pathlib import Path
 # The CLI runs this directory with only policy/ on sys.path; the rules live in the repository.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi_policy import EnforcementLevel, PolicyPack  # noqa: E402
+from pulumi_policy import EnforcementLevel, PolicyPack
 
-from policy.policies import pack_policies  # noqa: E402
+from policy.policies import pack_policies
 
 PolicyPack("ameide-secrets-guardrails", pack_policies(), EnforcementLevel.MANDATORY)

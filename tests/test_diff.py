@@ -22,11 +22,7 @@ def es(name: str, key: str = "plausible/a", **annotations: str) -> dict[str, Any
 
 def preview(*objects: dict[str, Any], protect: bool = False, provider: str = "kubernetes") -> dict[str, Any]:
     resource = {"custom": True, "protect": protect, "provider": f"urn:pulumi:s::p::pulumi:providers:kubernetes::{provider}::id"}
-    return {
-        "resources": [
-            {**resource, "type": f"kubernetes:{o['apiVersion']}:{o['kind']}", "inputs": o} for o in objects
-        ]
-    }
+    return {"resources": [{**resource, "type": f"kubernetes:{o['apiVersion']}:{o['kind']}", "inputs": o} for o in objects]}
 
 
 def test_diff_when_identical_then_empty_and_says_no_changes() -> None:
@@ -76,7 +72,12 @@ def test_diff_when_externalsecret_removed_then_says_whether_secret_survives() ->
 
 
 def test_diff_when_store_or_store_ref_changes_then_called_out() -> None:
-    store = {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": {"name": "ameide-vault"}, "spec": {"x": 1}}
+    store = {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ClusterSecretStore",
+        "metadata": {"name": "ameide-vault"},
+        "spec": {"x": 1},
+    }
     moved = es("a")
     moved["spec"]["secretStoreRef"]["name"] = "other"
     result = diff.diff("staging", preview(store, es("a")), preview({**store, "spec": {"x": 2}}, moved))

@@ -12,7 +12,7 @@ from components import inventory
 from components.inventory import DeclarationErrors
 from components.spec import Environment
 
-PLAUSIBLE = '''
+PLAUSIBLE = """
 from components import ExternalSecretSpec, WorkloadSecretsArgs
 
 WORKLOAD = WorkloadSecretsArgs(
@@ -23,7 +23,7 @@ WORKLOAD = WorkloadSecretsArgs(
     external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"SECRET_KEY_BASE": "plausible/secret-key-base"})],
     existing_secrets=["postgres-ameide-auth"],
 )
-'''
+"""
 
 Write = Callable[[str, str], Path]
 
@@ -74,7 +74,11 @@ def test_discover_when_helper_module_starts_with_underscore_then_skipped(write_m
 def test_discover_when_key_outside_prefix_then_design_message(write_module: Write) -> None:
     tree = write_module(
         "analytics/plausible.py",
-        module("plausible", "analytics", 'external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"SECRET_KEY_BASE": "growth/x"})],'),
+        module(
+            "plausible",
+            "analytics",
+            'external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"SECRET_KEY_BASE": "growth/x"})],',
+        ),
     )
     assert problems(tree) == [
         'workloads/analytics/plausible.py (workload plausible): WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]: '
@@ -136,7 +140,11 @@ def test_discover_when_two_modules_declare_same_externalsecret_then_second_named
     write_module("analytics/plausible.py", PLAUSIBLE)
     tree = write_module(
         "growth/umami.py",
-        module("umami", "growth", 'external_secrets=[ExternalSecretSpec(name="plausible-secrets", target="umami", data={"A": "umami/a"})],'),
+        module(
+            "umami",
+            "growth",
+            'external_secrets=[ExternalSecretSpec(name="plausible-secrets", target="umami", data={"A": "umami/a"})],',
+        ),
     )
     assert problems(tree) == [
         "workloads/growth/umami.py (workload umami): WORKLOAD.external_secrets[0].name: "
@@ -148,7 +156,12 @@ def test_discover_when_same_name_in_other_namespace_then_allowed(write_module: W
     write_module("analytics/plausible.py", PLAUSIBLE)
     tree = write_module(
         "growth/umami.py",
-        module("umami", "growth", 'external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"A": "umami/a"})],', namespace="growth"),
+        module(
+            "umami",
+            "growth",
+            'external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"A": "umami/a"})],',
+            namespace="growth",
+        ),
     )
     assert len(inventory.discover(tree)) == 2
 
@@ -157,7 +170,11 @@ def test_discover_when_two_externalsecrets_write_one_secret_then_problem(write_m
     write_module("analytics/plausible.py", PLAUSIBLE)
     tree = write_module(
         "growth/umami.py",
-        module("umami", "growth", 'external_secrets=[ExternalSecretSpec(name="umami", target="plausible-secrets", data={"A": "umami/a"})],'),
+        module(
+            "umami",
+            "growth",
+            'external_secrets=[ExternalSecretSpec(name="umami", target="plausible-secrets", data={"A": "umami/a"})],',
+        ),
     )
     assert problems(tree) == [
         "workloads/growth/umami.py (workload umami): WORKLOAD.external_secrets[0].target: "
@@ -169,7 +186,11 @@ def test_discover_when_target_is_cluster_managed_secret_then_rehydration_refused
     write_module("analytics/plausible.py", PLAUSIBLE)
     tree = write_module(
         "data/postgres.py",
-        module("postgres", "data", 'external_secrets=[ExternalSecretSpec(name="postgres-ameide-auth", data={"password": "postgres/app"})],'),
+        module(
+            "postgres",
+            "data",
+            'external_secrets=[ExternalSecretSpec(name="postgres-ameide-auth", data={"password": "postgres/app"})],',
+        ),
     )
     assert problems(tree) == [
         "workloads/data/postgres.py (workload postgres): WORKLOAD.external_secrets[0].target: "
@@ -232,7 +253,9 @@ def test_discover_when_duplicate_key_in_dict_literal_then_line_named(write_modul
         ),
     ],
 )
-def test_discover_when_bad_declaration_then_file_workload_path_value(write_module: Write, body: str, path: str, message: str) -> None:
+def test_discover_when_bad_declaration_then_file_workload_path_value(
+    write_module: Write, body: str, path: str, message: str
+) -> None:
     tree = write_module("analytics/plausible.py", module("plausible", "analytics", body))
     [line] = problems(tree)
     assert line.startswith(f"workloads/analytics/plausible.py (workload plausible): {path}: ")
@@ -267,7 +290,9 @@ def test_declaration_errors_when_raised_then_pulumi_prints_no_traceback() -> Non
         (Environment.PRODUCTION, ["c"]),
     ],
 )
-def test_owned_when_environment_then_workloads_rolled_out_that_far(write_module: Write, environment: Environment, expected: list[str]) -> None:
+def test_owned_when_environment_then_workloads_rolled_out_that_far(
+    write_module: Write, environment: Environment, expected: list[str]
+) -> None:
     write_module("t/a.py", module("a", "t", rollout="local"))
     write_module("t/b.py", module("b", "t", rollout="staging"))
     tree = write_module("t/c.py", module("c", "t", rollout="production"))

@@ -6,7 +6,6 @@ import pytest
 
 from components import names
 
-
 # --- DNS-1123 label (workload, team, namespace) -------------------------------------------
 
 
@@ -41,7 +40,8 @@ def test_dns1123_subdomain_when_254_chars_reports_length() -> None:
 @pytest.mark.parametrize("value", ["", "Secrets", "-secrets", "secrets-", "a..b", ".a", "a.", "a_b", "a/b"])
 def test_dns1123_subdomain_when_malformed_reports_format(value: str) -> None:
     problem = names.dns1123_subdomain_problem(value)
-    assert problem is not None and problem.startswith("must be a DNS-1123 subdomain")
+    assert problem is not None
+    assert problem.startswith("must be a DNS-1123 subdomain")
 
 
 # --- label / annotation keys ----------------------------------------------------------------
@@ -74,7 +74,8 @@ def test_label_key_when_name_part_malformed_reports_format(key: str) -> None:
 def test_label_key_when_prefix_not_a_subdomain_names_prefix(key: str) -> None:
     prefix = key.rpartition("/")[0]
     problem = names.label_key_problem(key)
-    assert problem is not None and problem.startswith(f"prefix {prefix!r} ")
+    assert problem is not None
+    assert problem.startswith(f"prefix {prefix!r} ")
 
 
 def test_label_key_when_prefix_empty_then_rejected() -> None:

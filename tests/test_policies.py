@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import ROOT, STACKS, external_secret_manifest, store_manifest
 
 from components import policies
 from components.policies import Violation
 from tools import preview
-
-from conftest import ROOT, STACKS, external_secret_manifest, store_manifest
 
 Manifest = dict[str, Any]
 
@@ -36,12 +35,23 @@ BREAKING: list[Any] = [
     pytest.param("eso-api-version", [{**store_manifest(), "apiVersion": "external-secrets.io/v1beta1"}], id="store-v1beta1"),
     pytest.param(
         "eso-kind-allowed",
-        [{"apiVersion": "external-secrets.io/v1", "kind": "ClusterExternalSecret", "metadata": {"name": "everywhere"}, "spec": {}}],
+        [
+            {
+                "apiVersion": "external-secrets.io/v1",
+                "kind": "ClusterExternalSecret",
+                "metadata": {"name": "everywhere"},
+                "spec": {},
+            }
+        ],
         id="cluster-external-secret",
     ),
-    pytest.param("external-secret-store-ref", edited(lambda es: spec(es)["secretStoreRef"].update(kind="SecretStore")), id="kind"),
+    pytest.param(
+        "external-secret-store-ref", edited(lambda es: spec(es)["secretStoreRef"].update(kind="SecretStore")), id="kind"
+    ),
     pytest.param("external-secret-store-ref", edited(lambda es: spec(es)["secretStoreRef"].update(name="other")), id="name"),
-    pytest.param("external-secret-store-ref", edited(lambda es: spec(es)["secretStoreRef"].pop("kind")), id="kind-defaults-to-secretstore"),
+    pytest.param(
+        "external-secret-store-ref", edited(lambda es: spec(es)["secretStoreRef"].pop("kind")), id="kind-defaults-to-secretstore"
+    ),
     pytest.param(
         "external-secret-store-ref",
         edited(lambda es: spec(es)["data"][0].update(sourceRef={"storeRef": {"kind": "ClusterSecretStore", "name": "other"}})),
@@ -59,7 +69,14 @@ BREAKING: list[Any] = [
     ),
     pytest.param(
         "store-platform-only",
-        [{"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": {"name": "team", "namespace": "ameide"}, "spec": {}}],
+        [
+            {
+                "apiVersion": "external-secrets.io/v1",
+                "kind": "SecretStore",
+                "metadata": {"name": "team", "namespace": "ameide"},
+                "spec": {},
+            }
+        ],
         id="secret-store",
     ),
     pytest.param("store-platform-only", [{**store_manifest(), "metadata": {"name": "team-vault"}}], id="other-cluster-store"),
@@ -68,23 +85,64 @@ BREAKING: list[Any] = [
     pytest.param("store-admits-namespace", [store_manifest(["ameide"]), external_secret_manifest("billing")], id="not-listed"),
     pytest.param(
         "store-admits-namespace",
-        [store_manifest(conditions=[{"namespaceSelector": {"matchLabels": {"vault": "yes"}}}]), external_secret_manifest("billing")],
+        [
+            store_manifest(conditions=[{"namespaceSelector": {"matchLabels": {"vault": "yes"}}}]),
+            external_secret_manifest("billing"),
+        ],
         id="selector-unverifiable",
     ),
-    pytest.param("external-secret-key-prefix", edited(lambda es: spec(es)["data"][0]["remoteRef"].update(key="growth/x")), id="data"),
-    pytest.param("external-secret-key-prefix", edited(lambda es: spec(es)["data"][0]["remoteRef"].update(key="plausible/../growth/x")), id="dotdot"),
-    pytest.param("external-secret-key-prefix", edited(lambda es: spec(es).update(dataFrom=[{"extract": {"key": "growth/all"}}])), id="extract"),
-    pytest.param("external-secret-key-prefix", edited(lambda es: spec(es).update(dataFrom=[{"find": {"name": {"regexp": ".*"}}}])), id="find-no-path"),
+    pytest.param(
+        "external-secret-key-prefix", edited(lambda es: spec(es)["data"][0]["remoteRef"].update(key="growth/x")), id="data"
+    ),
+    pytest.param(
+        "external-secret-key-prefix",
+        edited(lambda es: spec(es)["data"][0]["remoteRef"].update(key="plausible/../growth/x")),
+        id="dotdot",
+    ),
+    pytest.param(
+        "external-secret-key-prefix",
+        edited(lambda es: spec(es).update(dataFrom=[{"extract": {"key": "growth/all"}}])),
+        id="extract",
+    ),
+    pytest.param(
+        "external-secret-key-prefix",
+        edited(lambda es: spec(es).update(dataFrom=[{"find": {"name": {"regexp": ".*"}}}])),
+        id="find-no-path",
+    ),
     pytest.param("external-secret-key-prefix", edited(lambda es: es["metadata"].pop("annotations")), id="no-annotation"),
-    pytest.param("external-secret-key-prefix", edited(lambda es: es["metadata"]["annotations"].update({"ameide.io/key-prefix": "plausible"})), id="bad-annotation"),
+    pytest.param(
+        "external-secret-key-prefix",
+        edited(lambda es: es["metadata"]["annotations"].update({"ameide.io/key-prefix": "plausible"})),
+        id="bad-annotation",
+    ),
     pytest.param("external-secret-labels", edited(lambda es: es["metadata"]["labels"].pop("ameide.io/team")), id="team"),
     pytest.param("external-secret-labels", edited(lambda es: es["metadata"]["labels"].pop("ameide.io/workload")), id="workload"),
-    pytest.param("external-secret-labels", edited(lambda es: es["metadata"]["labels"].update({"app.kubernetes.io/managed-by": "Helm"})), id="managed-by"),
+    pytest.param(
+        "external-secret-labels",
+        edited(lambda es: es["metadata"]["labels"].update({"app.kubernetes.io/managed-by": "Helm"})),
+        id="managed-by",
+    ),
     pytest.param("external-secret-data-required", edited(lambda es: spec(es).pop("data")), id="no-data"),
-    pytest.param("external-secret-deletion-policy", edited(lambda es: spec(es)["target"].update(creationPolicy="Merge", deletionPolicy="Delete")), id="delete-merge"),
-    pytest.param("external-secret-deletion-policy", edited(lambda es: spec(es)["target"].update(creationPolicy="Orphan", deletionPolicy="Delete")), id="delete-orphan"),
-    pytest.param("external-secret-deletion-policy", edited(lambda es: spec(es)["target"].update(creationPolicy="None", deletionPolicy="Merge")), id="merge-none"),
-    pytest.param("external-secret-duplicate-secret-key", edited(lambda es: spec(es)["data"][1].update(secretKey="SECRET_KEY_BASE")), id="duplicate"),
+    pytest.param(
+        "external-secret-deletion-policy",
+        edited(lambda es: spec(es)["target"].update(creationPolicy="Merge", deletionPolicy="Delete")),
+        id="delete-merge",
+    ),
+    pytest.param(
+        "external-secret-deletion-policy",
+        edited(lambda es: spec(es)["target"].update(creationPolicy="Orphan", deletionPolicy="Delete")),
+        id="delete-orphan",
+    ),
+    pytest.param(
+        "external-secret-deletion-policy",
+        edited(lambda es: spec(es)["target"].update(creationPolicy="None", deletionPolicy="Merge")),
+        id="merge-none",
+    ),
+    pytest.param(
+        "external-secret-duplicate-secret-key",
+        edited(lambda es: spec(es)["data"][1].update(secretKey="SECRET_KEY_BASE")),
+        id="duplicate",
+    ),
     pytest.param("secret-literal-data", [{**SECRET, "data": {"password": "aHVudGVyMg=="}}], id="data"),
     pytest.param("secret-literal-data", [{**SECRET, "stringData": {"password": "hunter2"}}], id="stringData"),
 ]
@@ -92,7 +150,9 @@ BREAKING: list[Any] = [
 VALID: list[Any] = [
     pytest.param([store_manifest(), external_secret_manifest()], id="store-and-external-secret"),
     pytest.param([store_manifest(["billing"]), external_secret_manifest("billing")], id="other-namespace-listed"),
-    pytest.param([store_manifest(conditions=[{"namespaceRegexes": ["^bill"]}]), external_secret_manifest("billing")], id="namespace-regex"),
+    pytest.param(
+        [store_manifest(conditions=[{"namespaceRegexes": ["^bill"]}]), external_secret_manifest("billing")], id="namespace-regex"
+    ),
     pytest.param([external_secret_manifest()], id="store-managed-elsewhere"),
     pytest.param(edited(lambda es: spec(es).update(dataFrom=[{"extract": {"key": "plausible/all"}}])), id="extract"),
     pytest.param(edited(lambda es: spec(es).update(dataFrom=[{"find": {"path": "plausible/db"}}])), id="find-under-prefix"),
@@ -100,7 +160,16 @@ VALID: list[Any] = [
     pytest.param(edited(lambda es: spec(es)["target"].update(deletionPolicy="Delete")), id="delete-with-owner"),
     pytest.param(edited(lambda es: spec(es)["target"].update(creationPolicy="Merge", deletionPolicy="Merge")), id="merge-merge"),
     pytest.param([SECRET, {**SECRET, "data": {}}], id="secret-without-values"),
-    pytest.param([{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "ameide-vault-auth", "namespace": "external-secrets"}}], id="other-kinds"),
+    pytest.param(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": "ameide-vault-auth", "namespace": "external-secrets"},
+            }
+        ],
+        id="other-kinds",
+    ),
 ]
 
 
@@ -157,12 +226,15 @@ def test_check_when_several_objects_share_a_namespace_then_one_violation_each() 
     other = external_secret_manifest("billing")
     other["metadata"]["name"] = "plausible-extra"
     violations = policies.check([store_manifest(["ameide"]), external_secret_manifest("billing"), other])
-    assert [v.resource for v in violations] == ["ExternalSecret/billing/plausible-secrets", "ExternalSecret/billing/plausible-extra"]
+    assert [v.resource for v in violations] == [
+        "ExternalSecret/billing/plausible-secrets",
+        "ExternalSecret/billing/plausible-extra",
+    ]
 
 
 def test_defaults_when_compared_with_pulumi_yaml_then_they_are_the_project_defaults() -> None:
     config = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    assert (policies.DEFAULT_STORE_NAME, policies.DEFAULT_ESO_NAMESPACE) == (
+    assert (
         config["storeName"]["default"],
         config["esoNamespace"]["default"],
-    )
+    ) == (policies.DEFAULT_STORE_NAME, policies.DEFAULT_ESO_NAMESPACE)

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 import pulumi
+from conftest import ROOT, external_secret_manifest, store_manifest
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -27,8 +28,6 @@ from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, unkn
 from components import policies
 from components.policies import Platform
 from policy.policies import pack_policies, stack_platform
-
-from conftest import ROOT, external_secret_manifest, store_manifest
 
 ES_TYPE = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE_TYPE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
@@ -55,7 +54,9 @@ def validate_resource(policy: ResourceValidationPolicy, resource_type: str, prop
     return reported
 
 
-def validate_stack(policy: StackValidationPolicy, resources: list[tuple[str, str, dict[str, Any]]]) -> list[tuple[str, str | None]]:
+def validate_stack(
+    policy: StackValidationPolicy, resources: list[tuple[str, str, dict[str, Any]]]
+) -> list[tuple[str, str | None]]:
     """Run one stack policy over (type, name, props) resources; returns (message, urn) pairs."""
     reported: list[tuple[str, str | None]] = []
 
@@ -63,7 +64,8 @@ def validate_stack(policy: StackValidationPolicy, resources: list[tuple[str, str
         reported.append((message, resource_urn))
 
     stack = [
-        PolicyResource(t, unknown_checking_proxy(props), urn(t, name), name, OPTIONS, None, None, [], {}) for t, name, props in resources
+        PolicyResource(t, unknown_checking_proxy(props), urn(t, name), name, OPTIONS, None, None, [], {})
+        for t, name, props in resources
     ]
     policy.validate(StackValidationArgs(stack), report)
     return reported
@@ -86,7 +88,7 @@ def test_resource_policy_when_key_outside_prefix_then_reports_the_rule_message()
     es = external_secret_manifest()
     es["spec"]["data"][0]["remoteRef"]["key"] = "growth/x"
     reported = validate_resource(by_name()["external-secret-key-prefix"], ES_TYPE, es)
-    assert reported == [[v.message for v in policies.check([es])][0]]
+    assert reported == [next(v.message for v in policies.check([es]))]
 
 
 def test_resource_policy_when_object_valid_then_no_policy_reports() -> None:
@@ -97,7 +99,12 @@ def test_resource_policy_when_object_valid_then_no_policy_reports() -> None:
 
 
 def test_resource_policy_when_typed_secret_has_literal_data_then_reports() -> None:
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "ameide"}, "stringData": {"password": "x"}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "ameide"},
+        "stringData": {"password": "x"},
+    }
     [message] = validate_resource(by_name()["secret-literal-data"], "kubernetes:core/v1:Secret", secret)
     assert "stringData" in message
 
@@ -127,13 +134,19 @@ def test_stack_policy_when_namespace_not_admitted_then_reports_on_the_externalse
 
 
 def test_stack_policy_when_every_namespace_admitted_then_no_report() -> None:
-    resources = [(STORE_TYPE, "ameide-vault", store_manifest(["ameide"])), (ES_TYPE, "ameide/plausible-secrets", external_secret_manifest())]
+    resources = [
+        (STORE_TYPE, "ameide-vault", store_manifest(["ameide"])),
+        (ES_TYPE, "ameide/plausible-secrets", external_secret_manifest()),
+    ]
     assert validate_stack(by_name()["store-admits-namespace"], resources) == []
 
 
 def test_pack_policies_when_platform_given_then_rules_use_its_store_name() -> None:
-    reported = validate_resource(by_name(Platform(store_name="vault"))["external-secret-store-ref"], ES_TYPE, external_secret_manifest())
-    assert len(reported) == 1 and "'vault'" in reported[0]
+    reported = validate_resource(
+        by_name(Platform(store_name="vault"))["external-secret-store-ref"], ES_TYPE, external_secret_manifest()
+    )
+    assert len(reported) == 1
+    assert "'vault'" in reported[0]
 
 
 def test_stack_platform_when_stack_config_sets_store_then_uses_it() -> None:

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import ROOT
 
 from components import inventory, manifests
 from tools import preview
 from tools.crd_schema import crds_dir
-
-from conftest import ROOT
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -86,7 +85,10 @@ def test_preview_when_declarations_invalid_then_exit_1_one_line_per_problem(caps
 def test_preview_when_run_as_module_then_works_from_a_shell() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "tools.preview", "--stack", "local", "--format", "yaml"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     assert "kind: ClusterSecretStore" in completed.stdout
@@ -121,7 +123,9 @@ def clone(tmp_path) -> Path:
 
 def preview_in(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ESO_CRDS_DIR": str(crds_dir())}
-    return subprocess.run([sys.executable, "-m", "tools.preview", *argv], cwd=repo, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.preview", *argv], cwd=repo, env=env, capture_output=True, text=True, check=False
+    )
 
 
 def test_preview_when_gate_base_matches_then_gate_passes(clone: Path) -> None:

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, STACKS
 
 from components import inventory
 from tools import preview, rollout
-
-from conftest import ROOT, STACKS
 
 MODULE = """from components import ExternalSecretSpec, WorkloadSecretsArgs
 WORKLOAD = WorkloadSecretsArgs(
@@ -26,7 +25,10 @@ def tree(write_module: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPat
     """A workloads/ tree with one workload per rollout stage, used as the inventory."""
     write_module("web/www.py", MODULE.format(workload="www", team="web", namespace="ameide", rollout="production"))
     write_module("core/graph.py", MODULE.format(workload="graph", team="core", namespace="ameide", rollout="staging"))
-    workloads = write_module("observability/alertmanager.py", MODULE.format(workload="alertmanager", team="observability", namespace="monitoring", rollout="local"))
+    workloads = write_module(
+        "observability/alertmanager.py",
+        MODULE.format(workload="alertmanager", team="observability", namespace="monitoring", rollout="local"),
+    )
     monkeypatch.setattr(inventory, "WORKLOADS_DIR", workloads)
     return workloads
 
@@ -45,7 +47,9 @@ def test_render_markdown_when_rendered_then_table_row_per_workload_and_legacy_co
     assert "| workload | team | namespace | local | staging | production |\n| --- | --- | --- | --- | --- | --- |\n" in markdown
     assert "| graph | core | ameide | owned | owned | legacy |\n" in markdown
     assert "| alertmanager | observability | monitoring | owned | legacy | legacy |\n" in markdown
-    assert markdown.endswith("- staging: 1 of 3 workloads still on the central bundle\n- production: 2 of 3 workloads still on the central bundle\n")
+    assert markdown.endswith(
+        "- staging: 1 of 3 workloads still on the central bundle\n- production: 2 of 3 workloads still on the central bundle\n"
+    )
 
 
 def test_main_when_json_then_one_object_per_workload(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:

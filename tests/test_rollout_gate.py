@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.rollout_gate import RolloutGate, RolloutGateError, skipped
+from tools import harness
 
 UPSTREAM = "organization/ameide-secrets/staging"
 
@@ -29,21 +30,19 @@ def test_skipped_when_upstream_exports_no_list_then_deploy_it_first(deployed: ob
     ]
 
 
-def test_gate_when_upstream_behind_then_preview_fails_naming_workload(pulumi_run) -> None:
+def test_gate_when_upstream_behind_then_preview_fails_naming_workload() -> None:
     def program() -> None:
         RolloutGate("rollout-gate", upstream=UPSTREAM, owned=["graph", "keycloak"])
 
     with pytest.raises(RolloutGateError, match="workload 'keycloak'"):
-        from tools import harness
-
         harness.run("production", {}, program, stack_outputs={UPSTREAM: {"ownedWorkloads": ["graph"]}})
 
 
 def test_gate_when_upstream_caught_up_then_outputs_what_it_checked() -> None:
-    from tools import harness
-
     result = harness.run(
-        "production", {}, lambda: RolloutGate("rollout-gate", upstream=UPSTREAM, owned=["graph"]),
+        "production",
+        {},
+        lambda: RolloutGate("rollout-gate", upstream=UPSTREAM, owned=["graph"]),
         stack_outputs={UPSTREAM: {"ownedWorkloads": ["graph", "threads"]}},
     )
     [gate] = result.by_type("ameide:secrets:RolloutGate")

@@ -191,8 +191,13 @@ def test_from_config_when_mount_has_slash_names_key(key: str, value: str) -> Non
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("storeName", "Ameide_Vault"), ("reviewerServiceAccount", "-x"), ("esoNamespace", "external.secrets"),
-     ("vaultKvVersion", "v3"), ("vaultCaKind", "Bucket")],
+    [
+        ("storeName", "Ameide_Vault"),
+        ("reviewerServiceAccount", "-x"),
+        ("esoNamespace", "external.secrets"),
+        ("vaultKvVersion", "v3"),
+        ("vaultCaKind", "Bucket"),
+    ],
 )
 def test_from_config_when_value_malformed_names_that_key(key: str, value: str) -> None:
     [line] = settings_error("staging", **{key: value})

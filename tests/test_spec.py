@@ -100,7 +100,8 @@ def test_environment_when_compared_orders_local_staging_production() -> None:
     local, staging, production = Environment.LOCAL, Environment.STAGING, Environment.PRODUCTION
     assert local < staging < production
     assert production > staging > local
-    assert local <= local and staging >= staging
+    assert local <= local
+    assert staging >= staging
     assert not production <= staging
     assert not local >= staging
 
@@ -118,7 +119,7 @@ def test_environment_when_rollout_given_as_string_becomes_environment(make_workl
 def test_environment_when_compared_with_plain_string_then_by_rank() -> None:
     assert Environment.STAGING < "production"
     assert Environment.PRODUCTION >= "staging"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'qa' is not a valid Environment"):
         assert Environment.LOCAL < "qa"
 
 
@@ -271,8 +272,10 @@ def test_format_when_rollout_unknown_lists_environments(make_workload: MakeWorkl
     [
         ({"owner": "x"}, "WORKLOAD.owner"),
         ({"external_secrets": [es(secret_key="x")]}, "WORKLOAD.external_secrets[0].secret_key"),
-        ({"external_secrets": [es(data={"X": {"key": "plausible/x", "decoding": "Base64"}})]},
-         'WORKLOAD.external_secrets[0].data["X"].decoding'),
+        (
+            {"external_secrets": [es(data={"X": {"key": "plausible/x", "decoding": "Base64"}})]},
+            'WORKLOAD.external_secrets[0].data["X"].decoding',
+        ),
     ],
 )
 def test_format_when_unknown_field_points_at_spelling(make_workload: MakeWorkload, fields: dict[str, Any], path: str) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
 from conftest import ROOT, STACKS
 
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -57,7 +55,8 @@ def test_workflow_when_credentials_configured_then_pulumi_preview_each_stack_wit
 def test_workflow_when_merged_then_up_local_then_staging_then_production(main_workflow) -> None:
     jobs = main_workflow["jobs"]
     assert main_workflow["on"]["push"]["branches"] == ["main"]
-    assert jobs["up-local"]["if"] == "github.event_name == 'push'" and jobs["up-local"]["needs"] == "test"
+    assert jobs["up-local"]["if"] == "github.event_name == 'push'"
+    assert jobs["up-local"]["needs"] == "test"
     assert jobs["up-staging"]["needs"] == "up-local"
     assert jobs["up-production"]["needs"] == "up-staging"
     assert [jobs[f"up-{s}"]["with"]["stack"] for s in STACKS] == STACKS

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+from conftest import settings_for
 
 from components.manifests import external_secret
 from components.platform_secret_access import PlatformSecretAccess
@@ -14,8 +15,6 @@ from components.settings import StackSettings
 from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from components.workload_secrets import WorkloadSecrets
 from tools.harness import Registration, RunResult
-
-from conftest import settings_for
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
@@ -30,9 +29,15 @@ def run_workload(pulumi_run, staging_settings) -> Callable[..., RunResult]:
         def program() -> None:
             provider = k8s.Provider("kubernetes", context="ameide-staging")
             adopt = k8s.Provider("kubernetes-adopt", context="ameide-staging", upsert_existing_objects=True)
-            platform = PlatformSecretAccess("platform", settings, [args.namespace], opts=pulumi.ResourceOptions(provider=provider))
+            platform = PlatformSecretAccess(
+                "platform", settings, [args.namespace], opts=pulumi.ResourceOptions(provider=provider)
+            )
             WorkloadSecrets(
-                args.workload, args, platform=platform, settings=settings, adopt_provider=adopt,
+                args.workload,
+                args,
+                platform=platform,
+                settings=settings,
+                adopt_provider=adopt,
                 opts=pulumi.ResourceOptions(provider=provider),
             )
 
@@ -67,7 +72,9 @@ def test_workload_when_specs_declared_then_one_externalsecret_each_in_its_namesp
 
 def test_workload_when_registered_then_inputs_are_the_pure_manifest(run_workload, two_secrets, staging_settings) -> None:
     registered = {r.inputs["metadata"]["name"]: r.inputs for r in run_workload(two_secrets).by_type(EXTERNAL_SECRET)}
-    assert registered == {spec.name: external_secret(two_secrets, spec, staging_settings) for spec in two_secrets.external_secrets}
+    assert registered == {
+        spec.name: external_secret(two_secrets, spec, staging_settings) for spec in two_secrets.external_secrets
+    }
 
 
 def test_workload_when_registered_then_each_externalsecret_waits_for_the_store(run_workload, two_secrets) -> None:
@@ -102,7 +109,9 @@ def test_workload_when_moved_to_another_team_then_externalsecret_keeps_urn(run_w
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("local", False), ("staging", False), ("production", True)])
-def test_workload_when_stack_protects_then_every_externalsecret_protected(run_workload, two_secrets, stack: str, protected: bool) -> None:
+def test_workload_when_stack_protects_then_every_externalsecret_protected(
+    run_workload, two_secrets, stack: str, protected: bool
+) -> None:
     result = run_workload(two_secrets, settings_for(stack))
     assert [r.protect for r in result.by_type(EXTERNAL_SECRET)] == [protected, protected]
 

@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from collections import Counter
 
+from conftest import ROOT
+
 from components import inventory
 from components.spec import Environment
 
-from conftest import ROOT
-
 INVENTORY = {
-    "minio", "postgres", "plausible", "prometheus", "alertmanager", "platform", "graph", "inference", "agents",
-    "agents-runtime", "www", "workflows", "transformation", "threads", "keycloak", "langfuse", "langfuse-bootstrap", "flyway",
+    "minio",
+    "postgres",
+    "plausible",
+    "prometheus",
+    "alertmanager",
+    "platform",
+    "graph",
+    "inference",
+    "agents",
+    "agents-runtime",
+    "www",
+    "workflows",
+    "transformation",
+    "threads",
+    "keycloak",
+    "langfuse",
+    "langfuse-bootstrap",
+    "flyway",
 }
 
 
@@ -22,13 +38,15 @@ def test_workloads_when_discovered_then_whole_ameide_inventory_is_declared() -> 
 def test_workloads_when_rolled_out_then_migration_in_progress() -> None:
     stages = Counter(d.args.rollout for d in inventory.discover())
     assert stages[Environment.PRODUCTION] > len(INVENTORY) / 2
-    assert stages[Environment.STAGING] >= 1 and stages[Environment.LOCAL] >= 1
+    assert stages[Environment.STAGING] >= 1
+    assert stages[Environment.LOCAL] >= 1
 
 
 def test_workloads_when_cnpg_credentials_used_then_referenced_never_hydrated() -> None:
     declared = inventory.discover()
     users = [d.args.workload for d in declared if "postgres-ameide-auth" in d.args.existing_secrets]
-    assert "postgres" in users and "flyway" in users
+    assert "postgres" in users
+    assert "flyway" in users
     targets = {spec.target_name for d in declared for spec in d.args.external_secrets}
     assert "postgres-ameide-auth" not in targets
 

@@ -50,7 +50,7 @@ class CrdSchemas:
         served = [v for v in document["spec"]["versions"] if v["name"] == version and v.get("served")]
         if not served:
             raise ValueError(f"{kind} {version} is not served by the CRDs in {self.directory}")
-        schema = served[0]["schema"]["openAPIV3Schema"]
+        schema: dict[str, Any] = served[0]["schema"]["openAPIV3Schema"]
         if kind != "ExternalSecret":
             # The store only ever uses the Vault provider; the ~80 others make the compiled
             # validator 20x slower and could only hide a mistake.
@@ -79,8 +79,8 @@ class CrdSchemas:
 
     def with_defaults(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """The manifest as the API server would store it after applying schema defaults."""
-        filled = copy.deepcopy(manifest)
-        return self._validator(manifest["kind"])(filled)  # type: ignore[no-any-return]
+        filled: dict[str, Any] = self._validator(manifest["kind"])(copy.deepcopy(manifest))
+        return filled
 
 
 def _forbid_unknown_fields(node: Any) -> None:

@@ -105,7 +105,9 @@ def diff(stack: str, before: dict[str, Any], after: dict[str, Any]) -> StackDiff
             )
     for key in result.removed:
         if key[0] == "ExternalSecret":
-            orphaned = old[key]["object"]["metadata"].get("annotations", {}).get("pulumi.com/deletionPropagationPolicy") == "orphan"
+            orphaned = (
+                old[key]["object"]["metadata"].get("annotations", {}).get("pulumi.com/deletionPropagationPolicy") == "orphan"
+            )
             fate = "its Secret stays (orphaned)" if orphaned else "its Secret is garbage-collected with it"
             result.callouts.append(f"{_name(key)} is deleted: {fate}")
     for key in result.added + result.removed + list(result.changed):
@@ -124,7 +126,10 @@ def _value(value: Any) -> str:
 def render_text(diffs: list[StackDiff]) -> str:
     lines = []
     for d in diffs:
-        lines.append(f"== stack {d.stack}: " + ("no changes" if d.empty else f"{len(d.added)} added, {len(d.removed)} removed, {len(d.changed)} changed"))
+        lines.append(
+            f"== stack {d.stack}: "
+            + ("no changes" if d.empty else f"{len(d.added)} added, {len(d.removed)} removed, {len(d.changed)} changed")
+        )
         lines += [f"  ! {c}" for c in d.callouts]
         lines += [f"  + {_name(k)}" for k in d.added]
         lines += [f"  - {_name(k)}" for k in d.removed]

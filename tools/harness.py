@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import mocks, rpc, settings as runtime_settings
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.sync_await import _ensure_event_loop
 
 PROJECT = "ameide-secrets"
@@ -147,7 +148,7 @@ def run(
     pulumi.runtime.set_all_config(config)
     outputs: dict[str, Any] = {}
 
-    @pulumi.runtime.test  # type: ignore[misc]
+    @pulumi.runtime.test
     def _program() -> Any:
         program()
         root = runtime_settings.get_root_resource()

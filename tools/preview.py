@@ -171,7 +171,9 @@ def diff_against(base: str, stacks: list[str], fmt: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.preview", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", help="stack name (Pulumi.<stack>.yaml); with --diff-against, every stack when omitted")
-    parser.add_argument("--format", choices=["text", "json", "yaml", "markdown"], default="text", help="markdown: --diff-against only")
+    parser.add_argument(
+        "--format", choices=["text", "json", "yaml", "markdown"], default="text", help="markdown: --diff-against only"
+    )
     parser.add_argument(
         "--gate-base",
         metavar="REV",
