@@ -7,11 +7,14 @@ from components import inventory
 from components.platform_secret_access import PlatformSecretAccess
 from components.rollout_gate import RolloutGate
 from components.settings import StackSettings
+from components.vault_access import VaultAccess
 from components.workload_secrets import WorkloadSecrets
 
 settings = StackSettings.from_pulumi()
 declared = inventory.discover()
 owned = inventory.owned(declared, settings.environment)
+namespaces = inventory.namespaces(owned)
+grants = inventory.grants(owned)
 
 provider = k8s.Provider("kubernetes", **settings.kubernetes_provider_args())
 # Only ExternalSecrets taken over from the legacy bundle may update an existing object.
@@ -20,10 +23,14 @@ adopt_provider = (
     if inventory.adopting(owned)
     else None
 )
+# Vault's provider is the default one: address and token from VAULT_ADDR / VAULT_TOKEN or vault:address.
+vault_access = VaultAccess("vault", settings=settings, namespaces=namespaces, grants=grants) if settings.vault_manage else None
 platform = PlatformSecretAccess(
     "platform",
     settings=settings,
-    namespaces=inventory.namespaces(owned),
+    namespaces=namespaces,
+    grants=grants,
+    vault_access=vault_access,
     opts=pulumi.ResourceOptions(provider=provider),
 )
 workloads = {

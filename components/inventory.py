@@ -230,3 +230,35 @@ def adopting(workloads: Iterable[DeclaredWorkload]) -> bool:
 def namespaces(workloads: Iterable[DeclaredWorkload]) -> list[str]:
     """The namespaces the platform's store must admit for these workloads."""
     return sorted({d.args.namespace for d in workloads})
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A Vault key prefix one workload reads, the namespace it is read from, and where that is declared."""
+
+    namespace: str
+    """Where the workload's ExternalSecrets live."""
+    prefix: str
+    """The workload's Vault key prefix, ending in `/`."""
+    module: str
+    """The declaring module, e.g. `workloads/analytics/plausible.py`: what refusals point teams to."""
+    fetch_metadata: bool
+    """Some key under the prefix is read with `metadata_policy="Fetch"` (KV v2 metadata path)."""
+
+
+def grants(workloads: Iterable[DeclaredWorkload]) -> list[Grant]:
+    """What the admission policy and Vault's ACL allow: one grant per workload that reads Vault at all."""
+    return [
+        Grant(
+            namespace=d.args.namespace,
+            prefix=d.args.prefix,
+            module=d.module,
+            fetch_metadata=any(
+                ref.metadata_policy == "Fetch"
+                for spec in d.args.external_secrets
+                for ref in [*spec.data.values(), *spec.data_from]
+            ),
+        )
+        for d in workloads
+        if d.args.external_secrets
+    ]

@@ -8,6 +8,7 @@ rendered explicitly: the API server would add them otherwise, and every preview 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,7 +130,7 @@ def _platform_annotations(args: WorkloadSecretsArgs, spec: ExternalSecretSpec, s
     return annotations
 
 
-def cluster_secret_store(settings: StackSettings, namespaces: list[str]) -> dict[str, Any]:
+def cluster_secret_store(settings: StackSettings, namespaces: Sequence[str]) -> dict[str, Any]:
     """The one Vault-backed ClusterSecretStore, usable only from `namespaces`."""
     vault: dict[str, Any] = {
         "server": settings.vault_server,
@@ -168,26 +169,34 @@ def cluster_secret_store(settings: StackSettings, namespaces: list[str]) -> dict
 
 def reviewer_account_ref(settings: StackSettings) -> dict[str, Any]:
     """The service account whose token ESO presents to Vault's kubernetes auth."""
-    ref: dict[str, Any] = {"name": settings.reviewer_service_account, "namespace": settings.eso_namespace}
+    ref: dict[str, Any] = {"name": settings.reviewer_service_account}
+    if settings.auth_mode == "shared":
+        # Without a namespace ESO uses the account of that name in each ExternalSecret's own
+        # namespace ("referent auth"): one Vault identity per namespace.
+        ref["namespace"] = settings.eso_namespace
     if settings.vault_audience is not None:
         ref["audiences"] = [settings.vault_audience]
     return ref
 
 
-def reviewer_service_account(settings: StackSettings) -> dict[str, Any]:
-    """The token-reviewer identity in ESO's namespace."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": {
-            "name": settings.reviewer_service_account,
-            "namespace": settings.eso_namespace,
-            "labels": dict(PLATFORM_LABELS),
-        },
-    }
+def reviewer_namespaces(settings: StackSettings, namespaces: Sequence[str]) -> list[str]:
+    """Where the identity ESO presents to Vault lives: ESO's namespace, or every admitted one (referent)."""
+    return sorted(set(namespaces)) if settings.auth_mode == "referent" else [settings.eso_namespace]
 
 
-def reviewer_binding(settings: StackSettings) -> dict[str, Any]:
+def reviewer_service_accounts(settings: StackSettings, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+    """The identity ESO presents to Vault, in each namespace it lives in."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": settings.reviewer_service_account, "namespace": namespace, "labels": dict(PLATFORM_LABELS)},
+        }
+        for namespace in reviewer_namespaces(settings, namespaces)
+    ]
+
+
+def reviewer_binding(settings: StackSettings, namespaces: Sequence[str]) -> dict[str, Any]:
     """Vault validates ESO's token with a TokenReview made with that same token, so the
     identity needs `system:auth-delegator`."""
     return {
@@ -196,6 +205,7 @@ def reviewer_binding(settings: StackSettings) -> dict[str, Any]:
         "metadata": {"name": f"{settings.store_name}-token-reviewer", "labels": dict(PLATFORM_LABELS)},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
         "subjects": [
-            {"kind": "ServiceAccount", "name": settings.reviewer_service_account, "namespace": settings.eso_namespace}
+            {"kind": "ServiceAccount", "name": settings.reviewer_service_account, "namespace": namespace}
+            for namespace in reviewer_namespaces(settings, namespaces)
         ],
     }

@@ -1,4 +1,4 @@
-"""PlatformSecretAccess: the platform's one Vault-backed ClusterSecretStore and its identity."""
+"""PlatformSecretAccess: the platform's one Vault-backed ClusterSecretStore, its identity and its admission policy."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import manifests
+from components import admission, manifests
+from components.inventory import Grant
 from components.manifests import StoreRef
 from components.names import resource_name
 from components.settings import StackSettings
+from components.vault_access import VaultAccess
 
 
 class PlatformSecretAccess(pulumi.ComponentResource):
@@ -18,43 +20,69 @@ class PlatformSecretAccess(pulumi.ComponentResource):
 
     store_ref: StoreRef
     """What each ExternalSecret puts in `secretStoreRef`."""
+    prerequisites: list[pulumi.Resource]
+    """What each ExternalSecret waits for: the store it reads through and the admission policy that judges it."""
 
     def __init__(
         self,
         name: str,
         settings: StackSettings,
         namespaces: Sequence[str],
+        grants: Sequence[Grant],
+        vault_access: VaultAccess | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ameide:secrets:PlatformSecretAccess", name, None, opts)
-        account = manifests.reviewer_service_account(settings)
-        self.service_account = k8s.core.v1.ServiceAccount(
-            resource_name(account["metadata"]["namespace"], account["metadata"]["name"]),
-            metadata=account["metadata"],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        binding = manifests.reviewer_binding(settings)
+        child = pulumi.ResourceOptions(parent=self)
+        self.service_accounts = [
+            k8s.core.v1.ServiceAccount(
+                resource_name(account["metadata"]["namespace"], account["metadata"]["name"]),
+                metadata=account["metadata"],
+                opts=child,
+            )
+            for account in manifests.reviewer_service_accounts(settings, namespaces)
+        ]
+        binding = manifests.reviewer_binding(settings, namespaces)
         self.token_reviewer_binding = k8s.rbac.v1.ClusterRoleBinding(
             binding["metadata"]["name"],
             metadata=binding["metadata"],
             role_ref=binding["roleRef"],
             subjects=binding["subjects"],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )
-        store = manifests.cluster_secret_store(settings, list(namespaces))
+        self.admission: list[pulumi.Resource] = []
+        for manifest in admission.policies(settings, namespaces, grants):
+            policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+                manifest["metadata"]["name"], metadata=manifest["metadata"], spec=manifest["spec"], opts=child
+            )
+            bound = admission.binding(manifest)
+            self.admission += [
+                policy,
+                k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+                    bound["metadata"]["name"],
+                    metadata=bound["metadata"],
+                    spec=bound["spec"],
+                    # A binding to a policy that does not exist yet enforces nothing.
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+                ),
+            ]
+        store = manifests.cluster_secret_store(settings, namespaces)
         self.store = k8s.apiextensions.CustomResource(
             store["metadata"]["name"],
             api_version=store["apiVersion"],
             kind=store["kind"],
             metadata=store["metadata"],
             spec=store["spec"],
-            # ESO logs in to Vault as soon as the store exists: the identity must be there first.
+            # ESO logs in to Vault as soon as the store exists: the identity (and, where managed,
+            # Vault's role and policy) must be there first.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.service_account, self.token_reviewer_binding],
+                depends_on=[*self.service_accounts, self.token_reviewer_binding, *([vault_access] if vault_access else [])],
                 # Every ExternalSecret of the stack reads through it.
                 protect=settings.protect,
             ),
         )
         self.store_ref = StoreRef(name=settings.store_name)
+        # An ExternalSecret with a newly declared key created before the policy knows its prefix is refused.
+        self.prerequisites = [self.store, *self.admission]
         self.register_outputs({"storeName": self.store_ref.name, "storeKind": self.store_ref.kind})

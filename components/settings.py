@@ -84,6 +84,16 @@ class StackSettings(BaseModel):
     """Refuse to own a workload the upstream stack does not own yet."""
     rollout_gate_stack: str
     """The upstream stack the rollout gate reads."""
+    auth_mode: Literal["shared", "referent"]
+    """`shared`: ESO presents one identity in its namespace; `referent`: one service account per admitted namespace."""
+    platform_identity: str
+    """Kubernetes username `pulumi up` runs as; the only one the admission policy lets create or change secret stores."""
+    vault_manage: bool
+    """Manage Vault's side as code: kubernetes auth backend, ESO's role, its read-only policy."""
+    vault_kubernetes_host: str
+    """Kubernetes API URL as Vault reaches it (kubernetes auth config)."""
+    vault_kubernetes_ca_cert: str | None = None
+    """PEM CA bundle of that API server; unset: Vault in a pod uses its own service-account CA."""
 
     @field_validator("*", mode="before")
     @classmethod
@@ -105,12 +115,19 @@ class StackSettings(BaseModel):
             raise ValueError(f"{value!r} {problem}")
         return value
 
-    @field_validator("vault_server")
+    @field_validator("vault_server", "vault_kubernetes_host")
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")) or len(value.split("://", 1)[1]) == 0:
             raise ValueError(f"{value!r} must be an http(s) URL such as https://vault.vault.svc:8200")
         return value.rstrip("/")
+
+    @field_validator("vault_kubernetes_ca_cert")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
+            raise ValueError("must be a PEM certificate bundle (-----BEGIN CERTIFICATE----- ...)")
+        return value
 
     @field_validator("vault_kv_mount", "vault_auth_mount")
     @classmethod

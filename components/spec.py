@@ -28,6 +28,7 @@ MetadataPolicy = Literal["None", "Fetch"]
 # Pulumi's await logic); a team module may not set them.
 RESERVED_PREFIXES = ("ameide.io/", "pulumi.com/", "app.kubernetes.io/managed-by")
 
+_KEY_PREFIX = re.compile(r"([A-Za-z0-9._-]+/)+")
 _GO_DURATION = re.compile(r"0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+")
 
 
@@ -245,8 +246,13 @@ class WorkloadSecretsArgs(BaseModel):
     @field_validator("key_prefix")
     @classmethod
     def _prefix(cls, value: str | None) -> str | None:
-        if value is not None and (not value.endswith("/") or value.startswith("/") or len(value) < 2):
-            raise ValueError(f"{value!r} must be a Vault path ending in '/', e.g. 'shared/db/'")
+        # The prefix becomes a Vault ACL path (`<mount>/data/<prefix>*`), where `*` and `+` are
+        # wildcards: plain path segments only, or one prefix could grant every key.
+        if value is not None and (not _KEY_PREFIX.fullmatch(value) or ".." in value.split("/")):
+            raise ValueError(
+                f"{value!r} must be a Vault path ending in '/', e.g. 'shared/db/': letters, digits, '-', '_' and '.' "
+                "between slashes ('*' and '+' are wildcards in Vault policies)"
+            )
         return value
 
     def adopts(self, spec: ExternalSecretSpec) -> bool:

@@ -41,8 +41,9 @@ class WorkloadSecrets(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(
                         parent=self,
                         # Children do not inherit the component's dependencies: wait for the
-                        # store here, or ESO reports "store not found" until its next retry.
-                        depends_on=[platform.store],
+                        # store here, or ESO reports "store not found" until its next retry, and
+                        # for the admission policy, or a newly declared key is refused.
+                        depends_on=platform.prerequisites,
                         protect=settings.protect,
                         # Only objects the legacy chart still holds may be upserted; anything
                         # else must fail loudly on AlreadyExists (a name clash, not a migration).

@@ -304,3 +304,29 @@ def test_namespaces_when_workloads_share_namespace_then_sorted_unique(write_modu
     write_module("t/b.py", module("b", "t", namespace="monitoring"))
     tree = write_module("t/c.py", module("c", "t", namespace="ameide"))
     assert inventory.namespaces(inventory.discover(tree)) == ["ameide", "monitoring"]
+
+
+def test_grants_when_workloads_declared_then_one_per_reader_with_namespace_prefix_and_module(write_module: Write) -> None:
+    write_module("t/a.py", module("a", "t", namespace="ameide"))
+    write_module(
+        "t/b.py",
+        module(
+            "b",
+            "t",
+            body='key_prefix="shared/db/", external_secrets=[ExternalSecretSpec(name="b", data={"A": "shared/db/url"})],',
+        ),
+    )
+    tree = write_module("t/c.py", module("c", "t", body='existing_secrets=["postgres-ameide-auth"],'))
+    assert inventory.grants(inventory.discover(tree)) == [
+        inventory.Grant("ameide", "a/", "workloads/t/a.py", fetch_metadata=False),
+        inventory.Grant("ameide", "shared/db/", "workloads/t/b.py", fetch_metadata=False),
+    ]  # c reads nothing from Vault: no grant
+
+
+@pytest.mark.parametrize("field", ["data", "data_from"])
+def test_grants_when_a_ref_fetches_metadata_then_grant_says_so(write_module: Write, field: str) -> None:
+    ref = 'RemoteRef(key="a/labels", metadata_policy="Fetch")'
+    value = f'{{"L": {ref}}}' if field == "data" else f"[{ref}]"
+    tree = write_module("t/a.py", module("a", "t", body=f'external_secrets=[ExternalSecretSpec(name="a", {field}={value})],'))
+    [grant] = inventory.grants(inventory.discover(tree))
+    assert grant.fetch_metadata

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from components import inventory, manifests
+from components import admission, inventory, manifests, vault_config
 from components.inventory import DeclarationErrors
 from components.rollout_gate import RolloutGateError
 from components.settings import SettingsError, stack_config
@@ -19,6 +21,10 @@ from conftest import STACKS, run_stack, settings_for
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 PLATFORM = "ameide:secrets:PlatformSecretAccess"
+POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+AUTH_BACKEND = "vault:index/authBackend:AuthBackend"
+VAULT_POLICY = "vault:index/policy:Policy"
+VAULT_ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 
 
 @pytest.fixture(params=STACKS)
@@ -40,12 +46,18 @@ def test_program_when_stack_runs_then_registers_exactly_the_pure_manifests(stack
     settings = settings_for(stack_run.stack)
     owned = inventory.owned(inventory.discover(), settings.environment)
     expected = [manifests.external_secret(d.args, spec, settings) for d in owned for spec in d.args.external_secrets]
+    namespaces, grants = inventory.namespaces(owned), inventory.grants(owned)
     expected += [
-        manifests.cluster_secret_store(settings, inventory.namespaces(owned)),
-        manifests.reviewer_service_account(settings),
-        manifests.reviewer_binding(settings),
+        manifests.cluster_secret_store(settings, namespaces),
+        *manifests.reviewer_service_accounts(settings, namespaces),
+        manifests.reviewer_binding(settings, namespaces),
     ]
-    registered = [r.inputs for r in stack_run.resources if r.type.startswith("kubernetes:") and r.custom and "kind" in r.inputs]
+    expected += [
+        obj for policy in admission.policies(settings, namespaces, grants) for obj in (policy, admission.binding(policy))
+    ]
+    kubernetes = [r for r in stack_run.resources if r.type.startswith("kubernetes:") and r.custom]
+    assert all("kind" in r.inputs for r in kubernetes)  # nothing Kubernetes-side escapes the comparison
+    registered = [r.inputs for r in kubernetes]
 
     def key(m: dict) -> tuple[str, str, str]:
         return m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]
@@ -155,15 +167,77 @@ def test_program_when_workload_added_in_new_namespace_then_store_admits_it(monke
     assert store.inputs["spec"]["conditions"] == [{"namespaces": ["analytics"]}]
 
 
+def declared_map(result: RunResult) -> dict[str, dict[str, str]]:
+    [policy] = [r for r in result.by_type(POLICY) if r.name.endswith("-external-secrets")]
+    [declared] = [v["expression"] for v in policy.inputs["spec"]["variables"] if v["name"] == "declared"]
+    return dict(json.loads(declared))
+
+
+def vault_paths(result: RunResult) -> set[str]:
+    [policy] = result.by_type(VAULT_POLICY)
+    return set(re.findall(r'^path "([^"]+)"', policy.inputs["policy"], re.M))
+
+
+@pytest.mark.parametrize("auth_mode", ["shared", "referent"])
+def test_program_when_workload_declared_in_new_namespace_then_store_admission_and_vault_extend_together(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, auth_mode: str
+) -> None:
+    """One new module, no other file edited: every guardrail learns the namespace and prefix from it."""
+    before = run_stack("staging", authMode=auth_mode)
+    tree = tmp_path / "workloads"
+    shutil.copytree(inventory.WORKLOADS_DIR, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    (tree / "growth").mkdir()
+    (tree / "growth" / "funnel.py").write_text(
+        "from components import ExternalSecretSpec, WorkloadSecretsArgs\n"
+        "WORKLOAD = WorkloadSecretsArgs(workload='funnel', team='growth', namespace='growth', rollout='staging',\n"
+        "    external_secrets=[ExternalSecretSpec(name='funnel-secrets', data={'API_KEY': 'funnel/api-key'})])\n"
+    )
+    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
+    after = run_stack("staging", authMode=auth_mode)
+
+    [store_before], [store_after] = before.by_type(STORE), after.by_type(STORE)
+    assert store_after.inputs["spec"]["conditions"] == [
+        {"namespaces": sorted(["growth", *store_before.inputs["spec"]["conditions"][0]["namespaces"]])}
+    ]
+    assert declared_map(after) == {**declared_map(before), "growth": {"funnel/": "workloads/growth/funnel.py"}}
+    assert vault_paths(after) == vault_paths(before) | {"secret/data/funnel/*"}
+    [role_before], [role_after] = before.by_type(VAULT_ROLE), after.by_type(VAULT_ROLE)
+    bound_before = role_before.inputs["boundServiceAccountNamespaces"]
+    expected_bound = sorted([*bound_before, "growth"]) if auth_mode == "referent" else bound_before
+    assert role_after.inputs["boundServiceAccountNamespaces"] == expected_bound
+    [new] = [r for r in after.by_type(EXTERNAL_SECRET) if r.name == "growth/funnel-secrets"]
+    assert set(new.depends_on) >= {r.urn for r in after.by_type(POLICY)}
+
+
+@pytest.mark.parametrize(("stack", "managed"), [("local", False), ("staging", True), ("production", True)])
+def test_program_when_stack_runs_then_vault_access_only_where_managed(stack: str, managed: bool) -> None:
+    result = run_stack(stack)
+    vault = [r for r in result.resources if r.type.startswith("vault:") or r.type == "ameide:secrets:VaultAccess"]
+    assert bool(vault) is managed
+    if managed:
+        settings = settings_for(stack)
+        owned = inventory.owned(inventory.discover(), settings.environment)
+        [policy] = result.by_type(VAULT_POLICY)
+        assert policy.inputs == {
+            "name": "ameide-vault-read",
+            "policy": vault_config.acl_policy(settings, inventory.grants(owned)),
+        }
+        assert vault_paths(result) == {f"secret/data/{d.args.prefix}*" for d in owned if d.args.external_secrets}
+        # Address and token come from the environment: no explicit provider, nothing from the repository.
+        assert not result.by_type("pulumi:providers:vault")
+
+
 # --- production safety (protect, readiness, deletion propagation, rollout gate) -------------------
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("local", False), ("staging", False), ("production", True)])
 def test_program_when_stack_runs_then_store_and_every_externalsecret_protected_only_in_production(stack: str, protected: bool) -> None:
     result = run_stack(stack)
-    guarded = result.by_type(STORE) + result.by_type(EXTERNAL_SECRET)
+    # Disabling Vault's auth mount would also delete roles this program does not own.
+    guarded = result.by_type(STORE) + result.by_type(EXTERNAL_SECRET) + result.by_type(AUTH_BACKEND)
     assert {r.name: r.protect for r in guarded} == {r.name: protected for r in guarded}
-    # The identity is recreated in seconds and holds no data: left unprotected on purpose.
+    # The identity, admission policy and Vault role and policy are recreated in seconds and hold
+    # no data: left unprotected on purpose.
     assert not any(r.protect for r in result.resources if r not in guarded)
 
 

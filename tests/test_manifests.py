@@ -370,17 +370,42 @@ def test_store_when_rendered_names_service_account_namespace_not_referent_auth(s
 # --- reviewer identity ---------------------------------------------------------------------------
 
 
-def test_reviewer_service_account_when_rendered_lives_in_eso_namespace() -> None:
-    sa = manifests.reviewer_service_account(settings_for("staging", reviewerServiceAccount="vault-auth", esoNamespace="eso"))
+def test_reviewer_service_account_when_shared_lives_in_eso_namespace_only() -> None:
+    settings = settings_for("staging", reviewerServiceAccount="vault-auth", esoNamespace="eso")
+    [sa] = manifests.reviewer_service_accounts(settings, ["ameide", "monitoring"])
     assert (sa["apiVersion"], sa["kind"]) == ("v1", "ServiceAccount")
     assert (sa["metadata"]["name"], sa["metadata"]["namespace"]) == ("vault-auth", "eso")
 
 
-def test_reviewer_binding_when_rendered_grants_auth_delegator_to_reviewer() -> None:
-    binding = manifests.reviewer_binding(settings_for("staging", reviewerServiceAccount="vault-auth", esoNamespace="eso"))
+def test_reviewer_service_accounts_when_referent_one_per_admitted_namespace() -> None:
+    settings = settings_for("staging", reviewerServiceAccount="vault-auth", authMode="referent")
+    accounts = manifests.reviewer_service_accounts(settings, ["monitoring", "ameide", "ameide"])
+    assert [(a["metadata"]["namespace"], a["metadata"]["name"]) for a in accounts] == [
+        ("ameide", "vault-auth"),
+        ("monitoring", "vault-auth"),
+    ]
+
+
+def test_reviewer_binding_when_shared_grants_auth_delegator_to_reviewer() -> None:
+    settings = settings_for("staging", reviewerServiceAccount="vault-auth", esoNamespace="eso")
+    binding = manifests.reviewer_binding(settings, ["ameide"])
     assert (binding["apiVersion"], binding["kind"]) == ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vault-auth", "namespace": "eso"}]
+
+
+def test_reviewer_binding_when_referent_grants_auth_delegator_in_every_admitted_namespace() -> None:
+    binding = manifests.reviewer_binding(settings_for("staging", authMode="referent"), ["monitoring", "ameide"])
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "ameide-vault-auth", "namespace": "ameide"},
+        {"kind": "ServiceAccount", "name": "ameide-vault-auth", "namespace": "monitoring"},
+    ]
+
+
+def test_store_when_referent_names_service_account_without_namespace() -> None:
+    """ESO's referent auth: the account of that name in each ExternalSecret's own namespace."""
+    ref = manifests.cluster_secret_store(settings_for("staging", authMode="referent", vaultAudience="vault"), ["ameide"])
+    assert ref["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"] == {"name": "ameide-vault-auth", "audiences": ["vault"]}
 
 
 # --- against the ESO v2.9 CRDs -------------------------------------------------------------------
@@ -406,6 +431,7 @@ def test_crds_when_any_creation_policy_validates_with_defaults_rendered(crds: Cr
     [
         pytest.param("local", {}, id="no-ca-no-audience"),
         pytest.param("staging", {"vaultAudience": "vault", "vaultCaNamespace": "vault"}, id="ca-and-audience"),
+        pytest.param("production", {"authMode": "referent"}, id="referent-auth"),
     ],
 )
 def test_crds_when_store_validates_with_defaults_rendered(crds: CrdSchemas, stack: str, overrides: dict[str, str]) -> None:

@@ -1,26 +1,36 @@
-"""PlatformSecretAccess on its own: one store, its identity, nothing per service."""
+"""PlatformSecretAccess on its own: one store, its identity, its admission policy, nothing per service."""
 
 from __future__ import annotations
 
 import pytest
+from conftest import settings_for
 
+from components import admission
+from components.inventory import Grant
 from components.platform_secret_access import PlatformSecretAccess
 from components.settings import StackSettings
+from components.vault_access import VaultAccess
 
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 COMPONENT = "ameide:secrets:PlatformSecretAccess"
+POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+POLICY_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+GRANTS = [
+    Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetch_metadata=False),
+    Grant("monitoring", "prometheus/", "workloads/observability/prometheus.py", fetch_metadata=False),
+]
 
 
 @pytest.fixture
 def platform_run(pulumi_run, staging_settings: StackSettings):
-    return pulumi_run(lambda: PlatformSecretAccess("platform", staging_settings, ["monitoring", "ameide", "ameide"]))
+    return pulumi_run(lambda: PlatformSecretAccess("platform", staging_settings, ["monitoring", "ameide", "ameide"], GRANTS))
 
 
-def test_platform_when_created_then_exactly_store_account_and_binding(platform_run) -> None:
+def test_platform_when_created_then_exactly_store_account_binding_and_two_admission_policies(platform_run) -> None:
     children = [r for r in platform_run.resources if r.type != COMPONENT]
-    assert sorted(r.type for r in children) == sorted([STORE, ACCOUNT, BINDING])
+    assert sorted(r.type for r in children) == sorted([STORE, ACCOUNT, BINDING, POLICY, POLICY, POLICY_BINDING, POLICY_BINDING])
     [component] = platform_run.by_type(COMPONENT)
     assert all(r.parent == component.urn for r in children)
 
@@ -45,7 +55,10 @@ def test_store_when_created_then_depends_on_its_vault_identity(platform_run) -> 
 def test_store_when_created_then_vault_kubernetes_auth_uses_reviewer_account(platform_run, staging_settings) -> None:
     [store] = platform_run.by_type(STORE)
     auth = store.inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]
-    assert auth["serviceAccountRef"] == {"name": staging_settings.reviewer_service_account, "namespace": staging_settings.eso_namespace}
+    assert auth["serviceAccountRef"] == {
+        "name": staging_settings.reviewer_service_account,
+        "namespace": staging_settings.eso_namespace,
+    }
     [account] = platform_run.by_type(ACCOUNT)
     assert account.inputs["metadata"]["name"] == staging_settings.reviewer_service_account
     assert account.inputs["metadata"]["namespace"] == staging_settings.eso_namespace
@@ -62,3 +75,55 @@ def test_binding_when_created_then_reviewer_gets_auth_delegator(platform_run, st
 def test_platform_when_created_then_outputs_store_name_and_kind(platform_run) -> None:
     [component] = platform_run.by_type(COMPONENT)
     assert platform_run.component_outputs[component.urn] == {"storeName": "ameide-vault", "storeKind": "ClusterSecretStore"}
+
+
+# --- admission policy ------------------------------------------------------------------------------
+
+
+def test_admission_when_created_then_registers_the_pure_policies_and_bindings(platform_run, staging_settings) -> None:
+    expected = admission.policies(staging_settings, ["monitoring", "ameide", "ameide"], GRANTS)
+    # Registration order is concurrent: compare by name.
+    assert {r.name: r.inputs for r in platform_run.by_type(POLICY)} == {p["metadata"]["name"]: p for p in expected}
+    assert {r.name: r.inputs for r in platform_run.by_type(POLICY_BINDING)} == {
+        p["metadata"]["name"]: admission.binding(p) for p in expected
+    }
+
+
+def test_admission_binding_when_created_then_waits_for_its_policy(platform_run) -> None:
+    policies = {r.name: r.urn for r in platform_run.by_type(POLICY)}
+    for binding in platform_run.by_type(POLICY_BINDING):
+        assert binding.depends_on == [policies[binding.name]]
+
+
+# --- referent vs shared identity --------------------------------------------------------------------
+
+
+def test_platform_when_referent_then_account_per_namespace_and_store_ref_without_namespace(pulumi_run) -> None:
+    settings = settings_for("staging", authMode="referent")
+    result = pulumi_run(lambda: PlatformSecretAccess("platform", settings, ["monitoring", "ameide"], GRANTS))
+    accounts = result.by_type(ACCOUNT)
+    assert sorted(r.name for r in accounts) == ["ameide/ameide-vault-auth", "monitoring/ameide-vault-auth"]
+    [store] = result.by_type(STORE)
+    assert store.inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"] == {"name": "ameide-vault-auth"}
+    assert set(store.depends_on) >= {r.urn for r in accounts}
+    [binding] = result.by_type(BINDING)
+    assert [s["namespace"] for s in binding.inputs["subjects"]] == ["ameide", "monitoring"]
+
+
+def test_platform_when_shared_then_no_account_in_workload_namespaces(platform_run) -> None:
+    assert [r.name for r in platform_run.by_type(ACCOUNT)] == ["external-secrets/ameide-vault-auth"]
+
+
+# --- Vault access ---------------------------------------------------------------------------------
+
+
+def test_store_when_vault_managed_then_waits_for_vault_role_and_policy(pulumi_run, staging_settings) -> None:
+    def program() -> None:
+        vault = VaultAccess("vault", staging_settings, ["ameide"], GRANTS)
+        PlatformSecretAccess("platform", staging_settings, ["ameide"], GRANTS, vault_access=vault)
+
+    result = pulumi_run(program)
+    [store] = result.by_type(STORE)
+    vault_resources = {r.urn for r in result.resources if r.type.startswith("vault:")}
+    assert len(vault_resources) == 4
+    assert vault_resources <= set(store.depends_on)

@@ -30,10 +30,16 @@ def test_preview_when_yaml_then_every_kubernetes_object_as_sent(capsys) -> None:
     documents = list(yaml.safe_load_all(out))
     assert code == 0
     kinds = [d["kind"] for d in documents]
-    assert kinds[:3] == ["ServiceAccount", "ClusterRoleBinding", "ClusterSecretStore"]
-    assert set(kinds[3:]) == {"ExternalSecret"}
+    platform = [
+        "ServiceAccount",
+        "ClusterRoleBinding",
+        *["ValidatingAdmissionPolicy"] * 2,
+        *["ValidatingAdmissionPolicyBinding"] * 2,
+    ]
+    assert kinds[:7] == [*platform, "ClusterSecretStore"]
+    assert set(kinds[7:]) == {"ExternalSecret"}
     production_owned = [d for d in inventory.discover() if d.args.rollout.value == "production"]
-    assert len(kinds) - 3 == sum(len(d.args.external_secrets) for d in production_owned)
+    assert len(kinds) - 7 == sum(len(d.args.external_secrets) for d in production_owned)
 
 
 def test_preview_when_run_twice_then_identical_output(capsys) -> None:
@@ -50,7 +56,11 @@ def test_preview_when_json_then_resources_carry_options_and_outputs(capsys) -> N
     fields = {"type", "name", "parent", "custom", "inputs", "protect", "retainOnDelete", "dependsOn", "provider"}
     assert all(set(r) == fields for r in document["resources"])
     components = [r for r in document["resources"] if not r["custom"]]
-    assert {r["type"] for r in components} == {"ameide:secrets:PlatformSecretAccess", "ameide:secrets:WorkloadSecrets"}
+    assert {r["type"] for r in components} == {
+        "ameide:secrets:PlatformSecretAccess",
+        "ameide:secrets:VaultAccess",
+        "ameide:secrets:WorkloadSecrets",
+    }
     assert document["outputs"]["storeName"] == "ameide-vault"
 
 

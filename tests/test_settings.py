@@ -197,6 +197,10 @@ def test_from_config_when_mount_has_slash_names_key(key: str, value: str) -> Non
         ("esoNamespace", "external.secrets"),
         ("vaultKvVersion", "v3"),
         ("vaultCaKind", "Bucket"),
+        ("authMode", "per-namespace"),
+        ("vaultManage", "sometimes"),
+        ("vaultKubernetesHost", "kubernetes.default.svc"),
+        ("vaultKubernetesCaCert", "MIIB..."),
     ],
 )
 def test_from_config_when_value_malformed_names_that_key(key: str, value: str) -> None:
@@ -293,3 +297,16 @@ def test_kubernetes_provider_args_when_local_renders_to_directory() -> None:
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_kubernetes_provider_args_when_cluster_stack_uses_context(stack: str) -> None:
     assert settings_for(stack).kubernetes_provider_args() == {"context": f"ameide-{stack}"}
+
+
+def test_from_config_when_platform_identity_missing_names_key() -> None:
+    values = config_values("staging")
+    del values["platformIdentity"]
+    with pytest.raises(SettingsError, match=r"^Pulumi.staging.yaml: ameide-secrets:platformIdentity: is required$"):
+        StackSettings.from_config(values, "staging")
+
+
+@pytest.mark.parametrize(("stack", "managed"), [("local", False), ("staging", True), ("production", True)])
+def test_from_config_when_real_stack_then_vault_managed_outside_local_and_auth_shared(stack: str, managed: bool) -> None:
+    settings = settings_for(stack)
+    assert (settings.vault_manage, settings.auth_mode) == (managed, "shared")

@@ -150,10 +150,14 @@ def test_workload_prefix_when_key_prefix_set_overrides_and_is_enforced(make_work
     assert [p.path for p in problems] == ['WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]']
 
 
-@pytest.mark.parametrize("prefix", ["shared/db", "/shared/", "/"])
-def test_workload_key_prefix_when_malformed_reports_it(make_workload: MakeWorkload, prefix: str) -> None:
+@pytest.mark.parametrize("prefix", ["shared/db", "/shared/", "/", "*/", "shared/+/", "shared//", "shared/../", 'a"b/'])
+def test_workload_key_prefix_when_malformed_or_a_vault_wildcard_reports_it(make_workload: MakeWorkload, prefix: str) -> None:
     assert format_problems(make_workload, key_prefix=prefix) == [
-        Problem("WORKLOAD.key_prefix", f"{prefix!r} must be a Vault path ending in '/', e.g. 'shared/db/'")
+        Problem(
+            "WORKLOAD.key_prefix",
+            f"{prefix!r} must be a Vault path ending in '/', e.g. 'shared/db/': letters, digits, '-', '_' and '.' "
+            "between slashes ('*' and '+' are wildcards in Vault policies)",
+        )
     ]
 
 

@@ -30,7 +30,7 @@ def run_workload(pulumi_run, staging_settings) -> Callable[..., RunResult]:
             provider = k8s.Provider("kubernetes", context="ameide-staging")
             adopt = k8s.Provider("kubernetes-adopt", context="ameide-staging", upsert_existing_objects=True)
             platform = PlatformSecretAccess(
-                "platform", settings, [args.namespace], opts=pulumi.ResourceOptions(provider=provider)
+                "platform", settings, [args.namespace], grants=[], opts=pulumi.ResourceOptions(provider=provider)
             )
             WorkloadSecrets(
                 args.workload,
@@ -77,10 +77,14 @@ def test_workload_when_registered_then_inputs_are_the_pure_manifest(run_workload
     }
 
 
-def test_workload_when_registered_then_each_externalsecret_waits_for_the_store(run_workload, two_secrets) -> None:
+def test_workload_when_registered_then_each_externalsecret_waits_for_the_store_and_admission_policy(
+    run_workload, two_secrets
+) -> None:
     result = run_workload(two_secrets)
     [store] = result.by_type(STORE)
-    assert all(r.depends_on == [store.urn] for r in result.by_type(EXTERNAL_SECRET))
+    admission = [r.urn for r in result.resources if r.type.startswith("kubernetes:admissionregistration.k8s.io/v1:")]
+    assert len(admission) == 4
+    assert all(sorted(r.depends_on) == sorted([store.urn, *admission]) for r in result.by_type(EXTERNAL_SECRET))
 
 
 def test_workload_when_existing_secrets_then_no_externalsecret_and_listed_in_outputs(run_workload, two_secrets) -> None:
@@ -151,7 +155,7 @@ def test_workload_when_adopting_without_upserting_provider_then_refuses(pulumi_r
     args = make_workload(adopt=True)
 
     def program() -> None:
-        platform = PlatformSecretAccess("platform", staging_settings, ["ameide"])
+        platform = PlatformSecretAccess("platform", staging_settings, ["ameide"], grants=[])
         WorkloadSecrets("plausible", args, platform=platform, settings=staging_settings)
 
     with pytest.raises(ValueError, match="plausible-secrets adopts a legacy object but no adopt_provider"):

@@ -27,8 +27,15 @@ from tools import diff, harness, revision
 from tools.crd_schema import CrdSchemas
 from tools.harness import Registration, RunResult
 
-# Apply order for the YAML view: identities before the store, the store before its users.
-_KIND_ORDER = ["ServiceAccount", "ClusterRoleBinding", "ClusterSecretStore", "ExternalSecret"]
+# Apply order for the YAML view: identities and admission policies before the store, the store before its users.
+_KIND_ORDER = [
+    "ServiceAccount",
+    "ClusterRoleBinding",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ClusterSecretStore",
+    "ExternalSecret",
+]
 
 
 def kubernetes_objects(result: RunResult) -> list[dict[str, Any]]:

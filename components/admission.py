@@ -1,0 +1,178 @@
+"""Pure functions: the admission policies that hold a cluster to the declarations at run time.
+
+Review-time rules (`policies.py`) judge what this program renders; these ValidatingAdmissionPolicies
+(CEL, evaluated by the API server) judge every request, whoever sends it. What a namespace may
+read is a literal generated from the declarations into the policy, so no object a team can edit
+decides it. Every expression is valid Kubernetes CEL; `tests/test_admission.py` evaluates them
+with a CEL engine against admission requests.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from components.inventory import Grant
+from components.manifests import ESO_API_VERSION, PLATFORM_LABELS, STORE_KIND
+from components.settings import StackSettings
+
+ADMISSION_API_VERSION = "admissionregistration.k8s.io/v1"
+DECLARED_IN = "workloads/<team>/<workload>.py"
+# A `..` segment could climb out of a prefix in a Vault path.
+_CLIMBS = r"(^|/)[.][.](/|$)"
+
+
+def _cel(value: Any) -> str:
+    """A CEL literal for a JSON-shaped value: JSON strings, lists and objects are CEL literals."""
+    return json.dumps(value, indent=2, sort_keys=True)
+
+
+def declared_prefixes(namespaces: Sequence[str], grants: Sequence[Grant]) -> dict[str, dict[str, str]]:
+    """Admitted namespace -> Vault key prefix its workloads own -> the modules that declare it."""
+    modules: dict[str, dict[str, list[str]]] = {namespace: {} for namespace in namespaces}
+    for grant in grants:
+        modules.setdefault(grant.namespace, {}).setdefault(grant.prefix, []).append(grant.module)
+    return {
+        namespace: {prefix: ", ".join(sorted(set(paths))) for prefix, paths in prefixes.items()}
+        for namespace, prefixes in modules.items()
+    }
+
+
+def _policy(
+    name: str, resources: list[str], variables: list[tuple[str, str]], validations: list[dict[str, str]]
+) -> dict[str, Any]:
+    group, _, version = ESO_API_VERSION.partition("/")
+    return {
+        "apiVersion": ADMISSION_API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name, "labels": dict(PLATFORM_LABELS)},
+        "spec": {
+            # An error or an unreachable policy refuses the request: a guardrail that fails open is none.
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                # Equivalent: a request through another served version is converted and judged too.
+                "matchPolicy": "Equivalent",
+                # Status writes (ESO's) go to the status subresource, which these rules do not match.
+                "resourceRules": [
+                    {"apiGroups": [group], "apiVersions": [version], "operations": ["CREATE", "UPDATE"], "resources": resources}
+                ],
+            },
+            "variables": [{"name": n, "expression": e} for n, e in variables],
+            "validations": [{**v, "reason": "Forbidden"} for v in validations],
+        },
+    }
+
+
+def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], grants: Sequence[Grant]) -> dict[str, Any]:
+    """ExternalSecrets in an admitted namespace: platform store only, keys under that namespace's declared prefixes only."""
+    store = f"{STORE_KIND} {settings.store_name}"
+    where = '"ExternalSecret " + object.metadata.name + " in namespace " + namespaceObject.metadata.name + ": "'
+    variables = [
+        ("declared", _cel(declared_prefixes(namespaces, grants))),
+        ("admitted", "namespaceObject.metadata.name in variables.declared"),
+        ("allowed", "variables.admitted ? variables.declared[namespaceObject.metadata.name] : {}"),
+        # An update that leaves `spec` as it is (labels, finalizers, Helm's keep) reads nothing new.
+        (
+            "judged",
+            "variables.admitted && (oldObject == null || !has(oldObject.spec) || !has(object.spec) || object.spec != oldObject.spec)",
+        ),
+        (
+            "store",
+            "!has(object.spec) || !has(object.spec.secretStoreRef) ? 'unset' : "
+            # ESO reads an unset kind as SecretStore.
+            "(has(object.spec.secretStoreRef.kind) ? object.spec.secretStoreRef.kind : 'SecretStore') + ' ' + "
+            "(has(object.spec.secretStoreRef.name) ? object.spec.secretStoreRef.name : '(no name)')",
+        ),
+        (
+            "keys",
+            "!has(object.spec) ? [] : "
+            "(has(object.spec.data) ? object.spec.data.map(d, d.remoteRef.key) : []) + "
+            "(has(object.spec.dataFrom) ? object.spec.dataFrom.filter(e, has(e.extract)).map(e, e.extract.key) : [])",
+        ),
+        (
+            "refusedKeys",
+            f"variables.keys.filter(k, k.matches('{_CLIMBS}') || !variables.allowed.exists(p, k.startsWith(p)))",
+        ),
+    ]
+    validations = [
+        {
+            "expression": f"!variables.judged || variables.store == {_cel(store)}",
+            "message": f"ExternalSecrets in this namespace read only through {store}",
+            "messageExpression": (
+                f'{where} + "secretStoreRef is " + variables.store + "; ExternalSecrets here read only through {store} '
+                f'(declare them in {DECLARED_IN})"'
+            ),
+        },
+        {
+            "expression": "!variables.judged || size(variables.refusedKeys) == 0",
+            "message": f"an ExternalSecret reads a Vault key outside the prefixes of this namespace's workloads (declared in {DECLARED_IN})",
+            "messageExpression": (
+                f'{where} + "Vault key \'" + variables.refusedKeys[0] + "\' is outside the key prefixes of the workloads '
+                'declared for namespace " + namespaceObject.metadata.name + ": " + '
+                '(size(variables.allowed) == 0 ? "none" : variables.allowed.map(p, p + " (" + variables.allowed[p] + ")").join(", ")) + '
+                f'" (use a key under one of them, or declare the workload that owns it in {DECLARED_IN})"'
+            ),
+        },
+        {
+            "expression": (
+                "!variables.judged || !has(object.spec) || "
+                "((!has(object.spec.data) || object.spec.data.all(d, !has(d.sourceRef))) && "
+                "(!has(object.spec.dataFrom) || object.spec.dataFrom.all(e, !has(e.sourceRef))))"
+            ),
+            "message": f"sourceRef (another store or a generator) is refused: every value comes from {store}",
+            "messageExpression": (
+                f'{where} + "sourceRef (another store or a generator) is refused: every value comes from {store} '
+                f'(remove sourceRef; declare keys in {DECLARED_IN})"'
+            ),
+        },
+        {
+            "expression": (
+                "!variables.judged || !has(object.spec) || !has(object.spec.dataFrom) || object.spec.dataFrom.all(e, !has(e.find))"
+            ),
+            "message": "dataFrom[].find is refused: it searches Vault beyond the declared keys",
+            "messageExpression": (
+                f'{where} + "dataFrom[].find is refused: it searches Vault beyond the declared keys '
+                f'(list each key in data_from in {DECLARED_IN})"'
+            ),
+        },
+    ]
+    return _policy(f"{settings.store_name}-external-secrets", ["externalsecrets"], variables, validations)
+
+
+def secret_store_policy(settings: StackSettings, namespaces: Sequence[str]) -> dict[str, Any]:
+    """Only the platform identity creates or changes a ClusterSecretStore, or a SecretStore in an admitted namespace."""
+    identity = _cel(settings.platform_identity)
+    variables = [
+        # No namespaceObject: a cluster-scoped ClusterSecretStore.
+        ("admitted", f"namespaceObject == null || namespaceObject.metadata.name in {_cel(sorted(set(namespaces)))}"),
+    ]
+    validations = [
+        {
+            "expression": f"!variables.admitted || request.userInfo.username == {identity}",
+            "message": f"only {settings.platform_identity} (ameide-secrets) may create or change secret stores here",
+            "messageExpression": (
+                'request.userInfo.username + " may not create or change " + object.kind + " " + object.metadata.name + '
+                '(namespaceObject == null ? "" : " in namespace " + namespaceObject.metadata.name) + '
+                f'": secret stores are managed only by " + {identity} + " (ameide-secrets); read Vault through '
+                f'{STORE_KIND} {settings.store_name} with ExternalSecrets declared in {DECLARED_IN}"'
+            ),
+        },
+    ]
+    return _policy(f"{settings.store_name}-secret-stores", ["secretstores", "clustersecretstores"], variables, validations)
+
+
+def binding(policy: dict[str, Any]) -> dict[str, Any]:
+    """Enforce `policy` everywhere it matches: the policy itself decides which namespaces it judges."""
+    name = policy["metadata"]["name"]
+    return {
+        "apiVersion": ADMISSION_API_VERSION,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name, "labels": dict(PLATFORM_LABELS)},
+        "spec": {"policyName": name, "validationActions": ["Deny"]},
+    }
+
+
+def policies(settings: StackSettings, namespaces: Sequence[str], grants: Sequence[Grant]) -> list[dict[str, Any]]:
+    """Both policies; each is enforced by its `binding()`."""
+    return [external_secret_policy(settings, namespaces, grants), secret_store_policy(settings, namespaces)]

@@ -1,0 +1,69 @@
+"""Pure functions: Vault's side of the platform's access, from declarations and settings.
+
+The kubernetes auth backend ESO logs in through, the role it logs in with, and the read-only ACL
+policy that role carries: `read` on exactly the declared key prefixes of the KV mount.
+`VaultAccess` registers these; tests read them without a Vault.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from components.inventory import Grant
+from components.manifests import reviewer_namespaces
+from components.settings import StackSettings
+
+
+def policy_name(settings: StackSettings) -> str:
+    """The ACL policy ESO's role carries: named after the store it serves."""
+    return f"{settings.store_name}-read"
+
+
+def _path_rule(path: str, modules: Sequence[str]) -> str:
+    declared = "".join(f"# {module}\n" for module in sorted(set(modules)))
+    # JSON string escapes are HCL string escapes; prefixes are plain path segments (spec.py).
+    return f'{declared}path {json.dumps(path)} {{\n  capabilities = ["read"]\n}}\n'
+
+
+def acl_policy(settings: StackSettings, grants: Sequence[Grant]) -> str:
+    """HCL granting `read` on exactly the declared prefixes, and on their KV v2 metadata only where a workload fetches it."""
+    mount = settings.vault_kv_mount
+    data: dict[str, list[str]] = {}
+    metadata: dict[str, list[str]] = {}
+    for grant in grants:
+        data.setdefault(grant.prefix, []).append(grant.module)
+        # KV v1 has no metadata endpoint: a v1 mount gets no metadata rule.
+        if grant.fetch_metadata and settings.vault_kv_version == "v2":
+            metadata.setdefault(grant.prefix, []).append(grant.module)
+    # No `list` and no write: ESO only reads named keys (no declaration can `find`).
+    data_root = f"{mount}/data" if settings.vault_kv_version == "v2" else mount
+    rules = [_path_rule(f"{data_root}/{prefix}*", modules) for prefix, modules in sorted(data.items())]
+    rules += [_path_rule(f"{mount}/metadata/{prefix}*", modules) for prefix, modules in sorted(metadata.items())]
+    header = (
+        "# Managed by ameide-secrets: what ESO may read through the platform store.\n"
+        "# Generated from workloads/<team>/<workload>.py; edit the declarations, not this policy.\n"
+    )
+    return header + "".join(f"\n{rule}" for rule in rules)
+
+
+def auth_backend_config(settings: StackSettings) -> dict[str, Any]:
+    """Where Vault's kubernetes auth reaches the API server to review ESO's tokens."""
+    config: dict[str, Any] = {"kubernetes_host": settings.vault_kubernetes_host}
+    if settings.vault_kubernetes_ca_cert is not None:
+        config["kubernetes_ca_cert"] = settings.vault_kubernetes_ca_cert
+    return config
+
+
+def role(settings: StackSettings, namespaces: Sequence[str]) -> dict[str, Any]:
+    """The role ESO logs in with: bound to exactly the identity the store presents, where it lives."""
+    args: dict[str, Any] = {
+        "role_name": settings.vault_role,
+        "bound_service_account_names": [settings.reviewer_service_account],
+        "bound_service_account_namespaces": reviewer_namespaces(settings, namespaces),
+        "token_policies": [policy_name(settings)],
+    }
+    if settings.vault_audience is not None:
+        args["audience"] = settings.vault_audience
+    return args
