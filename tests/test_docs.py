@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import textwrap
-from pathlib import Path
 
 import pytest
+import yaml
+from conftest import ROOT, settings_for
 
 from components import manifests
 from components.spec import WorkloadSecretsArgs
-
-from conftest import ROOT, settings_for
 
 _BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 
@@ -20,7 +19,8 @@ def python_blocks() -> list[tuple[str, str]]:
     files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
     return [
         (f"{path.relative_to(ROOT)}#{i}", textwrap.dedent(match.group(2)))
-        for path in files if path.exists()
+        for path in files
+        if path.exists()
         for i, match in enumerate(_BLOCK.finditer(path.read_text()))
     ]
 
@@ -35,9 +35,27 @@ def test_docs_when_collected_then_readme_has_a_declaration_example() -> None:
 @pytest.mark.parametrize(("name", "code"), BLOCKS, ids=[name for name, _ in BLOCKS])
 def test_docs_when_python_block_runs_then_declarations_render_valid_eso(name: str, code: str, crds) -> None:
     namespace: dict[str, object] = {}
-    exec(compile(code, name, "exec"), namespace)  # noqa: S102 - our own documentation
+    exec(compile(code, name, "exec"), namespace)
     for value in namespace.values():
         if isinstance(value, WorkloadSecretsArgs):
             for spec in value.external_secrets:
                 manifest = manifests.external_secret(value, spec, settings_for("production"))
                 assert crds.errors(manifest) == []
+
+
+def test_consuming_doc_when_sample_rendered_then_equals_the_listed_externalsecrets() -> None:
+    text = (ROOT / "docs" / "consuming-vault-secrets.md").read_text()
+    [module] = [code for name, code in BLOCKS if name.startswith("docs/consuming-vault-secrets.md#") and "WORKLOAD =" in code]
+    namespace: dict[str, object] = {}
+    exec(compile(module, "consuming-vault-secrets.md", "exec"), namespace)
+    workload = namespace["WORKLOAD"]
+    assert isinstance(workload, WorkloadSecretsArgs)
+    [listing] = re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M)[-1:]
+    rendered = [manifests.external_secret(workload, spec, settings_for("production")) for spec in workload.external_secrets]
+    assert list(yaml.safe_load_all(listing)) == rendered
+
+
+def test_docs_when_linked_then_every_relative_link_resolves() -> None:
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", path.read_text()):
+            assert (path.parent / target).exists(), f"{path.relative_to(ROOT)} links to missing {target}"
