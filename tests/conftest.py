@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from components import inventory
 from components.manifests import StoreRef
 from components.settings import PROJECT, StackSettings, stack_config
 from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
@@ -32,15 +33,26 @@ def settings_for(stack: str, **overrides: str) -> StackSettings:
     return StackSettings.from_config(values, stack)
 
 
+_stack_runs: dict[tuple[object, ...], harness.RunResult] = {}
+
+
 def run_stack(stack: str, upstream_owned: list[str] | None = None, **config: str) -> harness.RunResult:
     """The whole program for a real stack, with `config` overrides (aliases). A rollout gate reads
-    `upstream_owned`, by default what the upstream stack owns at this revision."""
-    values = stack_config(stack)
-    values.update({f"{PROJECT}:{key}": value for key, value in config.items()})
-    upstream = values[f"{PROJECT}:rolloutGateStack"]
-    if upstream_owned is None:
-        upstream_owned = harness.run_main(upstream.rsplit("/", 1)[-1], stack_config(upstream.rsplit("/", 1)[-1])).outputs["ownedWorkloads"]
-    return harness.run_main(stack, values, {upstream: {"ownedWorkloads": upstream_owned}})
+    `upstream_owned`, by default what the upstream stack owns at this revision.
+
+    Runs are deterministic, so one run per distinct input serves every test: treat the result as
+    read-only. The workloads directory is part of the key (tests point it at their own trees).
+    """
+    key = (stack, None if upstream_owned is None else tuple(upstream_owned), tuple(sorted(config.items())), inventory.WORKLOADS_DIR)
+    if key not in _stack_runs:
+        values = stack_config(stack)
+        values.update({f"{PROJECT}:{name}": value for name, value in config.items()})
+        upstream = values[f"{PROJECT}:rolloutGateStack"]
+        if upstream_owned is None and values[f"{PROJECT}:rolloutGate"] == "true":
+            upstream_owned = run_stack(upstream.rsplit("/", 1)[-1]).outputs["ownedWorkloads"]
+        outputs = {} if upstream_owned is None else {upstream: {"ownedWorkloads": upstream_owned}}
+        _stack_runs[key] = harness.run_main(stack, values, outputs)
+    return _stack_runs[key]
 
 
 @pytest.fixture
