@@ -71,7 +71,9 @@ def discover(workloads_dir: Path | None = None) -> list[DeclaredWorkload]:
             continue
         workload = path.stem.replace("_", "-")
         if path.parent.parent != workloads_dir:
-            problems.append(ModuleProblem(relative, workload, "module", "team modules live at workloads/<team>/<workload>.py; move it"))
+            problems.append(
+                ModuleProblem(relative, workload, "module", "team modules live at workloads/<team>/<workload>.py; move it")
+            )
             continue
         loaded, module_problems = _load(path, relative, workload)
         problems += module_problems
@@ -95,7 +97,8 @@ def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | 
     duplicates = located(_duplicate_keys(tree))
 
     spec = importlib.util.spec_from_file_location(f"workloads.{path.parent.name}.{path.stem}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
@@ -106,7 +109,7 @@ def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | 
         # WORKLOAD exists: find which call failed to give its field path from WORKLOAD.
         root = _call_paths(tree).get(_failing_call(error, path), "WORKLOAD")
         return None, duplicates + located(problems_from_validation_error(error, root))
-    except Exception as error:  # noqa: BLE001 - any import-time failure becomes a located problem
+    except Exception as error:
         return None, duplicates + located([Problem(_line_in(error, path), f"{type(error).__name__}: {error}")])
 
     value = getattr(module, "WORKLOAD", None)
@@ -148,7 +151,7 @@ def _call_paths(tree: ast.Module) -> dict[tuple[int | None, int | None], str]:
             for i, element in enumerate(node.elts):
                 visit(element, f"{path}[{i}]")
         elif isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=False):
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     visit(value, f'{path}["{key.value}"]')
 
@@ -169,7 +172,10 @@ def _duplicate_keys(tree: ast.AST) -> Iterator[Problem]:
             for key in node.keys:
                 if isinstance(key, ast.Constant):
                     if key.value in seen:
-                        yield Problem(f"line {key.lineno}", f"key {key.value!r} appears twice in one mapping; Python keeps only the last (remove one)")
+                        yield Problem(
+                            f"line {key.lineno}",
+                            f"key {key.value!r} appears twice in one mapping; Python keeps only the last (remove one)",
+                        )
                     seen.add(key.value)
 
 
@@ -192,9 +198,15 @@ def cross_check(declared: list[DeclaredWorkload]) -> list[ModuleProblem]:
 
         team_folder = Path(d.module).parent.name
         if args.team != team_folder:
-            problem("WORKLOAD.team", f"team {args.team!r} does not match the folder workloads/{team_folder}/ (set team={team_folder!r} or move the module)")
+            problem(
+                "WORKLOAD.team",
+                f"team {args.team!r} does not match the folder workloads/{team_folder}/ (set team={team_folder!r} or move the module)",
+            )
         if Path(d.module).name != module_name(args.workload):
-            problem("WORKLOAD.workload", f"workload {args.workload!r} must be declared in {module_name(args.workload)} (rename the module)")
+            problem(
+                "WORKLOAD.workload",
+                f"workload {args.workload!r} must be declared in {module_name(args.workload)} (rename the module)",
+            )
         if args.workload in workloads:
             problem("WORKLOAD.workload", f"workload {args.workload!r} is already declared in {workloads[args.workload].module}")
         workloads.setdefault(args.workload, d)
@@ -202,11 +214,17 @@ def cross_check(declared: list[DeclaredWorkload]) -> list[ModuleProblem]:
             at = f"WORKLOAD.external_secrets[{i}]"
             where = (args.namespace, spec.name)
             if where in names:
-                problem(f"{at}.name", f"ExternalSecret {args.namespace}/{spec.name} is already declared by workload {names[where]} (choose another name)")
+                problem(
+                    f"{at}.name",
+                    f"ExternalSecret {args.namespace}/{spec.name} is already declared by workload {names[where]} (choose another name)",
+                )
             names.setdefault(where, args.workload)
             target = (args.namespace, spec.target_name)
             if target in targets:
-                problem(f"{at}.target", f"Secret {args.namespace}/{spec.target_name} is already written by workload {targets[target]}'s ExternalSecret (two writers would overwrite each other)")
+                problem(
+                    f"{at}.target",
+                    f"Secret {args.namespace}/{spec.target_name} is already written by workload {targets[target]}'s ExternalSecret (two writers would overwrite each other)",
+                )
             targets.setdefault(target, args.workload)
             if target in existing:
                 problem(

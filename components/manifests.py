@@ -29,9 +29,7 @@ ANNOTATION_TIMEOUT = "pulumi.com/timeoutSeconds"
 ANNOTATION_DELETION_PROPAGATION = "pulumi.com/deletionPropagationPolicy"
 # ESO sets Ready=True also for SecretDeleted / SecretMissing; only SecretSynced means the Secret
 # holds what Vault holds. Both must hold (a JSON array means "all of").
-EXTERNAL_SECRET_READY = json.dumps(
-    ["condition=Ready", 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}=SecretSynced']
-)
+EXTERNAL_SECRET_READY = json.dumps(["condition=Ready", 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}=SecretSynced'])
 STORE_READY = "condition=Ready"
 PLATFORM_LABELS = {LABEL_MANAGED_BY: "pulumi", "app.kubernetes.io/part-of": "ameide-secrets"}
 

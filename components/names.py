@@ -27,10 +27,7 @@ def dns1123_subdomain_problem(value: str) -> str | None:
     if len(value) > SUBDOMAIN_MAX:
         return f"is {len(value)} characters; a DNS-1123 subdomain has at most {SUBDOMAIN_MAX}"
     if not _SUBDOMAIN.fullmatch(value):
-        return (
-            "must be a DNS-1123 subdomain: lower-case letters, digits, '-' and '.', "
-            "starting and ending with a letter or digit"
-        )
+        return "must be a DNS-1123 subdomain: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
     return None
 
 
@@ -67,7 +64,6 @@ def resource_name(namespace: str, name: str) -> str:
     is updated in place instead of being deleted and re-created.
     """
     return f"{namespace}/{name}"
-
 
 
 def secret_key_problem(key: str) -> str | None:

@@ -115,7 +115,9 @@ def _spec(manifest: Manifest) -> Mapping[str, Any]:
 ObjectCheck = Callable[[Manifest, Platform], Iterable[str]]
 
 
-def _object_rule(rule_id: str, description: str, applies: Callable[[Manifest, Platform], bool]) -> Callable[[ObjectCheck], ObjectCheck]:
+def _object_rule(
+    rule_id: str, description: str, applies: Callable[[Manifest, Platform], bool]
+) -> Callable[[ObjectCheck], ObjectCheck]:
     """Register a rule judged one object at a time; the function yields one message per problem."""
 
     def register(messages: ObjectCheck) -> ObjectCheck:
@@ -140,7 +142,9 @@ def _api_version(manifest: Manifest, _: Platform) -> Iterator[str]:
         )
 
 
-@_object_rule("eso-kind-allowed", "The program creates no ESO kinds but ExternalSecret and the platform store.", lambda m, _: _is_eso(m))
+@_object_rule(
+    "eso-kind-allowed", "The program creates no ESO kinds but ExternalSecret and the platform store.", lambda m, _: _is_eso(m)
+)
 def _eso_kind(manifest: Manifest, _: Platform) -> Iterator[str]:
     if manifest.get("kind") not in ESO_KINDS:
         yield (

@@ -39,7 +39,7 @@ def go_duration_problem(value: str) -> str | None:
     return None
 
 
-class Environment(str, enum.Enum):
+class Environment(enum.StrEnum):
     """A stack's environment; ordered local < staging < production."""
 
     LOCAL = "local"
@@ -53,16 +53,16 @@ class Environment(str, enum.Enum):
     # A str enum would otherwise compare alphabetically with plain strings ("production" <
     # "staging"): compare by rank, accepting the plain spelling of an environment too.
     def __lt__(self, other: object) -> bool:
-        return self.rank < Environment(other).rank
+        return self.rank < Environment(str(other)).rank
 
     def __le__(self, other: object) -> bool:
-        return self.rank <= Environment(other).rank
+        return self.rank <= Environment(str(other)).rank
 
     def __gt__(self, other: object) -> bool:
-        return self.rank > Environment(other).rank
+        return self.rank > Environment(str(other)).rank
 
     def __ge__(self, other: object) -> bool:
-        return self.rank >= Environment(other).rank
+        return self.rank >= Environment(str(other)).rank
 
 
 _MODEL = ConfigDict(
@@ -275,7 +275,9 @@ class WorkloadSecretsArgs(BaseModel):
         for i, spec in enumerate(self.external_secrets):
             at = f"WORKLOAD.external_secrets[{i}]"
             if not spec.data and not spec.data_from:
-                yield Problem(at, f"ExternalSecret {spec.name!r} has neither data nor data_from; ESO rejects it (add at least one entry)")
+                yield Problem(
+                    at, f"ExternalSecret {spec.name!r} has neither data nor data_from; ESO rejects it (add at least one entry)"
+                )
             # ESO's admission webhook rules, enforced here so a PR fails before the cluster does.
             if spec.deletion_policy == "Delete" and spec.creation_policy != "Owner":
                 yield Problem(

@@ -30,7 +30,9 @@ class WorkloadSecrets(pulumi.ComponentResource):
             manifest = manifests.external_secret(args, spec, settings)
             adopted = args.adopts(spec)
             if adopted and adopt_provider is None:
-                raise ValueError(f"{args.workload}: ExternalSecret {spec.name} adopts a legacy object but no adopt_provider was given")
+                raise ValueError(
+                    f"{args.workload}: ExternalSecret {spec.name} adopts a legacy object but no adopt_provider was given"
+                )
             self.external_secrets.append(
                 k8s.apiextensions.CustomResource(
                     resource_name(args.namespace, spec.name),

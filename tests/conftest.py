@@ -43,7 +43,12 @@ def run_stack(stack: str, upstream_owned: list[str] | None = None, **config: str
     Runs are deterministic, so one run per distinct input serves every test: treat the result as
     read-only. The workloads directory is part of the key (tests point it at their own trees).
     """
-    key = (stack, None if upstream_owned is None else tuple(upstream_owned), tuple(sorted(config.items())), inventory.WORKLOADS_DIR)
+    key = (
+        stack,
+        None if upstream_owned is None else tuple(upstream_owned),
+        tuple(sorted(config.items())),
+        inventory.WORKLOADS_DIR,
+    )
     if key not in _stack_runs:
         values = stack_config(stack)
         values.update({f"{PROJECT}:{name}": value for name, value in config.items()})
@@ -112,9 +117,17 @@ def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
 
 def store_manifest(namespaces: list[str] | None = None, **spec: Any) -> dict[str, Any]:
     """The platform ClusterSecretStore as a plain manifest, admitting `namespaces` (default: ameide)."""
-    body: dict[str, Any] = {"provider": {"vault": {"server": "https://vault:8200"}}, "conditions": [{"namespaces": namespaces or ["ameide"]}]}
+    body: dict[str, Any] = {
+        "provider": {"vault": {"server": "https://vault:8200"}},
+        "conditions": [{"namespaces": namespaces or ["ameide"]}],
+    }
     body.update(spec)
-    return {"apiVersion": "external-secrets.io/v1", "kind": "ClusterSecretStore", "metadata": {"name": "ameide-vault"}, "spec": body}
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ClusterSecretStore",
+        "metadata": {"name": "ameide-vault"},
+        "spec": body,
+    }
 
 
 def external_secret_manifest(namespace: str | None = "ameide") -> dict[str, Any]:

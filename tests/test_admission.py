@@ -17,12 +17,13 @@ from typing import Any
 import cel
 import pytest
 from cel.stdlib import add_stdlib_to_context
-from conftest import STACKS, external_secret_manifest, settings_for
 
 from components import admission, inventory, manifests
 from components.inventory import Grant
 from components.settings import StackSettings
 from tools.crd_schema import CrdSchemas
+
+from conftest import STACKS, external_secret_manifest, settings_for
 
 NAMESPACES = ["ameide", "monitoring"]
 GRANTS = [

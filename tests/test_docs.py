@@ -7,10 +7,11 @@ import textwrap
 
 import pytest
 import yaml
-from conftest import ROOT, settings_for
 
 from components import manifests
 from components.spec import WorkloadSecretsArgs
+
+from conftest import ROOT, settings_for
 
 _BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components import admission, inventory, manifests, vault_config
+from components import inventory, plan, vault_config
 from components.inventory import DeclarationErrors
 from components.rollout_gate import RolloutGateError
 from components.settings import SettingsError, stack_config
@@ -42,19 +42,10 @@ def test_program_when_stack_runs_then_exactly_one_store(stack_run: RunResult) ->
 
 
 def test_program_when_stack_runs_then_registers_exactly_the_pure_manifests(stack_run: RunResult) -> None:
-    """What Pulumi receives is what the pure functions (and so the tests and schema checks) see."""
+    """What Pulumi receives is what the pure plan (and so the YAML preview, the tests and the
+    schema checks) sees."""
     settings = settings_for(stack_run.stack)
-    owned = inventory.owned(inventory.discover(), settings.environment)
-    expected = [manifests.external_secret(d.args, spec, settings) for d in owned for spec in d.args.external_secrets]
-    namespaces, grants = inventory.namespaces(owned), inventory.grants(owned)
-    expected += [
-        manifests.cluster_secret_store(settings, namespaces),
-        *manifests.reviewer_service_accounts(settings, namespaces),
-        manifests.reviewer_binding(settings, namespaces),
-    ]
-    expected += [
-        obj for policy in admission.policies(settings, namespaces, grants) for obj in (policy, admission.binding(policy))
-    ]
+    expected = plan.stack_manifests(settings, inventory.owned(inventory.discover(), settings.environment))
     kubernetes = [r for r in stack_run.resources if r.type.startswith("kubernetes:") and r.custom]
     assert all("kind" in r.inputs for r in kubernetes)  # nothing Kubernetes-side escapes the comparison
     registered = [r.inputs for r in kubernetes]
@@ -85,7 +76,8 @@ def test_program_when_stack_runs_then_no_externalsecret_under_platform(stack_run
 def test_program_when_stack_runs_then_every_externalsecret_waits_for_the_store(stack_run: RunResult) -> None:
     [store] = stack_run.by_type(STORE)
     secrets = stack_run.by_type(EXTERNAL_SECRET)
-    assert secrets and all(store.urn in r.depends_on for r in secrets)
+    assert secrets
+    assert all(store.urn in r.depends_on for r in secrets)
 
 
 def test_program_when_stack_runs_then_store_admits_exactly_namespaces_holding_externalsecrets(stack_run: RunResult) -> None:
@@ -101,10 +93,13 @@ def provider_of(result: RunResult, registration) -> str:
 def test_program_when_stack_runs_then_only_adopted_objects_use_upserting_provider(stack_run: RunResult) -> None:
     objects = [r for r in stack_run.resources if r.type.startswith("kubernetes:")]
     expected = {
-        r.name: "kubernetes-adopt" if r.inputs["metadata"].get("annotations", {}).get("pulumi.com/patchForce") == "true" else "kubernetes"
+        r.name: "kubernetes-adopt"
+        if r.inputs["metadata"].get("annotations", {}).get("pulumi.com/patchForce") == "true"
+        else "kubernetes"
         for r in objects
     }
-    assert objects and {r.name: provider_of(stack_run, r) for r in objects} == expected
+    assert objects
+    assert {r.name: provider_of(stack_run, r) for r in objects} == expected
     # Provider configuration reaches the engine as strings.
     upserting = {r.name: r.inputs.get("upsertExistingObjects") for r in stack_run.by_type("pulumi:providers:kubernetes")}
     assert upserting["kubernetes"] is None
@@ -138,7 +133,8 @@ def test_program_when_stack_runs_then_every_externalsecret_and_secret_carry_owne
     for r in stack_run.by_type(EXTERNAL_SECRET):
         labels = r.inputs["metadata"]["labels"]
         assert labels["app.kubernetes.io/managed-by"] == "pulumi"
-        assert labels["ameide.io/workload"] and labels["ameide.io/team"]
+        assert labels["ameide.io/workload"]
+        assert labels["ameide.io/team"]
         template = r.inputs["spec"]["target"].get("template")
         if template is not None:
             assert {k: template["metadata"]["labels"][k] for k in labels} == labels
@@ -151,7 +147,10 @@ def test_program_when_setting_invalid_then_settings_error_names_key() -> None:
 
 
 def test_program_when_declaration_invalid_then_fails_before_any_resource(monkeypatch: pytest.MonkeyPatch, write_module) -> None:
-    tree = write_module("analytics/plausible.py", "from components import WorkloadSecretsArgs\nWORKLOAD = WorkloadSecretsArgs(workload='plausible')\n")
+    tree = write_module(
+        "analytics/plausible.py",
+        "from components import WorkloadSecretsArgs\nWORKLOAD = WorkloadSecretsArgs(workload='plausible')\n",
+    )
     monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
     monitor_result: list[RunResult] = []
     with pytest.raises(DeclarationErrors, match=r"WORKLOAD.team: required field is missing"):
@@ -160,7 +159,11 @@ def test_program_when_declaration_invalid_then_fails_before_any_resource(monkeyp
 
 
 def test_program_when_workload_added_in_new_namespace_then_store_admits_it(monkeypatch: pytest.MonkeyPatch, write_module) -> None:
-    source = Path(inventory.WORKLOADS_DIR, "analytics", "plausible.py").read_text().replace('namespace="ameide"', 'namespace="analytics"')
+    source = (
+        Path(inventory.WORKLOADS_DIR, "analytics", "plausible.py")
+        .read_text()
+        .replace('namespace="ameide"', 'namespace="analytics"')
+    )
     tree = write_module("analytics/plausible.py", source)
     monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
     [store] = run_stack("production").by_type(STORE)
@@ -231,7 +234,9 @@ def test_program_when_stack_runs_then_vault_access_only_where_managed(stack: str
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("local", False), ("staging", False), ("production", True)])
-def test_program_when_stack_runs_then_store_and_every_externalsecret_protected_only_in_production(stack: str, protected: bool) -> None:
+def test_program_when_stack_runs_then_store_and_every_externalsecret_protected_only_in_production(
+    stack: str, protected: bool
+) -> None:
     result = run_stack(stack)
     # Disabling Vault's auth mount would also delete roles this program does not own.
     guarded = result.by_type(STORE) + result.by_type(EXTERNAL_SECRET) + result.by_type(AUTH_BACKEND)
@@ -241,7 +246,9 @@ def test_program_when_stack_runs_then_store_and_every_externalsecret_protected_o
     assert not any(r.protect for r in result.resources if r not in guarded)
 
 
-@pytest.mark.parametrize(("stack", "waits", "timeout"), [("local", False, None), ("staging", True, "300"), ("production", True, "600")])
+@pytest.mark.parametrize(
+    ("stack", "waits", "timeout"), [("local", False, None), ("staging", True, "300"), ("production", True, "600")]
+)
 def test_program_when_stack_runs_then_readiness_awaited_only_on_clusters(stack: str, waits: bool, timeout: str | None) -> None:
     result = run_stack(stack)
     [store] = result.by_type(STORE)
@@ -252,7 +259,10 @@ def test_program_when_stack_runs_then_readiness_awaited_only_on_clusters(stack: 
         wait_for = annotations.get("pulumi.com/waitFor")
         if waits:
             # Ready alone is also true for SecretDeleted / SecretMissing: the reason must be SecretSynced.
-            assert json.loads(wait_for) == ["condition=Ready", 'jsonpath={.status.conditions[?(@.type=="Ready")].reason}=SecretSynced']
+            assert json.loads(wait_for) == [
+                "condition=Ready",
+                'jsonpath={.status.conditions[?(@.type=="Ready")].reason}=SecretSynced',
+            ]
         else:
             assert wait_for is None
         assert annotations.get("pulumi.com/timeoutSeconds") == timeout
@@ -268,12 +278,15 @@ def test_program_when_production_matches_deployed_staging_then_gate_passes() -> 
     result = run_stack("production")
     [gate] = result.by_type("ameide:secrets:RolloutGate")
     [reference] = result.by_type("pulumi:pulumi:StackReference")
-    assert reference.name == "organization/ameide-secrets/staging" and reference.parent == gate.urn
+    assert reference.name == "organization/ameide-secrets/staging"
+    assert reference.parent == gate.urn
 
 
 def test_program_when_production_gets_ahead_of_staging_then_gate_names_workload() -> None:
     staging_owned = run_stack("staging").outputs["ownedWorkloads"]
-    with pytest.raises(RolloutGateError, match=r"workload 'keycloak' is not owned by the deployed stack organization/ameide-secrets/staging"):
+    with pytest.raises(
+        RolloutGateError, match=r"workload 'keycloak' is not owned by the deployed stack organization/ameide-secrets/staging"
+    ):
         run_stack("production", upstream_owned=[w for w in staging_owned if w != "keycloak"])
 
 

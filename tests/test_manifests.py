@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import settings_for
 
 from components import manifests
 from components.settings import StackSettings
 from components.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
 from tools.crd_schema import CrdSchemas
+
+from conftest import settings_for
 
 MakeWorkload = Callable[..., WorkloadSecretsArgs]
 Render = Callable[..., dict[str, Any]]
@@ -150,14 +151,24 @@ def test_external_secret_when_every_ref_field_set_renders_each(render: Render) -
 
 def test_external_secret_when_property_and_version_unset_omits_them(render: Render) -> None:
     remote = render()["spec"]["data"][0]["remoteRef"]
-    assert "property" not in remote and "version" not in remote
+    assert "property" not in remote
+    assert "version" not in remote
 
 
 def test_external_secret_when_data_from_given_renders_extract(render: Render) -> None:
-    es = render(data={}, data_from=["plausible/all", RemoteRef(key="plausible/more", property="p", conversion_strategy="Unicode")])
+    es = render(
+        data={}, data_from=["plausible/all", RemoteRef(key="plausible/more", property="p", conversion_strategy="Unicode")]
+    )
     assert "data" not in es["spec"]
     assert es["spec"]["dataFrom"] == [
-        {"extract": {"key": "plausible/all", "decodingStrategy": "None", "conversionStrategy": "Default", "metadataPolicy": "None"}},
+        {
+            "extract": {
+                "key": "plausible/all",
+                "decodingStrategy": "None",
+                "conversionStrategy": "Default",
+                "metadataPolicy": "None",
+            }
+        },
         {
             "extract": {
                 "key": "plausible/more",
@@ -186,7 +197,7 @@ def test_external_secret_when_refresh_interval_set_overrides_stack_default(rende
 
 
 def test_external_secret_when_refresh_interval_zero_keeps_sync_once(render: Render) -> None:
-    """"0" (sync once) is a real setting, not "unset"."""
+    """ "0" (sync once) is a real setting, not "unset"."""
     assert render(refresh_interval="0")["spec"]["refreshInterval"] == "0"
 
 
@@ -227,7 +238,12 @@ def test_external_secret_when_default_prefix_annotates_workload_prefix(render: R
 
 # --- ExternalSecret: Pulumi steering annotations (stack- and adoption-dependent) ------------------
 
-PULUMI_ANNOTATIONS = ("pulumi.com/patchForce", "pulumi.com/deletionPropagationPolicy", "pulumi.com/waitFor", "pulumi.com/timeoutSeconds")
+PULUMI_ANNOTATIONS = (
+    "pulumi.com/patchForce",
+    "pulumi.com/deletionPropagationPolicy",
+    "pulumi.com/waitFor",
+    "pulumi.com/timeoutSeconds",
+)
 
 
 def test_external_secret_when_local_stack_adds_no_pulumi_annotations(render: Render) -> None:
@@ -238,7 +254,9 @@ def test_external_secret_when_local_stack_adds_no_pulumi_annotations(render: Ren
     ("workload_adopt", "spec_adopt", "forced"),
     [(False, None, False), (True, None, True), (True, False, False), (False, True, True)],
 )
-def test_external_secret_when_adopted_forces_patch(render: Render, workload_adopt: bool, spec_adopt: bool | None, forced: bool) -> None:
+def test_external_secret_when_adopted_forces_patch(
+    render: Render, workload_adopt: bool, spec_adopt: bool | None, forced: bool
+) -> None:
     """Taking over the legacy bundle's object needs patchForce; the spec's `adopt` beats the workload's."""
     annotations = render(workload={"adopt": workload_adopt}, adopt=spec_adopt)["metadata"]["annotations"]
     assert annotations.get("pulumi.com/patchForce") == ("true" if forced else None)
@@ -335,7 +353,9 @@ def test_store_when_ca_configured_defaults_namespace_to_eso_namespace(staging_se
 
 
 def test_store_when_ca_namespace_set_uses_it() -> None:
-    settings = settings_for("staging", vaultCaKind="Secret", vaultCaName="vault-tls", vaultCaKey="ca.pem", vaultCaNamespace="vault")
+    settings = settings_for(
+        "staging", vaultCaKind="Secret", vaultCaName="vault-tls", vaultCaKey="ca.pem", vaultCaNamespace="vault"
+    )
     vault = manifests.cluster_secret_store(settings, ["ameide"])["spec"]["provider"]["vault"]
     assert vault["caProvider"] == {"type": "Secret", "name": "vault-tls", "key": "ca.pem", "namespace": "vault"}
 
@@ -405,7 +425,10 @@ def test_reviewer_binding_when_referent_grants_auth_delegator_in_every_admitted_
 def test_store_when_referent_names_service_account_without_namespace() -> None:
     """ESO's referent auth: the account of that name in each ExternalSecret's own namespace."""
     ref = manifests.cluster_secret_store(settings_for("staging", authMode="referent", vaultAudience="vault"), ["ameide"])
-    assert ref["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"] == {"name": "ameide-vault-auth", "audiences": ["vault"]}
+    assert ref["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"] == {
+        "name": "ameide-vault-auth",
+        "audiences": ["vault"],
+    }
 
 
 # --- against the ESO v2.9 CRDs -------------------------------------------------------------------
@@ -464,7 +487,9 @@ def test_crds_when_unknown_field_reports_it(crds: CrdSchemas, maximal: dict[str,
 
 def test_crds_when_store_field_unknown_reports_it(crds: CrdSchemas, staging_settings: StackSettings) -> None:
     store = manifests.cluster_secret_store(staging_settings, ["ameide"])
-    store["spec"]["provider"]["vault"]["auth"]["kubernetes"]["mount"] = store["spec"]["provider"]["vault"]["auth"]["kubernetes"].pop("mountPath")
+    store["spec"]["provider"]["vault"]["auth"]["kubernetes"]["mount"] = store["spec"]["provider"]["vault"]["auth"][
+        "kubernetes"
+    ].pop("mountPath")
     assert crds.errors(store) != []
 
 
@@ -476,7 +501,9 @@ def test_crds_when_store_field_unknown_reports_it(crds: CrdSchemas, staging_sett
         (("spec", "secretStoreRef", "kind"), "VaultStore"),
     ],
 )
-def test_crds_when_enum_value_unknown_reports_it(crds: CrdSchemas, maximal: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+def test_crds_when_enum_value_unknown_reports_it(
+    crds: CrdSchemas, maximal: dict[str, Any], path: tuple[str, ...], value: str
+) -> None:
     broken = copy.deepcopy(maximal)
     node = broken
     for part in path[:-1]:
@@ -494,4 +521,6 @@ def test_crds_when_decoding_strategy_unknown_reports_it(crds: CrdSchemas, maxima
 
 def test_crds_when_api_version_v1beta1_reports_unserved(crds: CrdSchemas, maximal: dict[str, Any]) -> None:
     broken = {**maximal, "apiVersion": "external-secrets.io/v1beta1"}
-    assert crds.errors(broken) == ["apiVersion 'external-secrets.io/v1beta1' is not served by ESO 2.9 (use external-secrets.io/v1)"]
+    assert crds.errors(broken) == [
+        "apiVersion 'external-secrets.io/v1beta1' is not served by ESO 2.9 (use external-secrets.io/v1)"
+    ]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import settings_for
 
 from components import admission
 from components.inventory import Grant
 from components.platform_secret_access import PlatformSecretAccess
 from components.settings import StackSettings
 from components.vault_access import VaultAccess
+
+from conftest import settings_for
 
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, STACKS, external_secret_manifest, store_manifest
 
 from components import policies
 from components.policies import Violation
 from tools import preview
+
+from conftest import ROOT, STACKS, external_secret_manifest, store_manifest
 
 Manifest = dict[str, Any]
 

@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 import pulumi
-from conftest import ROOT, external_secret_manifest, store_manifest
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -28,6 +27,8 @@ from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, unkn
 from components import policies
 from components.policies import Platform
 from policy.policies import pack_policies, stack_platform
+
+from conftest import ROOT, external_secret_manifest, store_manifest
 
 ES_TYPE = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE_TYPE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from components import inventory, manifests
 from tools import preview
 from tools.crd_schema import crds_dir
+
+from conftest import ROOT
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, STACKS
 
 from components import inventory
 from tools import preview, rollout
+
+from conftest import ROOT, STACKS
 
 MODULE = """from components import ExternalSecretSpec, WorkloadSecretsArgs
 WORKLOAD = WorkloadSecretsArgs(

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pulumi
 import pytest
-from conftest import settings_for
 from pydantic.alias_generators import to_snake
 
 from components.settings import PROJECT, SettingsError, StackSettings, stack_config
 from components.spec import Environment
+
+from conftest import settings_for
 
 
 def config_values(stack: str, **overrides: str) -> dict[str, str]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import settings_for
 
 from components import vault_config
 from components.inventory import Grant
 from components.settings import StackSettings
 from components.vault_access import VaultAccess
 from tools.harness import RunResult
+
+from conftest import settings_for
 
 COMPONENT = "ameide:secrets:VaultAccess"
 BACKEND = "vault:index/authBackend:AuthBackend"

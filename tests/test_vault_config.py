@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import settings_for
 
 from components import inventory, vault_config
 from components.inventory import Grant
 from components.settings import StackSettings
+
+from conftest import settings_for
 
 PLAUSIBLE = Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetch_metadata=False)
 PROMETHEUS = Grant("monitoring", "prometheus/", "workloads/observability/prometheus.py", fetch_metadata=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from conftest import ROOT, STACKS
 
 WORKFLOWS = ROOT / ".github" / "workflows"

@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
-from conftest import settings_for
 
 from components.manifests import external_secret
 from components.platform_secret_access import PlatformSecretAccess
@@ -15,6 +14,8 @@ from components.settings import StackSettings
 from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from components.workload_secrets import WorkloadSecrets
 from tools.harness import Registration, RunResult
+
+from conftest import settings_for
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conftest import ROOT
-
 from components import inventory
 from components.spec import Environment
+
+from conftest import ROOT
 
 INVENTORY = {
     "minio",
