@@ -12,7 +12,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 
 BASE   ?= origin/main
 
-.PHONY: preview test rollout diff clean
+.PHONY: preview test rollout diff bench clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] in {(3, 11), (3, 12)} else "Python 3.11 or 3.12 is required (found %s); set PYTHON=..." % sys.version.split()[0])'
@@ -24,7 +24,11 @@ $(VENV)/.installed: requirements.txt
 preview: $(VENV)/.installed
 	$(PY) -m tools.preview --stack $(STACK) --format $(FORMAT)
 
+# Lint, format and strict types first: they take seconds and point at the line.
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 # Every stack unless STACK is given on the command line; the base is rendered in a temporary worktree.
@@ -35,6 +39,10 @@ diff: $(VENV)/.installed
 rollout: $(VENV)/.installed
 	$(PY) -m tools.rollout --format markdown > docs/rollout.md.tmp || { rm -f docs/rollout.md.tmp; exit 1; }
 	mv docs/rollout.md.tmp docs/rollout.md
+
+# Offline preview at 10, 100 and 1000 synthetic workloads; results in docs/performance.md.
+bench: $(VENV)/.installed
+	$(PY) -m tools.bench
 
 clean:
 	rm -rf $(VENV) rendered .pytest_cache

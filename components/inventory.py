@@ -7,8 +7,8 @@ declaration never leaves a half-applied stack, and a PR shows all its mistakes a
 from __future__ import annotations
 
 import ast
-import importlib.util
 import traceback
+import types
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,12 +96,11 @@ def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | 
         return None, located([Problem(f"line {error.lineno}", f"syntax error: {error.msg}")])
     duplicates = located(_duplicate_keys(tree))
 
-    spec = importlib.util.spec_from_file_location(f"workloads.{path.parent.name}.{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    module = types.ModuleType(f"workloads.{path.parent.name}.{path.stem}")
+    module.__file__ = str(path)
     try:
-        spec.loader.exec_module(module)
+        # Compiled from the tree parsed above: parsing is most of what a module costs to load.
+        exec(compile(tree, str(path), "exec"), module.__dict__)
     except DeclarationError as error:
         return None, duplicates + located(error.problems, error.workload)
     except ValidationError as error:
@@ -163,10 +162,24 @@ def _call_paths(tree: ast.Module) -> dict[tuple[int | None, int | None], str]:
     return paths
 
 
+def _walk(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node of `tree`, like ast.walk at about twice its speed (it runs on every module)."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        yield node
+        for name in node._fields:
+            child = getattr(node, name, None)
+            if isinstance(child, ast.AST):
+                pending.append(child)
+            elif isinstance(child, list):
+                pending.extend(item for item in child if isinstance(item, ast.AST))
+
+
 def _duplicate_keys(tree: ast.AST) -> Iterator[Problem]:
     # Python keeps the last of two equal keys in a dict literal without a word: a silently
     # dropped secret key (ESO's "duplicate secretKey") would only show up in production.
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if isinstance(node, ast.Dict):
             seen: set[object] = set()
             for key in node.keys:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from components import inventory, manifests
-from tools import preview
+from tools import preview, revision
 from tools.crd_schema import crds_dir
 
 from conftest import ROOT
@@ -139,18 +140,39 @@ def preview_in(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_preview_when_gate_base_matches_then_gate_passes(clone: Path) -> None:
-    completed = preview_in(clone, "--stack", "production", "--gate-base", "HEAD")
-    assert completed.returncode == 0, completed.stderr
-    assert "NOT checked" not in completed.stderr
+@pytest.fixture
+def deployed_staging(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """--gate-base reads staging as this revision renders it (the worktree run is tested below)."""
+    outputs = preview.preview("staging").outputs
+    calls: list[str] = []
+
+    def stack_outputs_at(rev: str, stack: str) -> dict[str, Any]:
+        calls.append(f"{stack}@{rev}")
+        return outputs
+
+    monkeypatch.setattr(revision, "stack_outputs_at", stack_outputs_at)
+    return calls
 
 
-def test_preview_when_promotion_skips_staging_then_fails_naming_workload(clone: Path) -> None:
-    module = clone / "workloads" / "ai" / "langfuse_bootstrap.py"
+@pytest.mark.parametrize("fmt", ["yaml", "text"])
+def test_preview_when_gate_base_matches_then_gate_passes(capsys, deployed_staging: list[str], fmt: str) -> None:
+    code, out, err = run(capsys, "--stack", "production", "--gate-base", "origin/main", "--format", fmt)
+    assert (code, err) == (0, "")
+    assert out
+    assert deployed_staging == ["staging@origin/main"]
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "text"])
+def test_preview_when_promotion_skips_staging_then_fails_naming_workload(
+    capsys, monkeypatch, deployed_staging: list[str], tmp_path: Path, fmt: str
+) -> None:
+    tree = shutil.copytree(inventory.WORKLOADS_DIR, tmp_path / "workloads")
+    module = tree / "ai" / "langfuse_bootstrap.py"
     module.write_text(module.read_text().replace('rollout="local"', 'rollout="production"'))
-    completed = preview_in(clone, "--stack", "production", "--gate-base", "HEAD")
-    assert completed.returncode == 1
-    assert completed.stderr.startswith(
+    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
+    code, out, err = run(capsys, "--stack", "production", "--gate-base", "origin/main", "--format", fmt)
+    assert (code, out) == (1, "")
+    assert err.startswith(
         "rollout gate: workload 'langfuse-bootstrap' is not owned by the deployed stack organization/ameide-secrets/staging"
     )
 
@@ -199,10 +221,12 @@ def test_preview_when_crd_schema_broken_then_exit_1_naming_object_and_field(
     assert "refreshIntervall" in line
 
 
-def test_preview_when_diff_against_same_revision_then_every_stack_unchanged(clone: Path) -> None:
-    completed = preview_in(clone, "--diff-against", "HEAD")
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.splitlines() == [f"== stack {s}: no changes" for s in ("local", "staging", "production")]
+def test_preview_when_diff_against_same_revision_then_every_stack_unchanged(capsys, monkeypatch) -> None:
+    # The base revision renders like the working tree here; the worktree run itself is tested below.
+    monkeypatch.setattr(revision, "preview_at", lambda rev, stack, fmt: preview.render(stack, fmt).output)
+    code, out, _ = run(capsys, "--diff-against", "HEAD")
+    assert code == 0
+    assert out.splitlines() == [f"== stack {s}: no changes" for s in ("local", "staging", "production")]
 
 
 def test_preview_when_key_changed_then_diff_shows_only_that_field(clone: Path) -> None:
@@ -223,3 +247,9 @@ def test_preview_when_markdown_without_diff_then_usage_error(capsys) -> None:
         preview.main(["--stack", "local", "--format", "markdown"])
     assert exit_.value.code == 2
     assert "--format markdown goes with --diff-against" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stack", ["local", "staging", "production"])
+def test_preview_when_yaml_from_plan_then_identical_to_program_run(stack: str) -> None:
+    """The fast YAML view (no Pulumi run) shows exactly what the program registers."""
+    assert preview.render(stack, "yaml").output == preview.render_yaml(preview.kubernetes_objects(preview.preview(stack)))

@@ -12,6 +12,9 @@ never copied into it. Two deliberate tightenings over the API server:
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
+import importlib.util
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +32,10 @@ _FILES = {
 # Kubernetes formats with no JSON-schema meaning; the typed fields carry the real constraint.
 _FORMATS = {name: (lambda _value: True) for name in ("int32", "int64", "byte", "date-time")}
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ameide-secrets"
 
 
 def crds_dir() -> Path:
@@ -61,8 +68,33 @@ class CrdSchemas:
 
     def _validator(self, kind: str) -> Callable[[Any], Any]:
         if kind not in self._validators:
-            self._validators[kind] = fastjsonschema.compile(self.schema(kind), formats=_FORMATS)
+            self._validators[kind] = self._cached_validator(kind)
         return self._validators[kind]
+
+    def _cached_validator(self, kind: str) -> Callable[[Any], Any]:
+        """The compiled validator of `kind`, kept as a Python module in the user's cache.
+
+        Generating it costs more than validating thousands of objects; like a .pyc, it is keyed
+        by everything it is made from (the CRD, this module, fastjsonschema's version).
+        """
+        crd = self.directory / _FILES[kind]
+        digest = hashlib.sha256(crd.read_bytes() + Path(__file__).read_bytes() + fastjsonschema.VERSION.encode()).hexdigest()[:24]
+        path = _cache_dir() / f"{kind.lower()}_{digest}.py"
+        try:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(fastjsonschema.compile_to_code(self.schema(kind), formats=_FORMATS))
+                partial.replace(path)  # atomic: a concurrent run sees all of it or nothing
+            spec = importlib.util.spec_from_file_location(f"_ameide_crd_{kind.lower()}_{digest}", path)
+            assert spec is not None
+            assert spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        except OSError:  # no writable cache: compile in memory
+            return fastjsonschema.compile(self.schema(kind), formats=_FORMATS)
+        validate: Callable[..., Any] = module.validate
+        return functools.partial(validate, custom_formats=_FORMATS)
 
     def errors(self, manifest: dict[str, Any]) -> list[str]:
         """Why the API server (or its pruning) would not take `manifest` as it is; [] when fine."""

@@ -10,20 +10,22 @@ refused, or a rendered object breaks the ESO CRD schema or a guardrail (one line
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import sys
+import time
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from components import policies
+from components import inventory, plan, policies
 from components.inventory import DeclarationErrors
 from components.manifests import ANNOTATION_PATCH_FORCE
-from components.rollout_gate import RolloutGateError
-from components.settings import PROJECT, SettingsError, stack_config, stack_names
-from tools import diff, harness, revision
+from components.rollout_gate import RolloutGateError, skipped
+from components.settings import PROJECT, SettingsError, StackSettings, stack_config, stack_names
+from tools import diff, harness, manifest_yaml, revision
 from tools.crd_schema import CrdSchemas
 from tools.harness import Registration, RunResult
 
@@ -38,9 +40,8 @@ _KIND_ORDER = [
 ]
 
 
-def kubernetes_objects(result: RunResult) -> list[dict[str, Any]]:
-    """Every Kubernetes object the stack applies, as sent to the API server, in a stable order."""
-    objects = [r.inputs for r in result.resources if r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs]
+def sort_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Kubernetes objects in apply order, then by namespace and name: a stable order to review."""
 
     def order(obj: dict[str, Any]) -> tuple[int, str, str]:
         kind = obj["kind"]
@@ -51,13 +52,16 @@ def kubernetes_objects(result: RunResult) -> list[dict[str, Any]]:
     return sorted(objects, key=order)
 
 
-def render_yaml(result: RunResult) -> str:
-    # Sorted keys read as kubectl prints them (apiVersion, kind, metadata, spec) and keep the
-    # output byte-stable whatever order the engine reported the inputs in.
-    return yaml.dump_all(kubernetes_objects(result), Dumper=_Dumper, sort_keys=True, default_flow_style=False)
+def kubernetes_objects(result: RunResult) -> list[dict[str, Any]]:
+    """Every Kubernetes object a program run applies, as sent to the API server, in a stable order."""
+    return sort_objects(
+        [r.inputs for r in result.resources if r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs]
+    )
 
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+def render_yaml(objects: list[dict[str, Any]]) -> str:
+    """Multi-document YAML of `objects`; sorted keys read as kubectl prints them and stay byte-stable."""
+    return manifest_yaml.dump_all(objects)
 
 
 def render_json(result: RunResult, environment: str) -> str:
@@ -130,6 +134,14 @@ def gate_unchecked(stack: str, gate_base: str | None) -> bool:
     return gate_base is None and stack_config(stack).get(GATE) == "true"
 
 
+def _upstream_outputs(config: dict[str, str], gate_base: str | None) -> dict[str, dict[str, Any]]:
+    """What the rollout gate's StackReference reads: the upstream stack as rendered at `gate_base`."""
+    if config.get(GATE) != "true" or gate_base is None:
+        return {}
+    upstream = config[GATE_STACK]
+    return {upstream: revision.stack_outputs_at(gate_base, upstream.rsplit("/", 1)[-1])}
+
+
 def preview(stack: str, gate_base: str | None = None) -> RunResult:
     """Run the program for `stack` with its stack file and Pulumi.yaml defaults, under mocks.
 
@@ -137,14 +149,26 @@ def preview(stack: str, gate_base: str | None = None) -> RunResult:
     deployed); without it there is no backend to read, and the gate is switched off.
     """
     config = stack_config(stack)
-    stack_outputs = {}
-    if config.get(GATE) == "true":
-        if gate_base is None:
-            config[GATE] = "false"
-        else:
-            upstream = config[GATE_STACK]
-            stack_outputs[upstream] = revision.stack_outputs_at(gate_base, upstream.rsplit("/", 1)[-1])
-    return harness.run_main(stack, config, stack_outputs)
+    upstream = _upstream_outputs(config, gate_base)
+    if gate_base is None:
+        config[GATE] = "false"
+    return harness.run_main(stack, config, upstream)
+
+
+def plan_objects(stack: str, gate_base: str | None = None) -> list[dict[str, Any]]:
+    """The Kubernetes objects of `stack` from the pure plan, without a Pulumi run (the YAML view).
+
+    Applies the same checks the program makes: settings, declarations and the rollout gate.
+    """
+    config = stack_config(stack)
+    settings = StackSettings.from_config(
+        {key.removeprefix(f"{PROJECT}:"): value for key, value in config.items() if key.startswith(f"{PROJECT}:")}, stack
+    )
+    owned = inventory.owned(inventory.discover(), settings.environment)
+    for upstream, outputs in _upstream_outputs(config, gate_base).items():
+        if problems := skipped([d.args.workload for d in owned], upstream, outputs.get("ownedWorkloads")):
+            raise RolloutGateError("rollout gate: " + "\nrollout gate: ".join(problems))
+    return sort_objects(plan.stack_manifests(settings, owned))
 
 
 @functools.cache
@@ -152,16 +176,67 @@ def _crds() -> CrdSchemas:
     return CrdSchemas()  # compiling the ESO validators takes a while: once per process
 
 
-def verify(result: RunResult) -> list[policies.Violation]:
-    """What review would refuse in the objects `result` applies: ESO CRD schema errors, then guardrail violations."""
-    objects = kubernetes_objects(result)
-    config = stack_config(result.stack)
-    schema_errors = [
-        policies.Violation("eso-crd-schema", policies.resource_id(obj), error) for obj in objects for error in _crds().errors(obj)
-    ]
-    return schema_errors + policies.check(
-        objects, store_name=config[f"{PROJECT}:storeName"], eso_namespace=config[f"{PROJECT}:esoNamespace"]
-    )
+def verify(objects: list[dict[str, Any]], stack: str, timings: dict[str, float] | None = None) -> list[policies.Violation]:
+    """What review would refuse in `objects`: ESO CRD schema errors, then guardrail violations."""
+    timings = {} if timings is None else timings
+    config = stack_config(stack)
+    with _phase(timings, "schema"):
+        violations = [
+            policies.Violation("eso-crd-schema", policies.resource_id(obj), error)
+            for obj in objects
+            for error in _crds().errors(obj)
+        ]
+    with _phase(timings, "policy"):
+        violations += policies.check(
+            objects, store_name=config[f"{PROJECT}:storeName"], eso_namespace=config[f"{PROJECT}:esoNamespace"]
+        )
+    return violations
+
+
+@contextlib.contextmanager
+def _phase(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class Rendered:
+    """One preview: its output, the objects it covers and what review refuses in them."""
+
+    output: str
+    objects: list[dict[str, Any]]
+    violations: list[policies.Violation]
+
+
+def render(stack: str, fmt: str, gate_base: str | None = None, timings: dict[str, float] | None = None) -> Rendered:
+    """The preview of `stack` in `fmt`, phase by phase into `timings` (as tools/bench.py reports them).
+
+    YAML comes from the pure plan; JSON and text run the whole program under the mock monitor,
+    since they show resource options (protect, provider, dependsOn) only a Pulumi run produces.
+    """
+    timings = {} if timings is None else timings
+    result = None
+    if fmt == "yaml":
+        with _phase(timings, "plan"):
+            objects = plan_objects(stack, gate_base)
+    else:
+        with _phase(timings, "program"):
+            result = preview(stack, gate_base)
+            objects = kubernetes_objects(result)
+    violations = verify(objects, stack, timings)
+    with _phase(timings, "output"):
+        if violations:
+            output = ""
+        elif result is None:
+            output = render_yaml(objects)
+        elif fmt == "json":
+            output = render_json(result, str(result.outputs.get("environment", ""))) + "\n"
+        else:
+            output = render_text(result) + "\n"
+    return Rendered(output, objects, violations)
 
 
 def diff_against(base: str, stacks: list[str], fmt: str) -> str:
@@ -200,12 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         if options.diff_against is not None:
             print(diff_against(options.diff_against, [options.stack] if options.stack else stack_names(), options.format))
             return 0
-        result = preview(options.stack, options.gate_base)
-    except (DeclarationErrors, SettingsError, RolloutGateError, revision.RevisionError) as error:
+        rendered = render(options.stack, options.format, options.gate_base)
+    except (DeclarationErrors, SettingsError, RolloutGateError, revision.RevisionError, FileNotFoundError) as error:
         print(str(error), file=sys.stderr)
         return 1
-    if violations := verify(result):
-        print("\n".join(str(v) for v in violations), file=sys.stderr)
+    if rendered.violations:
+        print("\n".join(str(v) for v in rendered.violations), file=sys.stderr)
         return 1
     if gate_unchecked(options.stack, options.gate_base):
         print(
@@ -213,12 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             "pass --gate-base REV to check it against the upstream stack at REV",
             file=sys.stderr,
         )
-    if options.format == "yaml":
-        sys.stdout.write(render_yaml(result))
-    elif options.format == "json":
-        print(render_json(result, str(result.outputs.get("environment", ""))))
-    else:
-        print(render_text(result))
+    sys.stdout.write(rendered.output)
     return 0
 
 

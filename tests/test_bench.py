@@ -1,0 +1,35 @@
+"""The benchmark's synthetic workloads are valid declarations, and a run reports every phase."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from components import inventory
+from tools import bench
+
+
+def test_workloads_when_generated_then_valid_and_spread_over_teams_and_namespaces(tmp_path: Path) -> None:
+    declared = inventory.discover(bench.write_workloads(tmp_path, 40))
+    assert len(declared) == 40
+    assert len({d.args.team for d in declared}) == bench.TEAMS
+    assert len({d.args.namespace for d in declared}) == bench.NAMESPACES
+    specs = [spec for d in declared for spec in d.args.external_secrets]
+    assert len(specs) == 40 * bench.SECRETS_PER_WORKLOAD
+    assert all(len(spec.data) == bench.ENTRIES_PER_SECRET for spec in specs)
+    # String, RemoteRef and camelCase-dict refs are all in use.
+    assert {ref.property is None for spec in specs for ref in spec.data.values()} == {True, False}
+    assert {ref.decoding_strategy for spec in specs for ref in spec.data.values()} == {"None", "Base64"}
+
+
+def test_measure_when_yaml_then_phases_floor_and_memory_reported(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(inventory, "WORKLOADS_DIR", inventory.WORKLOADS_DIR)  # measure() repoints it
+    result = bench.measure(bench.write_workloads(tmp_path, 5), "production", "yaml")
+    assert result["external_secrets"] == 5 * bench.SECRETS_PER_WORKLOAD
+    assert set(result["phases_s"]) == {"plan", "schema", "policy", "output"}
+    assert result["floor_s"] > 0
+    assert result["peak_mib"] > 0
+
+
+def test_growth_when_two_sizes_then_ratio_of_largest_to_previous() -> None:
+    rows = [{"format": "yaml", "wall_s": 1.0}, {"format": "yaml", "wall_s": 8.0}, {"format": "json", "wall_s": 2.0}]
+    assert bench.growth(rows) == {"yaml": 8.0}
