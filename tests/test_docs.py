@@ -8,8 +8,10 @@ import textwrap
 import pytest
 import yaml
 
-from components import manifests
+from components import inventory, manifests
+from components.platform_secret_access import PlatformSecretAccess
 from components.spec import WorkloadSecretsArgs
+from components.workload_secrets import WorkloadSecrets
 
 from conftest import ROOT, settings_for
 
@@ -27,6 +29,7 @@ def python_blocks() -> list[tuple[str, str]]:
 
 
 BLOCKS = python_blocks()
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 
 
 def test_docs_when_collected_then_readme_has_a_declaration_example() -> None:
@@ -34,14 +37,23 @@ def test_docs_when_collected_then_readme_has_a_declaration_example() -> None:
 
 
 @pytest.mark.parametrize(("name", "code"), BLOCKS, ids=[name for name, _ in BLOCKS])
-def test_docs_when_python_block_runs_then_declarations_render_valid_eso(name: str, code: str, crds) -> None:
+def test_docs_when_python_block_runs_then_declarations_register_valid_eso_under_mocks(
+    name: str, code: str, pulumi_run, crds
+) -> None:
     namespace: dict[str, object] = {}
     exec(compile(code, name, "exec"), namespace)
-    for value in namespace.values():
-        if isinstance(value, WorkloadSecretsArgs):
-            for spec in value.external_secrets:
-                manifest = manifests.external_secret(value, spec, settings_for("production"))
-                assert crds.errors(manifest) == []
+    declarations = [value for value in namespace.values() if isinstance(value, WorkloadSecretsArgs)]
+    settings = settings_for("production")
+
+    def program() -> None:
+        declared = [inventory.DeclaredWorkload(d, name) for d in declarations]
+        platform = PlatformSecretAccess("platform", settings, inventory.namespaces(declared), inventory.grants(declared))
+        for declaration in declarations:
+            WorkloadSecrets(declaration.workload, declaration, platform=platform, settings=settings)
+
+    registered = [r.inputs for r in pulumi_run(program, stack="production").by_type(EXTERNAL_SECRET)]
+    assert len(registered) == sum(len(d.external_secrets) for d in declarations)
+    assert {m["metadata"]["name"]: crds.errors(m) for m in registered} == {m["metadata"]["name"]: [] for m in registered}
 
 
 def test_consuming_doc_when_sample_rendered_then_equals_the_listed_externalsecrets() -> None:
