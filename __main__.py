@@ -45,7 +45,7 @@ workloads = {
     for d in owned
 }
 if settings.rollout_gate:
-    RolloutGate("rollout-gate", upstream=settings.rollout_gate_stack, owned=sorted(workloads))
+    RolloutGate("rollout-gate", upstream=settings.rollout_gate_stack, owned=inventory.modules(owned))
 
 pulumi.export("environment", settings.environment.value)
 pulumi.export("storeName", platform.store_ref.name)

@@ -253,6 +253,11 @@ def owned(declared: Iterable[DeclaredWorkload], environment: Environment) -> lis
     return [d for d in declared if environment <= d.args.rollout]
 
 
+def modules(workloads: Iterable[DeclaredWorkload]) -> dict[str, str]:
+    """Workload name -> the module that declares it."""
+    return {d.args.workload: d.module for d in workloads}
+
+
 def adopting(workloads: Iterable[DeclaredWorkload]) -> bool:
     """Whether any of these workloads takes over an ExternalSecret from the legacy bundle."""
     return any(d.args.adopts(spec) for d in workloads for spec in d.args.external_secrets)

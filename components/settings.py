@@ -181,6 +181,15 @@ class StackSettings(BaseModel):
                 values[to_camel(name)] = value
         return cls.from_config(values, pulumi.get_stack())
 
+    @classmethod
+    def for_stack(cls, stack: str, root: Path = ROOT) -> StackSettings:
+        """A stack's settings read from its files, as `pulumi` would pass them (offline tools, tests)."""
+        prefix = f"{PROJECT}:"
+        config = stack_config(stack, root)
+        return cls.from_config(
+            {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}, stack
+        )
+
     def kubernetes_provider_args(self) -> dict[str, Any]:
         """Arguments of the stack's Kubernetes provider: a cluster context or a render directory."""
         if self.render_yaml_to_directory is not None:
@@ -208,7 +217,7 @@ def stack_config(stack: str, root: Path = ROOT) -> dict[str, str]:
 def stack_names(root: Path = ROOT) -> list[str]:
     """The stacks that have a `Pulumi.<stack>.yaml`, in rollout order (local, staging, production)."""
     names = [p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml")]
-    return sorted(names, key=lambda name: Environment(stack_config(name, root)[f"{PROJECT}:environment"]).rank)
+    return sorted(names, key=lambda name: StackSettings.for_stack(name, root).environment.rank)
 
 
 def _qualified(key: str) -> str:

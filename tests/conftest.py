@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from components import inventory
-from components.manifests import StoreRef
+from components.rollout_gate import qualified
 from components.settings import PROJECT, StackSettings, stack_config
 from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from tools import harness
@@ -28,9 +28,12 @@ def crds() -> CrdSchemas:
 
 def settings_for(stack: str, **overrides: str) -> StackSettings:
     """A real stack's settings, optionally with config keys (aliases) overridden."""
-    values = {key.split(":", 1)[1]: value for key, value in stack_config(stack).items() if key.startswith(f"{PROJECT}:")}
-    values.update(overrides)
-    return StackSettings.from_config(values, stack)
+    if not overrides:
+        return StackSettings.for_stack(stack)
+    values = {
+        key.removeprefix(f"{PROJECT}:"): value for key, value in stack_config(stack).items() if key.startswith(f"{PROJECT}:")
+    }
+    return StackSettings.from_config({**values, **overrides}, stack)
 
 
 _stack_runs: dict[tuple[object, ...], harness.RunResult] = {}
@@ -52,7 +55,7 @@ def run_stack(stack: str, upstream_owned: list[str] | None = None, **config: str
     if key not in _stack_runs:
         values = stack_config(stack)
         values.update({f"{PROJECT}:{name}": value for name, value in config.items()})
-        upstream = values[f"{PROJECT}:rolloutGateStack"]
+        upstream = qualified(values[f"{PROJECT}:rolloutGateStack"], harness.ORGANIZATION, PROJECT)
         if upstream_owned is None and values[f"{PROJECT}:rolloutGate"] == "true":
             upstream_owned = run_stack(upstream.rsplit("/", 1)[-1]).outputs["ownedWorkloads"]
         outputs = {} if upstream_owned is None else {upstream: {"ownedWorkloads": upstream_owned}}
@@ -63,11 +66,6 @@ def run_stack(stack: str, upstream_owned: list[str] | None = None, **config: str
 @pytest.fixture
 def staging_settings() -> StackSettings:
     return settings_for("staging")
-
-
-@pytest.fixture
-def store() -> StoreRef:
-    return StoreRef(name="ameide-vault")
 
 
 @pytest.fixture

@@ -285,7 +285,8 @@ def test_program_when_production_matches_deployed_staging_then_gate_passes() -> 
 def test_program_when_production_gets_ahead_of_staging_then_gate_names_workload() -> None:
     staging_owned = run_stack("staging").outputs["ownedWorkloads"]
     with pytest.raises(
-        RolloutGateError, match=r"workload 'keycloak' is not owned by the deployed stack organization/ameide-secrets/staging"
+        RolloutGateError,
+        match=r"workload 'keycloak' \(workloads/identity/keycloak.py\) is not owned by the deployed stack organization/ameide-secrets/staging",
     ):
         run_stack("production", upstream_owned=[w for w in staging_owned if w != "keycloak"])
 

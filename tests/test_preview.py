@@ -173,7 +173,8 @@ def test_preview_when_promotion_skips_staging_then_fails_naming_workload(
     code, out, err = run(capsys, "--stack", "production", "--gate-base", "origin/main", "--format", fmt)
     assert (code, out) == (1, "")
     assert err.startswith(
-        "rollout gate: workload 'langfuse-bootstrap' is not owned by the deployed stack organization/ameide-secrets/staging"
+        "rollout gate: workload 'langfuse-bootstrap' (workloads/ai/langfuse_bootstrap.py) "
+        "is not owned by the deployed stack organization/ameide-secrets/staging"
     )
 
 

@@ -23,7 +23,10 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-PROJECT = "ameide-secrets"
+from components.settings import PROJECT
+
+# What the Pulumi CLI reports for a self-managed backend; StackReferences resolve against it.
+ORGANIZATION = "organization"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -171,7 +174,9 @@ def run(
     """
     runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
     monitor = RecordingMonitor(stack_outputs)
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, organization=ORGANIZATION
+    )
     pulumi.runtime.set_all_config(config)
     outputs: dict[str, Any] = {}
 

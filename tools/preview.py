@@ -23,7 +23,7 @@ from typing import Any
 from components import inventory, plan, policies
 from components.inventory import DeclarationErrors
 from components.manifests import ANNOTATION_PATCH_FORCE
-from components.rollout_gate import RolloutGateError, skipped
+from components.rollout_gate import RolloutGateError, enforce, qualified
 from components.settings import PROJECT, SettingsError, StackSettings, stack_config, stack_names
 from tools import diff, harness, manifest_yaml, revision
 from tools.crd_schema import CrdSchemas
@@ -80,7 +80,7 @@ def render_json(result: RunResult, environment: str) -> str:
         for r in sorted(result.resources, key=lambda r: r.urn)
     ]
     document = {
-        "project": harness.PROJECT,
+        "project": PROJECT,
         "stack": result.stack,
         "environment": environment,
         "resources": resources,
@@ -104,8 +104,8 @@ def render_text(result: RunResult) -> str:
     children: dict[str, list[Registration]] = {}
     for r in result.resources:
         children.setdefault(r.parent, []).append(r)
-    stack_urn = f"urn:pulumi:{result.stack}::{harness.PROJECT}::pulumi:pulumi:Stack::{harness.PROJECT}-{result.stack}"
-    lines = [f"{harness.PROJECT}-{result.stack} (pulumi:pulumi:Stack)"]
+    stack_urn = f"urn:pulumi:{result.stack}::{PROJECT}::pulumi:pulumi:Stack::{PROJECT}-{result.stack}"
+    lines = [f"{PROJECT}-{result.stack} (pulumi:pulumi:Stack)"]
 
     def walk(urn: str, indent: str) -> None:
         # Registration order is concurrent; sort so two previews of one stack read the same.
@@ -138,7 +138,7 @@ def _upstream_outputs(config: dict[str, str], gate_base: str | None) -> dict[str
     """What the rollout gate's StackReference reads: the upstream stack as rendered at `gate_base`."""
     if config.get(GATE) != "true" or gate_base is None:
         return {}
-    upstream = config[GATE_STACK]
+    upstream = qualified(config[GATE_STACK], harness.ORGANIZATION, PROJECT)
     return {upstream: revision.stack_outputs_at(gate_base, upstream.rsplit("/", 1)[-1])}
 
 
@@ -160,14 +160,10 @@ def plan_objects(stack: str, gate_base: str | None = None) -> list[dict[str, Any
 
     Applies the same checks the program makes: settings, declarations and the rollout gate.
     """
-    config = stack_config(stack)
-    settings = StackSettings.from_config(
-        {key.removeprefix(f"{PROJECT}:"): value for key, value in config.items() if key.startswith(f"{PROJECT}:")}, stack
-    )
+    settings = StackSettings.for_stack(stack)
     owned = inventory.owned(inventory.discover(), settings.environment)
-    for upstream, outputs in _upstream_outputs(config, gate_base).items():
-        if problems := skipped([d.args.workload for d in owned], upstream, outputs.get("ownedWorkloads")):
-            raise RolloutGateError("rollout gate: " + "\nrollout gate: ".join(problems))
+    for upstream, outputs in _upstream_outputs(stack_config(stack), gate_base).items():
+        enforce(inventory.modules(owned), upstream, outputs.get("ownedWorkloads"))
     return sort_objects(plan.stack_manifests(settings, owned))
 
 
