@@ -19,6 +19,9 @@ from components.settings import StackSettings
 
 ADMISSION_API_VERSION = "admissionregistration.k8s.io/v1"
 DECLARED_IN = "workloads/<team>/<workload>.py"
+# A create, or an update that touches `spec`. Metadata-only updates (labels, finalizers such as
+# ESO's, Helm's keep annotation) read nothing new and change no store, so they are not judged.
+_SPEC_CHANGES = "oldObject == null || !has(oldObject.spec) || !has(object.spec) || object.spec != oldObject.spec"
 # A `..` segment could climb out of a prefix in a Vault path.
 _CLIMBS = r"(^|/)[.][.](/|$)"
 
@@ -72,11 +75,7 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
         ("declared", _cel(declared_prefixes(namespaces, grants))),
         ("admitted", "namespaceObject.metadata.name in variables.declared"),
         ("allowed", "variables.admitted ? variables.declared[namespaceObject.metadata.name] : {}"),
-        # An update that leaves `spec` as it is (labels, finalizers, Helm's keep) reads nothing new.
-        (
-            "judged",
-            "variables.admitted && (oldObject == null || !has(oldObject.spec) || !has(object.spec) || object.spec != oldObject.spec)",
-        ),
+        ("judged", f"variables.admitted && ({_SPEC_CHANGES})"),
         (
             "store",
             "!has(object.spec) || !has(object.spec.secretStoreRef) ? 'unset' : "
@@ -146,10 +145,11 @@ def secret_store_policy(settings: StackSettings, namespaces: Sequence[str]) -> d
     variables = [
         # No namespaceObject: a cluster-scoped ClusterSecretStore.
         ("admitted", f"namespaceObject == null || namespaceObject.metadata.name in {_cel(sorted(set(namespaces)))}"),
+        ("judged", f"variables.admitted && ({_SPEC_CHANGES})"),
     ]
     validations = [
         {
-            "expression": f"!variables.admitted || request.userInfo.username == {identity}",
+            "expression": f"!variables.judged || request.userInfo.username == {identity}",
             "message": f"only {settings.platform_identity} (ameide-secrets) may create or change secret stores here",
             "messageExpression": (
                 'request.userInfo.username + " may not create or change " + object.kind + " " + object.metadata.name + '

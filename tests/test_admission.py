@@ -216,7 +216,7 @@ def test_policies_when_stack_rendered_then_literals_are_that_stacks_declarations
     [store_rule] = store_policy["spec"]["validations"]
     assert (
         store_rule["expression"]
-        == f"!variables.admitted || request.userInfo.username == {json.dumps(settings.platform_identity)}"
+        == f"!variables.judged || request.userInfo.username == {json.dumps(settings.platform_identity)}"
     )
     assert f"ClusterSecretStore {settings.store_name}" in es_policy["spec"]["validations"][0]["expression"]
 
@@ -472,3 +472,15 @@ def test_cel_when_platform_store_rendered_then_only_platform_identity_may_apply_
     store = manifests.cluster_secret_store(settings, NAMESPACES)
     assert admit(store_policy, store, user=PLATFORM) == []
     assert admit(store_policy, store, user=TEAM)
+
+
+@pytest.mark.parametrize(("kind", "namespace"), [("SecretStore", "ameide"), ("ClusterSecretStore", None)])
+def test_cel_when_anyone_changes_only_store_metadata_then_admitted(
+    store_policy: dict[str, Any], kind: str, namespace: str | None
+) -> None:
+    """ESO's finalizer, Helm's keep annotation and labels on an existing store are not a store change."""
+    store = secret_store(kind, namespace)
+    relabelled = copy.deepcopy(store)
+    relabelled["metadata"]["labels"] = {"team": "growth"}
+    relabelled["metadata"]["finalizers"] = ["external-secrets.io/finalizer"]
+    assert admit(store_policy, relabelled, old=store) == []

@@ -48,7 +48,7 @@ def test_vault_access_when_created_then_role_carries_policy_and_waits_for_it(vau
     [role] = vault_run.by_type(ROLE)
     assert role.inputs == {
         "backend": "kubernetes",
-        "roleName": "external-secrets",
+        "roleName": "ameide-secrets",
         "boundServiceAccountNames": ["ameide-vault-auth"],
         "boundServiceAccountNamespaces": ["external-secrets"],
         "tokenPolicies": ["ameide-vault-read"],
@@ -79,6 +79,6 @@ def test_vault_access_when_created_then_outputs_mount_role_and_policy(vault_run:
     [component] = vault_run.by_type(COMPONENT)
     assert vault_run.component_outputs[component.urn] == {
         "authMount": "kubernetes",
-        "role": "external-secrets",
+        "role": "ameide-secrets",
         "policy": "ameide-vault-read",
     }

@@ -76,7 +76,7 @@ def test_acl_policy_when_stack_rendered_then_exactly_the_declared_prefixes_read_
 
 def test_role_when_shared_then_bound_to_reviewer_in_eso_namespace(settings: StackSettings) -> None:
     assert vault_config.role(settings, ["monitoring", "ameide"]) == {
-        "role_name": "external-secrets",
+        "role_name": "ameide-secrets",
         "bound_service_account_names": ["ameide-vault-auth"],
         "bound_service_account_namespaces": ["external-secrets"],
         "token_policies": ["ameide-vault-read"],
