@@ -106,7 +106,9 @@ def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | 
     except ValidationError as error:
         # Nested models (ExternalSecretSpec(...), RemoteRef(...)) validate, and fail, before
         # WORKLOAD exists: find which call failed to give its field path from WORKLOAD.
-        root = _call_paths(tree).get(_failing_call(error, path), "WORKLOAD")
+        call = _failing_call(error, path)
+        # A model built elsewhere (a helper, a comprehension) has no path from WORKLOAD: name its line.
+        root = _call_paths(tree).get(call) or f"line {call[0]}: {error.title}(...)"
         return None, duplicates + located(problems_from_validation_error(error, root))
     except Exception as error:
         return None, duplicates + located([Problem(_line_in(error, path), f"{type(error).__name__}: {error}")])

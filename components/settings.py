@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pulumi
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from components import names
@@ -78,7 +78,7 @@ class StackSettings(BaseModel):
     """Delete ExternalSecrets with orphan propagation so their Secrets stay."""
     wait_for_ready: bool
     """`pulumi up` waits for the store and each ExternalSecret to be ready."""
-    readiness_timeout_seconds: int
+    readiness_timeout_seconds: PositiveInt
     """How long `pulumi up` waits for readiness."""
     rollout_gate: bool
     """Refuse to own a workload the upstream stack does not own yet."""
@@ -153,8 +153,6 @@ class StackSettings(BaseModel):
             raise ValueError("vaultCaKind needs vaultCaName and vaultCaKey")
         if self.render_yaml_to_directory is not None and self.wait_for_ready:
             raise ValueError("waitForReady needs a cluster; a stack with renderYamlToDirectory has nothing to wait for")
-        if self.readiness_timeout_seconds <= 0:
-            raise ValueError("readinessTimeoutSeconds must be a positive number of seconds")
         return self
 
     @classmethod

@@ -215,8 +215,7 @@ def test_policies_when_stack_rendered_then_literals_are_that_stacks_declarations
     }
     [store_rule] = store_policy["spec"]["validations"]
     assert (
-        store_rule["expression"]
-        == f"!variables.judged || request.userInfo.username == {json.dumps(settings.platform_identity)}"
+        store_rule["expression"] == f"!variables.judged || request.userInfo.username == {json.dumps(settings.platform_identity)}"
     )
     assert f"ClusterSecretStore {settings.store_name}" in es_policy["spec"]["validations"][0]["expression"]
 

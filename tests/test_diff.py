@@ -96,3 +96,27 @@ def test_render_markdown_when_changes_then_pr_comment_with_callouts_first() -> N
         "- ✏️ `ExternalSecret ameide/a`\n"
         '  - `spec.data[A].remoteRef.key`: `"plausible/a"` → `"plausible/z"`\n'
     )
+
+
+def vault_policy(text: str) -> dict[str, Any]:
+    resource = {
+        "custom": True,
+        "protect": False,
+        "provider": "",
+        "type": "vault:index/policy:Policy",
+        "name": "ameide-vault-read",
+    }
+    return {"resources": [{**resource, "inputs": {"name": "ameide-vault-read", "policy": text}}]}
+
+
+def test_diff_when_vault_policy_changes_then_called_out_with_changed_lines_only() -> None:
+    before = 'path "secret/data/a/*" {\n  capabilities = ["read"]\n}\n'
+    after = before + 'path "secret/data/b/*" {\n  capabilities = ["read"]\n}\n'
+    result = diff.diff("staging", vault_policy(before), vault_policy(after))
+    assert result.callouts == ["vault:Policy ameide-vault-read: Vault access changes (what ESO may read, or how it logs in)"]
+    assert diff.render_text([result]).splitlines()[3:] == [
+        "      policy:",
+        '        +path "secret/data/b/*" {',
+        '        +  capabilities = ["read"]',
+        "        +}",
+    ]

@@ -330,3 +330,26 @@ def test_grants_when_a_ref_fetches_metadata_then_grant_says_so(write_module: Wri
     tree = write_module("t/a.py", module("a", "t", body=f'external_secrets=[ExternalSecretSpec(name="a", {field}={value})],'))
     [grant] = inventory.grants(inventory.discover(tree))
     assert grant.fetch_metadata
+
+
+def test_discover_when_spec_built_in_a_helper_fails_then_its_line_and_model_named(write_module: Write) -> None:
+    source = textwrap.dedent(
+        """
+        from components import ExternalSecretSpec, WorkloadSecretsArgs
+
+
+        def secret(name):
+            return ExternalSecretSpec(name=name, data={"A B": "plausible/a"})
+
+
+        WORKLOAD = WorkloadSecretsArgs(
+            workload="plausible", team="analytics", namespace="ameide", rollout="production",
+            external_secrets=[secret("plausible-secrets")],
+        )
+        """
+    )
+    tree = write_module("analytics/plausible.py", source)
+    [line] = problems(tree)
+    assert line.startswith(
+        "workloads/analytics/plausible.py (workload plausible): line 6: ExternalSecretSpec(...).data: secret key 'A B' must consist of"
+    )

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -152,10 +153,17 @@ def test_program_when_declaration_invalid_then_fails_before_any_resource(monkeyp
         "from components import WorkloadSecretsArgs\nWORKLOAD = WorkloadSecretsArgs(workload='plausible')\n",
     )
     monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
-    monitor_result: list[RunResult] = []
+    registered: list[str] = []
+    record = harness.RecordingMonitor._record
+
+    def spy(self: harness.RecordingMonitor, request: Any, *args: Any, **kwargs: Any) -> None:
+        registered.append(request.name)
+        record(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(harness.RecordingMonitor, "_record", spy)
     with pytest.raises(DeclarationErrors, match=r"WORKLOAD.team: required field is missing"):
-        monitor_result.append(harness.run_main("staging", stack_config("staging")))
-    assert not monitor_result
+        harness.run_main("staging", stack_config("staging"))
+    assert registered == []  # not even the provider: nothing half-applied
 
 
 def test_program_when_workload_added_in_new_namespace_then_store_admits_it(monkeypatch: pytest.MonkeyPatch, write_module) -> None:

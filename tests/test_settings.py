@@ -8,10 +8,10 @@ import pulumi
 import pytest
 from pydantic.alias_generators import to_snake
 
-from components.settings import PROJECT, SettingsError, StackSettings, stack_config
+from components.settings import PROJECT, SettingsError, StackSettings, stack_config, stack_names
 from components.spec import Environment
 
-from conftest import settings_for
+from conftest import ROOT, settings_for
 
 
 def config_values(stack: str, **overrides: str) -> dict[str, str]:
@@ -282,9 +282,9 @@ def test_from_config_when_waiting_while_rendering_yaml_explains() -> None:
 
 
 @pytest.mark.parametrize("seconds", ["0", "-5"])
-def test_from_config_when_readiness_timeout_not_positive_explains(seconds: str) -> None:
+def test_from_config_when_readiness_timeout_not_positive_then_key_named(seconds: str) -> None:
     assert settings_error("staging", readinessTimeoutSeconds=seconds) == [
-        "Pulumi.staging.yaml: stack settings: readinessTimeoutSeconds must be a positive number of seconds"
+        "Pulumi.staging.yaml: ameide-secrets:readinessTimeoutSeconds: Input should be greater than 0"
     ]
 
 
@@ -311,3 +311,15 @@ def test_from_config_when_platform_identity_missing_names_key() -> None:
 def test_from_config_when_real_stack_then_vault_managed_outside_local_and_auth_shared(stack: str, managed: bool) -> None:
     settings = settings_for(stack)
     assert (settings.vault_manage, settings.auth_mode) == (managed, "shared")
+
+
+def test_stack_names_when_stack_file_has_bad_environment_then_settings_error_names_file_and_key(tmp_path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.local.yaml").write_text((ROOT / "Pulumi.local.yaml").read_text())
+    (tmp_path / "Pulumi.qa.yaml").write_text(
+        (ROOT / "Pulumi.local.yaml").read_text().replace("environment: local", "environment: qa")
+    )
+    with pytest.raises(
+        SettingsError, match=r"Pulumi.qa.yaml: ameide-secrets:environment: Input should be 'local', 'staging' or 'production'"
+    ):
+        stack_names(tmp_path)

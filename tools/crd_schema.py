@@ -23,6 +23,8 @@ from typing import Any
 import fastjsonschema
 import yaml
 
+from components.manifests import ESO_API_VERSION
+
 ROOT = Path(__file__).resolve().parent.parent
 _FILES = {
     "ExternalSecret": "external-secrets.io_externalsecrets.yaml",
@@ -101,8 +103,8 @@ class CrdSchemas:
         kind, api_version = manifest.get("kind"), manifest.get("apiVersion")
         if kind not in _FILES:
             return []
-        if api_version != "external-secrets.io/v1":
-            return [f"apiVersion {api_version!r} is not served by ESO 2.9 (use external-secrets.io/v1)"]
+        if api_version != ESO_API_VERSION:
+            return [f"apiVersion {api_version!r} is not served by ESO 2.9 (use {ESO_API_VERSION})"]
         try:
             self._validator(kind)(copy.deepcopy(manifest))
         except fastjsonschema.JsonSchemaValueException as error:

@@ -7,11 +7,12 @@ they decide whether a live Secret can be lost.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.manifests import STORE_KIND
+from components.manifests import ANNOTATION_DELETION_PROPAGATION, STORE_KIND
 
 Key = tuple[str, str, str]  # kind, namespace, name
 
@@ -40,15 +41,28 @@ class StackDiff:
         return not (self.added or self.removed or self.changed or self.callouts)
 
 
+def _key(resource: dict[str, Any]) -> Key | None:
+    """Kubernetes objects by kind/namespace/name; Vault resources (policy, role) by type and name."""
+    inputs = resource["inputs"]
+    if not resource["custom"]:
+        return None
+    if resource["type"].startswith("kubernetes:") and "kind" in inputs:
+        meta = inputs.get("metadata", {})
+        return inputs["kind"], meta.get("namespace", ""), meta["name"]
+    if resource["type"].startswith("vault:"):
+        return f"vault:{resource['type'].rsplit(':', 1)[-1]}", "", resource["name"]
+    return None
+
+
 def _objects(preview: dict[str, Any]) -> dict[Key, dict[str, Any]]:
-    """Kubernetes objects of a JSON preview with the options that matter for review."""
+    """The objects of a JSON preview a reviewer judges, with the options that matter for review."""
     objects = {}
     for r in preview["resources"]:
-        inputs = r["inputs"]
-        if not (r["custom"] and r["type"].startswith("kubernetes:") and "kind" in inputs):
+        key = _key(r)
+        if key is None:
             continue
-        meta = inputs.get("metadata", {})
-        objects[(inputs["kind"], meta.get("namespace", ""), meta["name"])] = {
+        inputs = r["inputs"]
+        objects[key] = {
             "object": inputs,
             "protect": r["protect"],
             # A provider reference is "<provider urn>::<id>"; the urn ends in the provider's name.
@@ -105,14 +119,14 @@ def diff(stack: str, before: dict[str, Any], after: dict[str, Any]) -> StackDiff
             )
     for key in result.removed:
         if key[0] == "ExternalSecret":
-            orphaned = (
-                old[key]["object"]["metadata"].get("annotations", {}).get("pulumi.com/deletionPropagationPolicy") == "orphan"
-            )
+            orphaned = old[key]["object"]["metadata"].get("annotations", {}).get(ANNOTATION_DELETION_PROPAGATION) == "orphan"
             fate = "its Secret stays (orphaned)" if orphaned else "its Secret is garbage-collected with it"
             result.callouts.append(f"{_name(key)} is deleted: {fate}")
     for key in result.added + result.removed + list(result.changed):
         if key[0] in {STORE_KIND, "SecretStore"}:
             result.callouts.append(f"{_name(key)}: secret store change, every ExternalSecret reading through it is affected")
+        elif key[0].startswith("vault:"):
+            result.callouts.append(f"{_name(key)}: Vault access changes (what ESO may read, or how it logs in)")
     for key, changes in result.changed.items():
         if any(c.path.startswith("spec.secretStoreRef") for c in changes):
             result.callouts.append(f"{_name(key)}: reads from another store")
@@ -121,6 +135,15 @@ def diff(stack: str, before: dict[str, Any], after: dict[str, Any]) -> StackDiff
 
 def _value(value: Any) -> str:
     return "(absent)" if value is None else json.dumps(value, sort_keys=True)
+
+
+def _text_diff(change: FieldChange) -> list[str] | None:
+    """The changed lines of a multi-line text field (a Vault policy, a CEL map), or None."""
+    before, after = change.before, change.after
+    if not (isinstance(before, str) and isinstance(after, str) and "\n" in before + after):
+        return None
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
 
 
 def render_text(diffs: list[StackDiff]) -> str:
@@ -135,7 +158,12 @@ def render_text(diffs: list[StackDiff]) -> str:
         lines += [f"  - {_name(k)}" for k in d.removed]
         for key, changes in d.changed.items():
             lines.append(f"  ~ {_name(key)}")
-            lines += [f"      {c.path}: {_value(c.before)} -> {_value(c.after)}" for c in changes]
+            for c in changes:
+                text = _text_diff(c)
+                if text is None:
+                    lines.append(f"      {c.path}: {_value(c.before)} -> {_value(c.after)}")
+                else:
+                    lines += [f"      {c.path}:", *(f"        {line}" for line in text)]
     return "\n".join(lines)
 
 
@@ -151,6 +179,11 @@ def render_markdown(diffs: list[StackDiff]) -> str:
         lines += [f"- ➖ `{_name(k)}`" for k in d.removed]
         for key, changes in d.changed.items():
             lines.append(f"- ✏️ `{_name(key)}`")
-            lines += [f"  - `{c.path}`: `{_value(c.before)}` → `{_value(c.after)}`" for c in changes]
+            for c in changes:
+                text = _text_diff(c)
+                if text is None:
+                    lines.append(f"  - `{c.path}`: `{_value(c.before)}` → `{_value(c.after)}`")
+                else:
+                    lines += [f"  - `{c.path}`:", "    ```diff", *(f"    {line}" for line in text), "    ```"]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

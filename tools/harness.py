@@ -60,9 +60,6 @@ class RunResult:
     def by_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
 
-    def by_urn(self, urn: str) -> Registration:
-        return next(r for r in self.resources if r.urn == urn)
-
 
 class _Mocks(mocks.Mocks):
     def __init__(self, stack_outputs: dict[str, dict[str, Any]]) -> None:
