@@ -16,9 +16,9 @@ from pathlib import Path
 import pulumi
 from pydantic import ValidationError
 
+from components.settings import ROOT
 from components.spec import DeclarationError, Environment, Problem, WorkloadSecretsArgs, problems_from_validation_error
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS_DIR = ROOT / "workloads"
 
 

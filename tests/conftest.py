@@ -16,7 +16,6 @@ from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from tools import harness
 from tools.crd_schema import CrdSchemas
 
-ROOT = Path(__file__).resolve().parent.parent
 STACKS = ["local", "staging", "production"]
 
 

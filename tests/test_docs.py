@@ -10,10 +10,11 @@ import yaml
 
 from components import inventory, manifests
 from components.platform_secret_access import PlatformSecretAccess
+from components.settings import ROOT
 from components.spec import WorkloadSecretsArgs
 from components.workload_secrets import WorkloadSecrets
 
-from conftest import ROOT, settings_for
+from conftest import settings_for
 
 _BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 

@@ -11,9 +11,10 @@ import yaml
 
 from components import policies
 from components.policies import Violation
+from components.settings import ROOT
 from tools import preview
 
-from conftest import ROOT, STACKS, external_secret_manifest, store_manifest
+from conftest import STACKS, external_secret_manifest, store_manifest
 
 Manifest = dict[str, Any]
 

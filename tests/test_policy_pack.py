@@ -26,9 +26,10 @@ from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, unkn
 
 from components import policies
 from components.policies import Platform
+from components.settings import ROOT
 from policy.policies import pack_policies, stack_platform
 
-from conftest import ROOT, external_secret_manifest, store_manifest
+from conftest import external_secret_manifest, store_manifest
 
 ES_TYPE = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE_TYPE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"

@@ -15,10 +15,9 @@ import pytest
 import yaml
 
 from components import inventory, manifests
+from components.settings import ROOT
 from tools import preview, revision
 from tools.crd_schema import crds_dir
-
-from conftest import ROOT
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

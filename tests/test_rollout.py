@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from components import inventory
+from components.settings import ROOT
 from tools import preview, rollout
 
-from conftest import ROOT, STACKS
+from conftest import STACKS
 
 MODULE = """from components import ExternalSecretSpec, WorkloadSecretsArgs
 WORKLOAD = WorkloadSecretsArgs(

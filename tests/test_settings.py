@@ -8,10 +8,10 @@ import pulumi
 import pytest
 from pydantic.alias_generators import to_snake
 
-from components.settings import PROJECT, SettingsError, StackSettings, stack_config, stack_names
+from components.settings import PROJECT, ROOT, SettingsError, StackSettings, stack_config, stack_names
 from components.spec import Environment
 
-from conftest import ROOT, settings_for
+from conftest import settings_for
 
 
 def config_values(stack: str, **overrides: str) -> dict[str, str]:

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import ROOT, STACKS
+from components.settings import ROOT
+
+from conftest import STACKS
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from components import inventory
+from components.settings import ROOT
 from components.spec import Environment
-
-from conftest import ROOT
 
 INVENTORY = {
     "minio",

@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from components.settings import ROOT
+
 TEAMS = 10
 NAMESPACES = 20
 SECRETS_PER_WORKLOAD = 3

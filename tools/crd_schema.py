@@ -24,8 +24,8 @@ import fastjsonschema
 import yaml
 
 from components.manifests import ESO_API_VERSION
+from components.settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 _FILES = {
     "ExternalSecret": "external-secrets.io_externalsecrets.yaml",
     "ClusterSecretStore": "external-secrets.io_clustersecretstores.yaml",

@@ -23,11 +23,10 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-from components.settings import PROJECT
+from components.settings import PROJECT, ROOT
 
 # What the Pulumi CLI reports for a self-managed backend; StackReferences resolve against it.
 ORGANIZATION = "organization"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass

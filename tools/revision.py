@@ -10,9 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from components.settings import ROOT
 from tools.crd_schema import crds_dir
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class RevisionError(Exception):
