@@ -40,6 +40,13 @@ class StackDiff:
     def empty(self) -> bool:
         return not (self.added or self.removed or self.changed or self.callouts)
 
+    @property
+    def summary(self) -> str:
+        """`no changes`, or how many objects were added, removed and changed."""
+        return (
+            "no changes" if self.empty else f"{len(self.added)} added, {len(self.removed)} removed, {len(self.changed)} changed"
+        )
+
 
 def _key(resource: dict[str, Any]) -> Key | None:
     """Kubernetes objects by kind/namespace/name; Vault resources (policy, role) by type and name."""
@@ -149,10 +156,7 @@ def _text_diff(change: FieldChange) -> list[str] | None:
 def render_text(diffs: list[StackDiff]) -> str:
     lines = []
     for d in diffs:
-        lines.append(
-            f"== stack {d.stack}: "
-            + ("no changes" if d.empty else f"{len(d.added)} added, {len(d.removed)} removed, {len(d.changed)} changed")
-        )
+        lines.append(f"== stack {d.stack}: {d.summary}")
         lines += [f"  ! {c}" for c in d.callouts]
         lines += [f"  + {_name(k)}" for k in d.added]
         lines += [f"  - {_name(k)}" for k in d.removed]
@@ -170,8 +174,7 @@ def render_text(diffs: list[StackDiff]) -> str:
 def render_markdown(diffs: list[StackDiff]) -> str:
     lines = ["### ameide-secrets: what this PR changes", ""]
     for d in diffs:
-        summary = "no changes" if d.empty else f"{len(d.added)} added, {len(d.removed)} removed, {len(d.changed)} changed"
-        lines += [f"#### `{d.stack}`: {summary}", ""]
+        lines += [f"#### `{d.stack}`: {d.summary}", ""]
         lines += [f"> **{c}**" for c in d.callouts]
         if d.callouts:
             lines.append("")
