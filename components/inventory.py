@@ -6,18 +6,15 @@ declaration never leaves a half-applied stack, and a PR shows all its mistakes a
 
 from __future__ import annotations
 
-import ast
-import traceback
-import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
-from pydantic import ValidationError
 
+from components import team_module
 from components.settings import ROOT
-from components.spec import DeclarationError, Environment, Problem, WorkloadSecretsArgs, problems_from_validation_error
+from components.spec import Environment, WorkloadSecretsArgs
 
 WORKLOADS_DIR = ROOT / "workloads"
 
@@ -39,8 +36,12 @@ class ModuleProblem:
     workload: str
     path: str
     message: str
+    line: int | None = None
+    """Source line, for problems found in the module's text rather than in a field."""
 
     def __str__(self) -> str:
+        if self.line is not None:
+            return f"{self.module}:{self.line}: {self.message}"
         return f"{self.module} (workload {self.workload}): {self.path}: {self.message}"
 
 
@@ -86,124 +87,26 @@ def discover(workloads_dir: Path | None = None) -> list[DeclaredWorkload]:
 
 
 def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | None, list[ModuleProblem]]:
-    def located(problems: Iterable[Problem], name: str = workload) -> list[ModuleProblem]:
-        return [ModuleProblem(relative, name, p.path, p.message) for p in problems]
-
-    source = path.read_text()
-    try:
-        tree = ast.parse(source, filename=relative)
-    except SyntaxError as error:
-        return None, located([Problem(f"line {error.lineno}", f"syntax error: {error.msg}")])
-    duplicates = located(_duplicate_keys(tree))
-
-    module = types.ModuleType(f"workloads.{path.parent.name}.{path.stem}")
-    module.__file__ = str(path)
-    try:
-        # Compiled from the tree parsed above: parsing is most of what a module costs to load.
-        exec(compile(tree, str(path), "exec"), module.__dict__)
-    except DeclarationError as error:
-        return None, duplicates + located(error.problems, error.workload)
-    except ValidationError as error:
-        # Nested models (ExternalSecretSpec(...), RemoteRef(...)) validate, and fail, before
-        # WORKLOAD exists: find which call failed to give its field path from WORKLOAD.
-        call = _failing_call(error, path)
-        # A model built elsewhere (a helper, a comprehension) has no path from WORKLOAD: name its line.
-        root = _call_paths(tree).get(call) or f"line {call[0]}: {error.title}(...)"
-        return None, duplicates + located(problems_from_validation_error(error, root))
-    except Exception as error:
-        return None, duplicates + located([Problem(_line_in(error, path), f"{type(error).__name__}: {error}")])
-
-    value = getattr(module, "WORKLOAD", None)
-    if not isinstance(value, WorkloadSecretsArgs):
-        found = "nothing" if value is None else type(value).__name__
-        return None, duplicates + located(
-            [Problem("WORKLOAD", f"the module must define WORKLOAD = WorkloadSecretsArgs(...), found {found}")]
-        )
-    return DeclaredWorkload(value, relative), duplicates
-
-
-def _frame_in(error: BaseException, path: Path) -> traceback.FrameSummary | None:
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
-    return frames[-1] if frames else None
-
-
-def _line_in(error: BaseException, path: Path) -> str:
-    frame = _frame_in(error, path)
-    return f"line {frame.lineno}" if frame else "module"
-
-
-def _failing_call(error: BaseException, path: Path) -> tuple[int | None, int | None]:
-    frame = _frame_in(error, path)
-    return (frame.lineno, frame.colno) if frame else (None, None)
-
-
-def _call_paths(tree: ast.Module) -> dict[tuple[int | None, int | None], str]:
-    """Position of each call in a module-level assignment -> its field path, e.g. the
-    `ExternalSecretSpec(` at line 9 -> `WORKLOAD.external_secrets[0]`."""
-    paths: dict[tuple[int | None, int | None], str] = {}
-
-    def visit(node: ast.expr, path: str) -> None:
-        if isinstance(node, ast.Call):
-            paths[(node.lineno, node.col_offset)] = path
-            for keyword in node.keywords:
-                if keyword.arg:
-                    visit(keyword.value, f"{path}.{keyword.arg}")
-        elif isinstance(node, (ast.List, ast.Tuple)):
-            for i, element in enumerate(node.elts):
-                visit(element, f"{path}[{i}]")
-        elif isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values, strict=False):
-                if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                    visit(value, f'{path}["{key.value}"]')
-
-    for statement in tree.body:
-        if isinstance(statement, ast.Assign):
-            for target in statement.targets:
-                if isinstance(target, ast.Name):
-                    visit(statement.value, target.id)
-    return paths
-
-
-def _walk(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node of `tree`, like ast.walk at about twice its speed (it runs on every module)."""
-    pending = [tree]
-    while pending:
-        node = pending.pop()
-        yield node
-        for name in node._fields:
-            child = getattr(node, name, None)
-            if isinstance(child, ast.AST):
-                pending.append(child)
-            elif isinstance(child, list):
-                pending.extend(item for item in child if isinstance(item, ast.AST))
-
-
-def _duplicate_keys(tree: ast.AST) -> Iterator[Problem]:
-    # Python keeps the last of two equal keys in a dict literal without a word: a silently
-    # dropped secret key (ESO's "duplicate secretKey") would only show up in production.
-    for node in _walk(tree):
-        if isinstance(node, ast.Dict):
-            seen: set[object] = set()
-            for key in node.keys:
-                if isinstance(key, ast.Constant):
-                    if key.value in seen:
-                        yield Problem(
-                            f"line {key.lineno}",
-                            f"key {key.value!r} appears twice in one mapping; Python keeps only the last (remove one)",
-                        )
-                    seen.add(key.value)
+    data = team_module.read(path.read_text(), relative)
+    name = data.workload_name or workload
+    problems = [ModuleProblem(relative, name, "", p.message, line=p.line) for p in data.line_problems]
+    problems += [ModuleProblem(relative, name, p.path, p.message) for p in data.field_problems]
+    if data.workload is None:
+        return None, problems
+    return DeclaredWorkload(data.workload, relative), problems
 
 
 def cross_check(declared: list[DeclaredWorkload]) -> list[ModuleProblem]:
     """Rules that need every workload at once: ownership and uniqueness. Linear in the inventory."""
     problems: list[ModuleProblem] = []
     workloads: dict[str, DeclaredWorkload] = {}
-    names: dict[tuple[str, str], str] = {}
-    targets: dict[tuple[str, str], str] = {}
-    existing: dict[tuple[str, str], str] = {}
+    # (namespace, name) -> the first workload declaring it; messages name that module's file too.
+    names: dict[tuple[str, str], DeclaredWorkload] = {}
+    targets: dict[tuple[str, str], DeclaredWorkload] = {}
+    existing: dict[tuple[str, str], tuple[DeclaredWorkload, int]] = {}
     for d in declared:
-        for secret in d.args.existing_secrets:
-            existing.setdefault((d.args.namespace, secret), d.args.workload)
+        for j, secret in enumerate(d.args.existing_secrets):
+            existing.setdefault((d.args.namespace, secret), (d, j))
 
     for d in declared:
         args = d.args
@@ -229,23 +132,39 @@ def cross_check(declared: list[DeclaredWorkload]) -> list[ModuleProblem]:
             at = f"WORKLOAD.external_secrets[{i}]"
             where = (args.namespace, spec.name)
             if where in names:
+                first = names[where]
                 problem(
                     f"{at}.name",
-                    f"ExternalSecret {args.namespace}/{spec.name} is already declared by workload {names[where]} (choose another name)",
+                    f"ExternalSecret {args.namespace}/{spec.name} is already declared by workload {first.args.workload} "
+                    f"in {first.module} (choose another name)",
                 )
-            names.setdefault(where, args.workload)
+            names.setdefault(where, d)
             target = (args.namespace, spec.target_name)
             if target in targets:
+                first = targets[target]
                 problem(
                     f"{at}.target",
-                    f"Secret {args.namespace}/{spec.target_name} is already written by workload {targets[target]}'s ExternalSecret (two writers would overwrite each other)",
+                    f"Secret {args.namespace}/{spec.target_name} is already written by workload {first.args.workload}'s "
+                    f"ExternalSecret in {first.module} (two writers would overwrite each other)",
                 )
-            targets.setdefault(target, args.workload)
+            targets.setdefault(target, d)
             if target in existing:
+                # Either side may be the mistake: the writer re-hydrates a cluster-managed Secret, or
+                # the claim names a Secret that a workload writes. Each module hears of the other.
+                claimer, j = existing[target]
                 problem(
                     f"{at}.target",
                     f"Secret {args.namespace}/{spec.target_name} is cluster-managed (existing_secrets of workload "
-                    f"{existing[target]}); use it as it is instead of re-hydrating it from Vault",
+                    f"{claimer.args.workload} in {claimer.module}); use it as it is instead of re-hydrating it from Vault",
+                )
+                problems.append(
+                    ModuleProblem(
+                        claimer.module,
+                        claimer.args.workload,
+                        f"WORKLOAD.existing_secrets[{j}]",
+                        f"Secret {args.namespace}/{spec.target_name} is written from Vault by workload {args.workload}'s "
+                        f"ExternalSecret {spec.name} in {d.module}, so it is not cluster-managed (remove it here, or remove that ExternalSecret)",
+                    )
                 )
     return problems
 

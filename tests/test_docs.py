@@ -8,10 +8,9 @@ import textwrap
 import pytest
 import yaml
 
-from components import inventory, manifests
+from components import inventory, manifests, team_module
 from components.platform_secret_access import PlatformSecretAccess
 from components.settings import ROOT
-from components.spec import WorkloadSecretsArgs
 from components.workload_secrets import WorkloadSecrets
 
 from conftest import settings_for
@@ -41,9 +40,11 @@ def test_docs_when_collected_then_readme_has_a_declaration_example() -> None:
 def test_docs_when_python_block_runs_then_declarations_register_valid_eso_under_mocks(
     name: str, code: str, pulumi_run, crds
 ) -> None:
-    namespace: dict[str, object] = {}
-    exec(compile(code, name, "exec"), namespace)
-    declarations = [value for value in namespace.values() if isinstance(value, WorkloadSecretsArgs)]
+    # Read as discovery reads a team module: the docs show only what a module may contain.
+    data = team_module.read(code, name)
+    assert (data.line_problems, data.field_problems) == ([], [])
+    assert data.workload is not None
+    declarations = [data.workload]
     settings = settings_for("production")
 
     def program() -> None:
@@ -60,10 +61,8 @@ def test_docs_when_python_block_runs_then_declarations_register_valid_eso_under_
 def test_consuming_doc_when_sample_rendered_then_equals_the_listed_externalsecrets() -> None:
     text = (ROOT / "docs" / "consuming-vault-secrets.md").read_text()
     [module] = [code for name, code in BLOCKS if name.startswith("docs/consuming-vault-secrets.md#") and "WORKLOAD =" in code]
-    namespace: dict[str, object] = {}
-    exec(compile(module, "consuming-vault-secrets.md", "exec"), namespace)
-    workload = namespace["WORKLOAD"]
-    assert isinstance(workload, WorkloadSecretsArgs)
+    workload = team_module.read(module, "consuming-vault-secrets.md").workload
+    assert workload is not None
     [listing] = re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M)[-1:]
     rendered = [manifests.external_secret(workload, spec, settings_for("production")) for spec in workload.external_secrets]
     assert list(yaml.safe_load_all(listing)) == rendered

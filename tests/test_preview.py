@@ -88,7 +88,7 @@ def test_preview_when_declarations_invalid_then_exit_1_one_line_per_problem(caps
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         "2 problems in workload declarations:",
-        "workloads/analytics/plausible.py (workload plausible): line 1: syntax error: '(' was never closed",
+        "workloads/analytics/plausible.py:1: syntax error: '(' was never closed",
         "workloads/core/graph.py (workload graph): WORKLOAD: the module must define WORKLOAD = WorkloadSecretsArgs(...), found int",
     ]
 
