@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from components import admission, inventory, manifests
+from components import admission, inventory, manifests, preview_access
 from components.inventory import DeclaredWorkload
 from components.settings import StackSettings
 
@@ -22,6 +22,7 @@ def stack_manifests(settings: StackSettings, owned: Sequence[DeclaredWorkload]) 
         *manifests.reviewer_service_accounts(settings, namespaces),
         manifests.reviewer_binding(settings, namespaces),
         *(obj for policy in admission.policies(settings, namespaces, grants) for obj in (policy, admission.binding(policy))),
+        *preview_access.objects(settings),
         manifests.cluster_secret_store(settings, namespaces),
     ]
     objects += [manifests.external_secret(d.args, spec, settings) for d in owned for spec in d.args.external_secrets]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import admission, manifests
+from components import admission, manifests, preview_access
 from components.inventory import Grant
 from components.manifests import StoreRef
 from components.names import resource_name
@@ -66,6 +66,7 @@ class PlatformSecretAccess(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
                 ),
             ]
+        self.preview_access = self._preview_access(settings)
         store = manifests.cluster_secret_store(settings, namespaces)
         self.store = k8s.apiextensions.CustomResource(
             store["metadata"]["name"],
@@ -86,3 +87,30 @@ class PlatformSecretAccess(pulumi.ComponentResource):
         # An ExternalSecret with a newly declared key created before the policy knows its prefix is refused.
         self.prerequisites = [self.store, *self.admission]
         self.register_outputs({"storeName": self.store_ref.name, "storeKind": self.store_ref.kind})
+
+    def _preview_access(self, settings: StackSettings) -> list[pulumi.Resource]:
+        """Read and dry-run for the identity PR previews run as (preview_access.py); none without `previewIdentity`."""
+        registered: list[pulumi.Resource] = []
+        for manifest in preview_access.objects(settings):
+            # Each depends on the one before: role, binding, policy, policy binding.
+            opts = pulumi.ResourceOptions(parent=self, depends_on=registered[-1:])
+            name = manifest["metadata"]["name"]
+            kind = manifest["kind"]
+            if kind == "ClusterRole":
+                resource: pulumi.Resource = k8s.rbac.v1.ClusterRole(
+                    name, metadata=manifest["metadata"], rules=manifest["rules"], opts=opts
+                )
+            elif kind == "ClusterRoleBinding":
+                resource = k8s.rbac.v1.ClusterRoleBinding(
+                    name, metadata=manifest["metadata"], role_ref=manifest["roleRef"], subjects=manifest["subjects"], opts=opts
+                )
+            elif kind == "ValidatingAdmissionPolicy":
+                resource = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+                    name, metadata=manifest["metadata"], spec=manifest["spec"], opts=opts
+                )
+            else:
+                resource = k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+                    name, metadata=manifest["metadata"], spec=manifest["spec"], opts=opts
+                )
+            registered.append(resource)
+        return registered

@@ -88,6 +88,8 @@ class StackSettings(BaseModel):
     """`shared`: ESO presents one identity in its namespace; `referent`: one service account per admitted namespace."""
     platform_identity: str
     """Kubernetes username `pulumi up` runs as; the only one the admission policy lets create or change secret stores."""
+    preview_identity: str | None = None
+    """Kubernetes username PR previews run as: read and dry-run only (RBAC plus an admission policy on `request.dryRun`)."""
     vault_manage: bool
     """Manage Vault's side as code: kubernetes auth backend, ESO's role, its read-only policy."""
     vault_kubernetes_host: str
@@ -151,6 +153,8 @@ class StackSettings(BaseModel):
             )
         if self.vault_ca_kind is not None and (self.vault_ca_name is None or self.vault_ca_key is None):
             raise ValueError("vaultCaKind needs vaultCaName and vaultCaKey")
+        if self.preview_identity is not None and self.preview_identity == self.platform_identity:
+            raise ValueError("previewIdentity must differ from platformIdentity: previews may only dry-run, deploys must write")
         if self.render_yaml_to_directory is not None and self.wait_for_ready:
             raise ValueError("waitForReady needs a cluster; a stack with renderYamlToDirectory has nothing to wait for")
         return self

@@ -16,7 +16,6 @@ from typing import Any
 
 import cel
 import pytest
-from cel.stdlib import add_stdlib_to_context
 
 from components import admission, inventory, manifests
 from components.inventory import Grant
@@ -24,6 +23,7 @@ from components.settings import StackSettings
 from tools.crd_schema import CrdSchemas
 
 from conftest import STACKS, external_secret_manifest, settings_for
+from kube_cel import evaluate
 
 NAMESPACES = ["ameide", "monitoring"]
 GRANTS = [
@@ -38,13 +38,6 @@ RESOURCES = {"ExternalSecret": "externalsecrets", "SecretStore": "secretstores",
 
 
 # --- the API server, played by a CEL engine ----------------------------------------------------
-
-
-def evaluate(expression: str, activation: dict[str, Any]) -> Any:
-    """Evaluate one Kubernetes CEL expression; a parse or evaluation error fails the test."""
-    context = cel.Context(activation)
-    add_stdlib_to_context(context, ["strings"])  # Kubernetes enables cel-go's strings extension (`join`)
-    return cel.evaluate(expression, context)
 
 
 def namespace_object(name: str) -> dict[str, Any]:

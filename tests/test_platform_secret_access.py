@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import admission
+from components import admission, preview_access
 from components.inventory import Grant
 from components.platform_secret_access import PlatformSecretAccess
 from components.settings import StackSettings
@@ -26,7 +26,9 @@ GRANTS = [
 
 @pytest.fixture
 def platform_run(pulumi_run, staging_settings: StackSettings):
-    return pulumi_run(lambda: PlatformSecretAccess("platform", staging_settings, ["monitoring", "ameide", "ameide"], GRANTS))
+    # The store's own objects; the preview identity's are tested on their own below.
+    settings = settings_for("staging", previewIdentity="")
+    return pulumi_run(lambda: PlatformSecretAccess("platform", settings, ["monitoring", "ameide", "ameide"], GRANTS))
 
 
 def test_platform_when_created_then_exactly_store_account_binding_and_two_admission_policies(platform_run) -> None:
@@ -81,8 +83,8 @@ def test_platform_when_created_then_outputs_store_name_and_kind(platform_run) ->
 # --- admission policy ------------------------------------------------------------------------------
 
 
-def test_admission_when_created_then_registers_the_pure_policies_and_bindings(platform_run, staging_settings) -> None:
-    expected = admission.policies(staging_settings, ["monitoring", "ameide", "ameide"], GRANTS)
+def test_admission_when_created_then_registers_the_pure_policies_and_bindings(platform_run) -> None:
+    expected = admission.policies(settings_for("staging", previewIdentity=""), ["monitoring", "ameide", "ameide"], GRANTS)
     # Registration order is concurrent: compare by name.
     assert {r.name: r.inputs for r in platform_run.by_type(POLICY)} == {p["metadata"]["name"]: p for p in expected}
     assert {r.name: r.inputs for r in platform_run.by_type(POLICY_BINDING)} == {
@@ -100,7 +102,7 @@ def test_admission_binding_when_created_then_waits_for_its_policy(platform_run) 
 
 
 def test_platform_when_referent_then_account_per_namespace_and_store_ref_without_namespace(pulumi_run) -> None:
-    settings = settings_for("staging", authMode="referent")
+    settings = settings_for("staging", authMode="referent", previewIdentity="")
     result = pulumi_run(lambda: PlatformSecretAccess("platform", settings, ["monitoring", "ameide"], GRANTS))
     accounts = result.by_type(ACCOUNT)
     assert sorted(r.name for r in accounts) == ["ameide/ameide-vault-auth", "monitoring/ameide-vault-auth"]
@@ -128,3 +130,20 @@ def test_store_when_vault_managed_then_waits_for_vault_role_and_policy(pulumi_ru
     vault_resources = {r.urn for r in result.resources if r.type.startswith("vault:")}
     assert len(vault_resources) == 4
     assert vault_resources <= set(store.depends_on)
+
+
+# --- the preview identity ---------------------------------------------------------------------------
+
+
+def test_platform_when_preview_identity_set_then_registers_its_role_binding_and_dry_run_policy(
+    pulumi_run, staging_settings
+) -> None:
+    result = pulumi_run(lambda: PlatformSecretAccess("platform", staging_settings, ["ameide"], GRANTS))
+    registered = {(r.type.rsplit(":", 1)[1], r.name): r.inputs for r in result.resources if "preview" in r.name}
+    expected = {(m["kind"], m["metadata"]["name"]): m for m in preview_access.objects(staging_settings)}
+    assert registered == expected
+    assert len(registered) == 4
+
+
+def test_platform_when_no_preview_identity_then_nothing_for_previews(platform_run) -> None:
+    assert not [r for r in platform_run.resources if "preview" in r.name]

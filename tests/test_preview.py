@@ -31,16 +31,18 @@ def test_preview_when_yaml_then_every_kubernetes_object_as_sent(capsys) -> None:
     documents = list(yaml.safe_load_all(out))
     assert code == 0
     kinds = [d["kind"] for d in documents]
+    # The store's identity and admission policies, and the preview identity's role, binding and dry-run policy.
     platform = [
         "ServiceAccount",
-        "ClusterRoleBinding",
-        *["ValidatingAdmissionPolicy"] * 2,
-        *["ValidatingAdmissionPolicyBinding"] * 2,
+        "ClusterRole",
+        *["ClusterRoleBinding"] * 2,
+        *["ValidatingAdmissionPolicy"] * 3,
+        *["ValidatingAdmissionPolicyBinding"] * 3,
     ]
-    assert kinds[:7] == [*platform, "ClusterSecretStore"]
-    assert set(kinds[7:]) == {"ExternalSecret"}
+    assert kinds[:11] == [*platform, "ClusterSecretStore"]
+    assert set(kinds[11:]) == {"ExternalSecret"}
     production_owned = [d for d in inventory.discover() if d.args.rollout.value == "production"]
-    assert len(kinds) - 7 == sum(len(d.args.external_secrets) for d in production_owned)
+    assert len(kinds) - 11 == sum(len(d.args.external_secrets) for d in production_owned)
 
 
 def test_preview_when_run_twice_then_identical_output(capsys) -> None:

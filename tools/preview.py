@@ -32,6 +32,7 @@ from tools.harness import Registration, RunResult
 # Apply order for the YAML view: identities and admission policies before the store, the store before its users.
 _KIND_ORDER = [
     "ServiceAccount",
+    "ClusterRole",
     "ClusterRoleBinding",
     "ValidatingAdmissionPolicy",
     "ValidatingAdmissionPolicyBinding",
