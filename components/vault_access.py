@@ -48,6 +48,13 @@ class VaultAccess(pulumi.ComponentResource):
             policy=vault_config.acl_policy(settings, grants),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # For the token PR previews run with: reads this configuration, no secret (vault_config.py).
+        self.preview_policy = vault.Policy(
+            vault_config.preview_policy_name(settings),
+            name=vault_config.preview_policy_name(settings),
+            policy=vault_config.preview_policy(settings),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.role = vault.kubernetes.AuthBackendRole(
             settings.vault_role,
             backend=self.auth_backend.path,
@@ -56,5 +63,10 @@ class VaultAccess(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.auth_config]),
         )
         self.register_outputs(
-            {"authMount": settings.vault_auth_mount, "role": settings.vault_role, "policy": vault_config.policy_name(settings)}
+            {
+                "authMount": settings.vault_auth_mount,
+                "role": settings.vault_role,
+                "policy": vault_config.policy_name(settings),
+                "previewPolicy": vault_config.preview_policy_name(settings),
+            }
         )

@@ -67,3 +67,36 @@ def role(settings: StackSettings, namespaces: Sequence[str]) -> dict[str, Any]:
     if settings.vault_audience is not None:
         args["audience"] = settings.vault_audience
     return args
+
+
+def preview_policy_name(settings: StackSettings) -> str:
+    """The ACL policy of the token PR previews use."""
+    return f"{settings.store_name}-preview"
+
+
+def preview_policy(settings: StackSettings) -> str:
+    """HCL for `pulumi preview` of VaultAccess: read this program's Vault configuration, nothing else.
+
+    No path under the KV mount (a preview never needs a value), no write, no `auth/token/create`
+    (the preview's Vault provider runs with `skipChildToken`).
+    """
+    auth = settings.vault_auth_mount
+    policies = [policy_name(settings), preview_policy_name(settings)]
+    paths = [
+        # The auth mount: pulumi-vault's AuthBackend reads it, its listing and its tuning.
+        "sys/auth",
+        f"sys/auth/{auth}",
+        f"sys/mounts/auth/{auth}/tune",
+        f"auth/{auth}/config",
+        f"auth/{auth}/role/{settings.vault_role}",
+        # Both API spellings of a policy, for each policy this program manages.
+        *(f"sys/policy/{name}" for name in policies),
+        *(f"sys/policies/acl/{name}" for name in policies),
+        # The provider looks its own token up when it starts.
+        "auth/token/lookup-self",
+    ]
+    header = (
+        "# Managed by ameide-secrets: what a pull request's `pulumi preview` may read in Vault.\n"
+        "# No KV path: previews never read a secret value. No write, no token creation.\n"
+    )
+    return header + "".join(f'\npath {json.dumps(path)} {{\n  capabilities = ["read"]\n}}\n' for path in paths)

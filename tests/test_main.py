@@ -185,7 +185,8 @@ def declared_map(result: RunResult) -> dict[str, dict[str, str]]:
 
 
 def vault_paths(result: RunResult) -> set[str]:
-    [policy] = result.by_type(VAULT_POLICY)
+    """The paths of ESO's read policy (the preview policy reads configuration, never KV)."""
+    [policy] = [r for r in result.by_type(VAULT_POLICY) if r.name.endswith("-read")]
     return set(re.findall(r'^path "([^"]+)"', policy.inputs["policy"], re.M))
 
 
@@ -229,7 +230,7 @@ def test_program_when_stack_runs_then_vault_access_only_where_managed(stack: str
     if managed:
         settings = settings_for(stack)
         owned = inventory.owned(inventory.discover(), settings.environment)
-        [policy] = result.by_type(VAULT_POLICY)
+        [policy] = [r for r in result.by_type(VAULT_POLICY) if r.name.endswith("-read")]
         assert policy.inputs == {
             "name": "ameide-vault-read",
             "policy": vault_config.acl_policy(settings, inventory.grants(owned)),

@@ -28,7 +28,7 @@ def vault_run(pulumi_run, staging_settings: StackSettings) -> RunResult:
 def test_vault_access_when_created_then_backend_config_role_and_policy_under_component(vault_run: RunResult) -> None:
     [component] = vault_run.by_type(COMPONENT)
     children = [r for r in vault_run.resources if r.type != COMPONENT]
-    assert sorted(r.type for r in children) == sorted([BACKEND, CONFIG, ROLE, POLICY])
+    assert sorted(r.type for r in children) == sorted([BACKEND, CONFIG, ROLE, POLICY, POLICY])
     assert all(r.parent == component.urn for r in children)
 
 
@@ -40,8 +40,10 @@ def test_vault_access_when_created_then_kubernetes_backend_at_configured_mount(v
 
 
 def test_vault_access_when_created_then_policy_is_the_pure_hcl(vault_run: RunResult, staging_settings: StackSettings) -> None:
-    [policy] = vault_run.by_type(POLICY)
-    assert policy.inputs == {"name": "ameide-vault-read", "policy": vault_config.acl_policy(staging_settings, GRANTS)}
+    assert {r.name: r.inputs for r in vault_run.by_type(POLICY)} == {
+        "ameide-vault-read": {"name": "ameide-vault-read", "policy": vault_config.acl_policy(staging_settings, GRANTS)},
+        "ameide-vault-preview": {"name": "ameide-vault-preview", "policy": vault_config.preview_policy(staging_settings)},
+    }
 
 
 def test_vault_access_when_created_then_role_carries_policy_and_waits_for_it(vault_run: RunResult) -> None:
@@ -53,7 +55,8 @@ def test_vault_access_when_created_then_role_carries_policy_and_waits_for_it(vau
         "boundServiceAccountNamespaces": ["external-secrets"],
         "tokenPolicies": ["ameide-vault-read"],
     }
-    [policy], [config] = vault_run.by_type(POLICY), vault_run.by_type(CONFIG)
+    [policy] = [r for r in vault_run.by_type(POLICY) if r.name == "ameide-vault-read"]
+    [config] = vault_run.by_type(CONFIG)
     assert {policy.urn, config.urn} <= set(role.depends_on)
 
 
@@ -67,11 +70,12 @@ def test_vault_access_when_created_then_no_provider_and_no_token_in_inputs(vault
 @pytest.mark.parametrize(("stack", "protected"), [("staging", False), ("production", True)])
 def test_vault_access_when_stack_protects_then_only_auth_backend_protected(pulumi_run, stack: str, protected: bool) -> None:
     result = pulumi_run(lambda: VaultAccess("vault", settings_for(stack), ["ameide"], GRANTS), stack=stack)
-    assert {r.type: r.protect for r in result.resources if r.type != COMPONENT} == {
-        BACKEND: protected,
-        CONFIG: False,
-        ROLE: False,
-        POLICY: False,
+    assert {r.name: r.protect for r in result.resources if r.type != COMPONENT} == {
+        "kubernetes-auth": protected,
+        "kubernetes-auth-config": False,
+        "ameide-secrets": False,
+        "ameide-vault-read": False,
+        "ameide-vault-preview": False,
     }
 
 
@@ -81,4 +85,5 @@ def test_vault_access_when_created_then_outputs_mount_role_and_policy(vault_run:
         "authMount": "kubernetes",
         "role": "ameide-secrets",
         "policy": "ameide-vault-read",
+        "previewPolicy": "ameide-vault-preview",
     }

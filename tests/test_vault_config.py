@@ -99,3 +99,16 @@ def test_auth_backend_config_when_ca_set_then_passes_it() -> None:
     pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     settings = settings_for("staging", vaultKubernetesHost="https://10.0.0.1:6443/", vaultKubernetesCaCert=pem)
     assert vault_config.auth_backend_config(settings) == {"kubernetes_host": "https://10.0.0.1:6443", "kubernetes_ca_cert": pem}
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_preview_policy_when_rendered_then_reads_configuration_only_never_kv(stack: str) -> None:
+    settings = settings_for(stack)
+    granted = rules(vault_config.preview_policy(settings))
+    assert all(capabilities == ["read"] for capabilities in granted.values())
+    assert not [path for path in granted if path.startswith(f"{settings.vault_kv_mount}/") or "*" in path or "+" in path]
+    assert "auth/token/create" not in granted
+    assert {
+        f"auth/{settings.vault_auth_mount}/role/{settings.vault_role}",
+        f"sys/policy/{vault_config.policy_name(settings)}",
+    } <= set(granted)
