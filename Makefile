@@ -12,7 +12,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 
 BASE   ?= origin/main
 
-.PHONY: preview test rollout diff bench clean
+.PHONY: preview test rollout diff bench clean venvs
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] in {(3, 11), (3, 12)} else "Python 3.11 or 3.12 is required (found %s); set PYTHON=..." % sys.version.split()[0])'
@@ -20,6 +20,16 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	@touch $@
+
+# The policy pack's own virtualenv: `pulumi preview/up --policy-pack policy` runs policy/venv/bin/python,
+# and neither the CLI nor the language host creates it.
+policy/venv/.installed: policy/requirements.txt
+	$(PYTHON) -m venv policy/venv
+	policy/venv/bin/python -m pip install --quiet -r policy/requirements.txt
+	@touch $@
+
+# Both virtualenvs a real `pulumi preview` / `pulumi up` needs.
+venvs: $(VENV)/.installed policy/venv/.installed
 
 preview: $(VENV)/.installed
 	$(PY) -m tools.preview --stack $(STACK) --format $(FORMAT)
@@ -45,4 +55,4 @@ bench: $(VENV)/.installed
 	$(PY) -m tools.bench
 
 clean:
-	rm -rf $(VENV) rendered .pytest_cache
+	rm -rf $(VENV) policy/venv rendered .pytest_cache

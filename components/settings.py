@@ -195,7 +195,9 @@ class StackSettings(BaseModel):
     def kubernetes_provider_args(self) -> dict[str, Any]:
         """Arguments of the stack's Kubernetes provider: a cluster context or a render directory."""
         if self.render_yaml_to_directory is not None:
-            return {"render_yaml_to_directory": self.render_yaml_to_directory}
+            # Every `pulumi up` writes every object: the directory is whole on any machine, not
+            # only the changes since the state was last updated (by CI, on another runner).
+            return {"render_yaml_to_directory": self.render_yaml_to_directory, "always_render": True}
         return {"context": self.kube_context}
 
 

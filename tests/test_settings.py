@@ -291,8 +291,11 @@ def test_from_config_when_readiness_timeout_not_positive_then_key_named(seconds:
 # --- Kubernetes provider -----------------------------------------------------------------------
 
 
-def test_kubernetes_provider_args_when_local_renders_to_directory() -> None:
-    assert settings_for("local").kubernetes_provider_args() == {"render_yaml_to_directory": "rendered/local"}
+def test_kubernetes_provider_args_when_local_renders_to_directory_then_always_whole() -> None:
+    assert settings_for("local").kubernetes_provider_args() == {
+        "render_yaml_to_directory": "rendered/local",
+        "always_render": True,
+    }
 
 
 @pytest.mark.parametrize("stack", ["staging", "production"])
