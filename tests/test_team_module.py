@@ -179,3 +179,7 @@ def test_read_when_value_cannot_be_evaluated_then_line_and_reason(expression: st
 def test_read_when_model_called_without_import_then_told_to_import() -> None:
     data = team_module.read("X = RemoteRef(key='a/b')\n", "m.py")
     assert [p.message for p in data.line_problems] == ["RemoteRef must be imported first: from components import RemoteRef"]
+
+
+def test_security_doc_when_it_counts_hostile_modules_then_the_count_is_this_suite() -> None:
+    assert f"({len(HOSTILE)} modules;" in (inventory.ROOT / "docs" / "security.md").read_text()
