@@ -1,7 +1,9 @@
 """Validate rendered ESO objects against the real ESO CRDs' `openAPIV3Schema`.
 
-The CRDs are read from `ESO_CRDS_DIR` (default `../shared/eso-crds` beside the repository),
-never copied into it. Two deliberate tightenings over the API server:
+The CRDs are read from `ESO_CRDS_DIR` when set, else `../shared/eso-crds` beside the repository,
+else a cache in `.cache/eso-crds/<version>/` that the first run fills from ESO's repository at the
+release tag, each file checked against the digest pinned here (the Go module proxy does not serve
+ESO v2.9.0, so its module cannot be the source). They are never copied into the repository. Two deliberate tightenings over the API server:
 
 - an unknown field is an error, where the API server would silently prune it (a typo in a
   renderer would otherwise ship as a missing setting);
@@ -40,8 +42,51 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ameide-secrets"
 
 
+ESO_VERSION = "v2.9.0"
+# sha256 of each CRD file at ESO_VERSION (config/crds/bases/): a download must match exactly.
+_DIGESTS = {
+    "external-secrets.io_externalsecrets.yaml": "5044be5a610ca90a075f34f03ed20b462695c43387ba9410db7f4250e47b1e2f",
+    "external-secrets.io_clustersecretstores.yaml": "f847c69ae317a76527fc37c163ddfe15d9026e14eb47dd325319e914e0433c2a",
+    "external-secrets.io_secretstores.yaml": "7f750858d393913915a2f15daff9e1d2f56ca207c09920c055d7a68cceacb641",
+    "external-secrets.io_clusterexternalsecrets.yaml": "9f5563a19efb4bce47f3916937eac160eae1eaec56560e4f6f77b1b2047a8664",
+}
+_SOURCE = "https://raw.githubusercontent.com/external-secrets/external-secrets/{version}/config/crds/bases/{name}"
+FETCHED_DIR = ROOT / ".cache" / "eso-crds" / ESO_VERSION
+
+
 def crds_dir() -> Path:
-    return Path(os.environ.get("ESO_CRDS_DIR", ROOT.parent / "shared" / "eso-crds"))
+    """Where the CRDs are read from: ESO_CRDS_DIR, ../shared/eso-crds, or the fetched cache (filled on demand)."""
+    if "ESO_CRDS_DIR" in os.environ:
+        return Path(os.environ["ESO_CRDS_DIR"])
+    shared = ROOT.parent / "shared" / "eso-crds"
+    if shared.is_dir():
+        return shared
+    if not all((FETCHED_DIR / name).is_file() for name in _DIGESTS):
+        fetch_crds(FETCHED_DIR)
+    return FETCHED_DIR
+
+
+def fetch_crds(directory: Path, source: str = _SOURCE, timeout: float = 30) -> None:
+    """Download the ESO_VERSION CRDs into `directory`, verified against the pinned digests; all or nothing."""
+    import urllib.request  # only a fresh clone without ../shared pays for it
+
+    fetched: dict[str, bytes] = {}
+    for name, digest in _DIGESTS.items():
+        url = source.format(version=ESO_VERSION, name=name)
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                body: bytes = response.read()
+        except OSError as error:
+            raise FileNotFoundError(
+                f"ESO {ESO_VERSION} CRDs are not in ../shared/eso-crds and could not be downloaded from {url} ({error}); "
+                "set ESO_CRDS_DIR to a folder holding them"
+            ) from None
+        if hashlib.sha256(body).hexdigest() != digest:
+            raise FileNotFoundError(f"{url} does not match the pinned sha256 of ESO {ESO_VERSION}'s {name}; refusing it")
+        fetched[name] = body
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, body in fetched.items():
+        (directory / name).write_bytes(body)
 
 
 class CrdSchemas:

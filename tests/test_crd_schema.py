@@ -1,0 +1,61 @@
+"""tools/crd_schema.py: where the ESO CRDs come from on a fresh clone, and that a download is verified."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools import crd_schema
+from tools.crd_schema import CrdSchemas
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """An HTTP server on loopback serving a copy of the CRDs at /<version>/<name>; yields (its folder, URL template)."""
+    root = tmp_path / "served"
+    # copyfile: the shared folder is read-only, the copy must not be.
+    shutil.copytree(crd_schema.crds_dir(), root / crd_schema.ESO_VERSION, copy_function=shutil.copyfile)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root / crd_schema.ESO_VERSION, f"http://127.0.0.1:{server.server_port}/{{version}}/{{name}}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_fetch_when_files_match_pinned_digests_then_written_and_usable(served, tmp_path: Path) -> None:
+    _, source = served
+    target = tmp_path / "cache"
+    crd_schema.fetch_crds(target, source=source)
+    schemas = CrdSchemas(target)
+    assert schemas.schema("ExternalSecret")["type"] == "object"
+
+
+def test_fetch_when_a_file_is_tampered_then_refused_and_nothing_written(served, tmp_path: Path) -> None:
+    folder, source = served
+    path = folder / "external-secrets.io_secretstores.yaml"
+    path.write_text(path.read_text() + "\n# changed\n")
+    target = tmp_path / "cache"
+    with pytest.raises(FileNotFoundError, match="does not match the pinned sha256"):
+        crd_schema.fetch_crds(target, source=source)
+    assert not target.exists()
+
+
+def test_fetch_when_source_unreachable_then_says_where_and_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"could not be downloaded from http://127\.0\.0\.1:9/.*set ESO_CRDS_DIR"):
+        crd_schema.fetch_crds(tmp_path / "cache", source="http://127.0.0.1:9/{version}/{name}", timeout=2)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_crds_dir_when_env_set_then_it_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ESO_CRDS_DIR", str(tmp_path))
+    assert crd_schema.crds_dir() == tmp_path
