@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from components import tenancy
 from components.inventory import Grant
 from components.manifests import ESO_API_VERSION, PLATFORM_LABELS, STORE_KIND
 from components.settings import StackSettings
@@ -22,8 +23,6 @@ DECLARED_IN = "workloads/<team>/<workload>.py"
 # A create, or an update that touches `spec`. Metadata-only updates (labels, finalizers such as
 # ESO's, Helm's keep annotation) read nothing new and change no store, so they are not judged.
 _SPEC_CHANGES = "oldObject == null || !has(oldObject.spec) || !has(object.spec) || object.spec != oldObject.spec"
-# A `..` segment could climb out of a prefix in a Vault path.
-_CLIMBS = r"(^|/)[.][.](/|$)"
 
 
 def _cel(value: Any) -> str:
@@ -91,7 +90,9 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
         ),
         (
             "refusedKeys",
-            f"variables.keys.filter(k, k.matches('{_CLIMBS}') || !variables.allowed.exists(p, k.startsWith(p)))",
+            # Non-canonical paths (tenancy.py) first: Vault would normalise them under another prefix.
+            f"variables.keys.filter(k, k.matches('{tenancy.cel_refused_key(settings.vault_kv_mount)}') || "
+            "!variables.allowed.exists(p, k.startsWith(p)))",
         ),
     ]
     validations = [

@@ -6,14 +6,15 @@ declaration never leaves a half-applied stack, and a PR shows all its mistakes a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 
-from components import team_module
-from components.settings import ROOT
+from components import team_module, tenancy
+from components.settings import ROOT, StackSettings, stack_names
 from components.spec import Environment, WorkloadSecretsArgs
 
 WORKLOADS_DIR = ROOT / "workloads"
@@ -42,6 +43,8 @@ class ModuleProblem:
     def __str__(self) -> str:
         if self.line is not None:
             return f"{self.module}:{self.line}: {self.message}"
+        if not self.workload:  # the access registry, not a team module
+            return f"{self.module}: {self.path}: {self.message}"
         return f"{self.module} (workload {self.workload}): {self.path}: {self.message}"
 
 
@@ -81,9 +84,96 @@ def discover(workloads_dir: Path | None = None) -> list[DeclaredWorkload]:
         if loaded is not None:
             declared.append(loaded)
     problems += cross_check(declared)
+    eso_namespaces, mounts = _stack_facts()
+    try:
+        registry = tenancy.load_registry(root, _team_folders(workloads_dir), eso_namespaces, mounts)
+    except tenancy.RegistryError as error:
+        problems += [ModuleProblem(tenancy.REGISTRY_PATH, "", where, message) for where, message in error.problems]
+    else:
+        problems += tenancy_check(declared, registry, eso_namespaces, mounts)
     if problems:
         raise DeclarationErrors(problems)
     return declared
+
+
+def _team_folders(workloads_dir: Path) -> list[str]:
+    return [p.name for p in workloads_dir.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))]
+
+
+@functools.cache
+def _stack_facts() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """ESO's namespace and the KV mount of every stack: never a workload namespace, never a key's first segment."""
+    stacks = [StackSettings.for_stack(name) for name in stack_names()]
+    return tuple(sorted({s.eso_namespace for s in stacks})), tuple(sorted({s.vault_kv_mount for s in stacks}))
+
+
+def tenancy_check(
+    declared: list[DeclaredWorkload], registry: tenancy.Registry, eso_namespaces: Sequence[str], mounts: Sequence[str]
+) -> list[ModuleProblem]:
+    """What the access registry and the canonical-path rule (components/tenancy.py) refuse, per module."""
+    problems: list[ModuleProblem] = []
+    prefixes: dict[str, DeclaredWorkload] = {}
+    for d in declared:
+        args = d.args
+
+        def problem(path: str, message: str, d: DeclaredWorkload = d) -> None:
+            problems.append(ModuleProblem(d.module, d.args.workload, path, message))
+
+        # The folder is the team (CODEOWNERS reviews by folder); cross_check reports a differing `team`.
+        team = Path(d.module).parent.name
+        grant = registry.teams.get(team)
+        if (refused := tenancy.system_namespace_problem(args.namespace, eso_namespaces)) is not None:
+            problem("WORKLOAD.namespace", refused)
+        elif grant is None:
+            problem(
+                "WORKLOAD.team",
+                f"team {args.team!r} has no entry in {tenancy.REGISTRY_PATH} (the platform team grants its namespaces there)",
+            )
+        elif args.namespace not in grant.namespaces:
+            granted = ", ".join(grant.namespaces) or "none"
+            problem(
+                "WORKLOAD.namespace",
+                f"namespace {args.namespace!r} is not granted to team {team} (granted: {granted}); "
+                f"use a granted namespace, or ask the platform team to grant it in {tenancy.REGISTRY_PATH}",
+            )
+        own = f"{args.workload}/"
+        if args.key_prefix is not None and args.key_prefix != own:
+            extra = grant.key_prefixes if grant else ()
+            if not any(args.key_prefix.startswith(p) for p in extra):
+                problem(
+                    "WORKLOAD.key_prefix",
+                    f"{args.key_prefix!r} is neither this workload's own {own!r} nor under a prefix granted to team "
+                    f"{team} in {tenancy.REGISTRY_PATH} (granted: {', '.join(extra) or 'none'})",
+                )
+        if (refused := tenancy.vault_path_problem(args.prefix, mounts, prefix=True)) is not None:
+            problem("WORKLOAD.key_prefix", refused)
+        for other_prefix, other in prefixes.items():
+            if tenancy.nested(args.prefix, other_prefix):
+                for this, that in ((d, other), (other, d)):
+                    problems.append(
+                        ModuleProblem(
+                            this.module,
+                            this.args.workload,
+                            "WORKLOAD.key_prefix",
+                            f"prefix {this.args.prefix!r} overlaps {that.args.prefix!r} of workload {that.args.workload} in "
+                            f"{that.module}: each workload's keys are its own (choose prefixes that do not contain each other)",
+                        )
+                    )
+        prefixes.setdefault(args.prefix, d)
+        for i, spec in enumerate(args.external_secrets):
+            at = f"WORKLOAD.external_secrets[{i}]"
+            if args.adopts(spec) and f"{args.namespace}/{spec.name}" not in registry.legacy:
+                problem(
+                    f"{at}.adopt",
+                    f"ExternalSecret {args.namespace}/{spec.name} is not listed under legacy in {tenancy.REGISTRY_PATH}: only "
+                    "objects the legacy chart holds may be taken over (drop adopt, or ask the platform team to list it)",
+                )
+            refs = [(f'{at}.data["{k}"]', ref) for k, ref in spec.data.items()]
+            refs += [(f"{at}.data_from[{j}]", ref) for j, ref in enumerate(spec.data_from)]
+            for path, ref in refs:
+                if (refused := tenancy.vault_path_problem(ref.key, mounts)) is not None:
+                    problem(f"{path}.key", refused)
+    return problems
 
 
 def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | None, list[ModuleProblem]]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components import tenancy
 from components.manifests import (
     ANNOTATION_KEY_PREFIX,
     ESO_API_VERSION,
@@ -31,8 +32,6 @@ DEFAULT_ESO_NAMESPACE = "external-secrets"
 ESO_GROUP = ESO_API_VERSION.partition("/")[0]
 # Kinds this program may create in ESO's group; each has rules of its own below.
 ESO_KINDS = frozenset({"ExternalSecret", "SecretStore", STORE_KIND})
-# The cluster's own namespaces: a Secret hydrated there is readable by system components.
-SYSTEM_NAMESPACES = frozenset({"default", "kube-node-lease", "kube-public", "kube-system"})
 
 
 @dataclass(frozen=True)
@@ -194,12 +193,8 @@ def _namespace(manifest: Manifest, platform: Platform) -> Iterator[str]:
     namespace = (manifest.get("metadata") or {}).get("namespace")
     if not namespace:
         yield "has no metadata.namespace (set WORKLOAD.namespace to the workload's own namespace)"
-    elif namespace in SYSTEM_NAMESPACES or namespace == platform.eso_namespace:
-        owner = "ESO's namespace" if namespace == platform.eso_namespace else "system namespace"
-        yield (
-            f"is in {owner} {namespace!r}, beside the cluster's own credentials "
-            "(set WORKLOAD.namespace to the workload's own namespace)"
-        )
+    elif problem := tenancy.system_namespace_problem(namespace, [platform.eso_namespace]):
+        yield f"namespace {problem}"
 
 
 @_object_rule(
@@ -305,7 +300,9 @@ def _key_prefix(manifest: Manifest, _: Platform) -> Iterator[str]:
     for path, key in _vault_keys(_spec(manifest)):
         if key is None:
             yield f"{path} is unset, so find searches every workload's keys (set it to a path under {prefix})"
-        elif not key.startswith(str(prefix)) or key.startswith("/") or ".." in key.split("/"):
+        elif problem := tenancy.vault_path_problem(key):
+            yield f"{path} {problem}"
+        elif not key.startswith(str(prefix)):
             yield f"{path} {key!r} is outside the workload's prefix {prefix!r} (use a key under {prefix}, or set key_prefix)"
 
 

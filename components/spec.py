@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from components import names
+from components import names, tenancy
 
 # ESO's enums, spelled as ESO spells them (external-secrets.io/v1).
 CreationPolicy = Literal["Owner", "Orphan", "Merge", "None", "CreateOrMerge"]
@@ -101,10 +101,9 @@ class RemoteRef(BaseModel):
     @field_validator("key")
     @classmethod
     def _key_is_a_path(cls, key: str) -> str:
-        if not key or key.startswith("/") or key.endswith("/") or "//" in key:
-            raise ValueError(f"key {key!r} must be a Vault path like 'workload/name', without leading or trailing '/'")
-        if ".." in key.split("/"):
-            raise ValueError(f"key {key!r} must not contain '..'")
+        # The mount's own name is checked where the stacks are known (inventory.tenancy_check).
+        if problem := tenancy.vault_path_problem(key):
+            raise ValueError(f"key {problem}")
         return key
 
 
@@ -248,7 +247,7 @@ class WorkloadSecretsArgs(BaseModel):
     def _prefix(cls, value: str | None) -> str | None:
         # The prefix becomes a Vault ACL path (`<mount>/data/<prefix>*`), where `*` and `+` are
         # wildcards: plain path segments only, or one prefix could grant every key.
-        if value is not None and (not _KEY_PREFIX.fullmatch(value) or ".." in value.split("/")):
+        if value is not None and (not _KEY_PREFIX.fullmatch(value) or tenancy.vault_path_problem(value, prefix=True)):
             raise ValueError(
                 f"{value!r} must be a Vault path ending in '/', e.g. 'shared/db/': letters, digits, '-', '_' and '.' "
                 "between slashes ('*' and '+' are wildcards in Vault policies)"

@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from components import tenancy
 from components.inventory import Grant
 from components.manifests import reviewer_namespaces
 from components.settings import StackSettings
@@ -33,6 +34,9 @@ def acl_policy(settings: StackSettings, grants: Sequence[Grant]) -> str:
     data: dict[str, list[str]] = {}
     metadata: dict[str, list[str]] = {}
     for grant in grants:
+        # Discovery refuses these first; a non-canonical prefix must never reach a Vault policy.
+        if problem := tenancy.vault_path_problem(grant.prefix, [mount], prefix=True):
+            raise ValueError(f"{grant.module}: key prefix {problem}")
         data.setdefault(grant.prefix, []).append(grant.module)
         # KV v1 has no metadata endpoint: a v1 mount gets no metadata rule.
         if grant.fetch_metadata and settings.vault_kv_version == "v2":

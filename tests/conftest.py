@@ -3,11 +3,13 @@ gets its own run through the `pulumi_run` fixture, never a monitor set up at imp
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components import inventory
 from components.rollout_gate import qualified
@@ -97,9 +99,45 @@ def pulumi_run() -> Callable[..., harness.RunResult]:
     return run
 
 
+def copy_repository_tree(tmp_path: Path) -> Path:
+    """The repository's `workloads/` and `platform/` (the access registry) under `tmp_path`; returns the workloads tree."""
+    shutil.copytree(inventory.WORKLOADS_DIR.parent / "platform", tmp_path / "platform")
+    return Path(shutil.copytree(inventory.WORKLOADS_DIR, tmp_path / "workloads", ignore=shutil.ignore_patterns("__pycache__")))
+
+
+def grant(tmp_path: Path, team: str, namespaces: list[str], key_prefixes: list[str] | None = None) -> None:
+    """Add `team`'s entry to the access registry of the tree under `tmp_path`."""
+    path = tmp_path / "platform" / "tenants.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["teams"][team] = {"namespaces": namespaces, "key_prefixes": key_prefixes or []}
+    path.write_text(yaml.safe_dump(document))
+
+
+# What the temporary trees' access registry grants every team folder, unless a test writes its own.
+TEST_NAMESPACES = ["ameide", "growth", "monitoring"]
+
+
+@pytest.fixture
+def write_registry(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
+    """Write `platform/tenants.yaml` of the temporary tree; from then on `write_module` leaves it alone."""
+
+    def write(document: dict[str, Any]) -> Path:
+        path = tmp_path / "platform" / "tenants.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(yaml.safe_dump(document))
+        (tmp_path / "platform" / ".written-by-test").touch()
+        return path
+
+    return write
+
+
 @pytest.fixture
 def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
-    """Write a team module into a temporary `workloads/` tree; returns that tree."""
+    """Write a team module into a temporary `workloads/` tree; returns that tree.
+
+    Unless the test wrote its own registry, every team folder is granted TEST_NAMESPACES, so
+    tests of other rules are not refused by tenancy (tests/test_tenancy.py tests that).
+    """
     workloads = tmp_path / "workloads"
     workloads.mkdir()
 
@@ -107,6 +145,12 @@ def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
         path = workloads / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
+        if not (tmp_path / "platform" / ".written-by-test").exists():
+            teams = sorted(p.name for p in workloads.iterdir() if p.is_dir())
+            (tmp_path / "platform").mkdir(exist_ok=True)
+            (tmp_path / "platform" / "tenants.yaml").write_text(
+                yaml.safe_dump({"teams": {t: {"namespaces": TEST_NAMESPACES, "key_prefixes": []} for t in teams}, "legacy": []})
+            )
         return workloads
 
     return write

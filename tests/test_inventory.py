@@ -312,7 +312,10 @@ def test_namespaces_when_workloads_share_namespace_then_sorted_unique(write_modu
     assert inventory.namespaces(inventory.discover(tree)) == ["ameide", "monitoring"]
 
 
-def test_grants_when_workloads_declared_then_one_per_reader_with_namespace_prefix_and_module(write_module: Write) -> None:
+def test_grants_when_workloads_declared_then_one_per_reader_with_namespace_prefix_and_module(
+    write_module: Write, write_registry
+) -> None:
+    write_registry({"teams": {"t": {"namespaces": ["ameide"], "key_prefixes": ["shared/"]}}, "legacy": []})
     write_module("t/a.py", module("a", "t", namespace="ameide"))
     write_module(
         "t/b.py",

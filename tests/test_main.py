@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from components.settings import SettingsError, stack_config
 from tools import harness
 from tools.harness import RunResult
 
-from conftest import STACKS, run_stack, settings_for
+from conftest import STACKS, copy_repository_tree, grant, run_stack, settings_for
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
@@ -168,14 +167,12 @@ def test_program_when_declaration_invalid_then_fails_before_any_resource(monkeyp
 
 def test_program_when_workload_added_in_new_namespace_then_store_admits_it(monkeypatch: pytest.MonkeyPatch, write_module) -> None:
     source = (
-        Path(inventory.WORKLOADS_DIR, "analytics", "plausible.py")
-        .read_text()
-        .replace('namespace="ameide"', 'namespace="analytics"')
+        Path(inventory.WORKLOADS_DIR, "analytics", "plausible.py").read_text().replace('namespace="ameide"', 'namespace="growth"')
     )
     tree = write_module("analytics/plausible.py", source)
     monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
     [store] = run_stack("production").by_type(STORE)
-    assert store.inputs["spec"]["conditions"] == [{"namespaces": ["analytics"]}]
+    assert store.inputs["spec"]["conditions"] == [{"namespaces": ["growth"]}]
 
 
 def declared_map(result: RunResult) -> dict[str, dict[str, str]]:
@@ -196,8 +193,8 @@ def test_program_when_workload_declared_in_new_namespace_then_store_admission_an
 ) -> None:
     """One new module, no other file edited: every guardrail learns the namespace and prefix from it."""
     before = run_stack("staging", authMode=auth_mode)
-    tree = tmp_path / "workloads"
-    shutil.copytree(inventory.WORKLOADS_DIR, tree, ignore=shutil.ignore_patterns("__pycache__"))
+    tree = copy_repository_tree(tmp_path)
+    grant(tmp_path, "growth", ["growth"])
     (tree / "growth").mkdir()
     (tree / "growth" / "funnel.py").write_text(
         "from components import ExternalSecretSpec, WorkloadSecretsArgs\n"

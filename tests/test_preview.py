@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +17,8 @@ from components import inventory, manifests
 from components.settings import ROOT
 from tools import preview, revision
 from tools.crd_schema import crds_dir
+
+from conftest import copy_repository_tree
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -167,7 +168,7 @@ def test_preview_when_gate_base_matches_then_gate_passes(capsys, deployed_stagin
 def test_preview_when_promotion_skips_staging_then_fails_naming_workload(
     capsys, monkeypatch, deployed_staging: list[str], tmp_path: Path, fmt: str
 ) -> None:
-    tree = shutil.copytree(inventory.WORKLOADS_DIR, tmp_path / "workloads")
+    tree = copy_repository_tree(tmp_path)
     module = tree / "ai" / "langfuse_bootstrap.py"
     module.write_text(module.read_text().replace('rollout="local"', 'rollout="production"'))
     monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)

@@ -350,11 +350,18 @@ def test_format_when_label_value_invalid_names_label(make_workload: MakeWorkload
 @pytest.mark.parametrize(
     ("key", "message"),
     [
-        ("/x", "key '/x' must be a Vault path like 'workload/name', without leading or trailing '/'"),
-        ("plausible/x/", "key 'plausible/x/' must be a Vault path like 'workload/name', without leading or trailing '/'"),
-        ("a//b", "key 'a//b' must be a Vault path like 'workload/name', without leading or trailing '/'"),
-        ("", "key '' must be a Vault path like 'workload/name', without leading or trailing '/'"),
-        ("a/../b", "key 'a/../b' must not contain '..'"),
+        *(
+            (key, f"key {key!r} has an empty, '.' or '..' segment; Vault would normalise it into another path (write it plainly)")
+            for key in ["/x", "plausible/x/", "a//b", "", "a/../b", "./plausible/x", "plausible/./x"]
+        ),
+        *(
+            (
+                key,
+                f"key {key!r} starts with {key.split('/')[0] + '/'!r}, which Vault reads as part of the mount's API path "
+                "(name the key relative to the KV mount, e.g. 'plausible/db')",
+            )
+            for key in ["data/plausible/x", "metadata/plausible/x"]
+        ),
     ],
 )
 def test_format_when_vault_key_malformed_names_key_path(make_workload: MakeWorkload, key: str, message: str) -> None:

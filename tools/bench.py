@@ -70,13 +70,18 @@ def workload_module(index: int) -> tuple[str, str]:
 
 
 def write_workloads(directory: Path, count: int) -> Path:
-    """A `workloads/` tree of `count` synthetic modules under `directory`."""
+    """A `workloads/` tree of `count` synthetic modules under `directory`, and the access registry granting them."""
     root = directory / "workloads"
+    teams: dict[str, set[str]] = {}
     for index in range(count):
         relative, source = workload_module(index)
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
+        teams.setdefault(f"team-{index % TEAMS}", set()).add(f"ns-{index % NAMESPACES}")
+    registry = {"teams": {team: {"namespaces": sorted(ns), "key_prefixes": []} for team, ns in teams.items()}, "legacy": []}
+    (directory / "platform").mkdir(exist_ok=True)
+    (directory / "platform" / "tenants.yaml").write_text(yaml.safe_dump(registry))
     return root
 
 

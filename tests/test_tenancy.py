@@ -1,0 +1,267 @@
+"""components/tenancy.py: the access registry, system namespaces and canonical Vault paths, at every layer."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components import admission, inventory, policies, tenancy, vault_config
+from components.inventory import DeclarationErrors, Grant
+
+from conftest import external_secret_manifest, settings_for
+from kube_cel import evaluate
+
+ROOT_REGISTRY = yaml.safe_load((inventory.ROOT / tenancy.REGISTRY_PATH).read_text())
+OBSERVABILITY_ONLY = {"teams": {"observability": {"namespaces": ["monitoring"], "key_prefixes": []}}, "legacy": []}
+
+
+def module(workload: str, body: str, namespace: str = "monitoring", team: str = "observability") -> str:
+    return textwrap.dedent(
+        f"""
+        from components import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
+
+        WORKLOAD = WorkloadSecretsArgs(
+            workload="{workload}", team="{team}", namespace="{namespace}", rollout="production",
+            {body}
+        )
+        """
+    )
+
+
+def secrets(*keys: str, name: str = "prometheus-secrets", **spec: str) -> str:
+    data = ", ".join(f'"K{i}": "{key}"' for i, key in enumerate(keys))
+    extra = "".join(f", {k}={v}" for k, v in spec.items())
+    return f'external_secrets=[ExternalSecretSpec(name="{name}", data={{{data}}}{extra})],'
+
+
+def problems(tree: Path) -> list[str]:
+    with pytest.raises(DeclarationErrors) as caught:
+        inventory.discover(tree)
+    return [str(p) for p in caught.value.problems]
+
+
+# --- the registry as committed -------------------------------------------------------------------
+
+
+def test_registry_when_committed_then_every_team_folder_has_an_entry_and_every_workload_fits() -> None:
+    folders = {p.name for p in inventory.WORKLOADS_DIR.iterdir() if p.is_dir() and not p.name.startswith("_")}
+    assert set(ROOT_REGISTRY["teams"]) == folders
+    declared = inventory.discover()  # raises on any refusal
+    adopted = {f"{d.args.namespace}/{s.name}" for d in declared for s in d.args.external_secrets if d.args.adopts(s)}
+    assert adopted <= set(ROOT_REGISTRY["legacy"])
+
+
+def test_codeowners_when_registry_changes_then_platform_reviews() -> None:
+    lines = [
+        line.split()
+        for line in (inventory.ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert ["/platform/", "@ameide/platform"] in lines
+
+
+# --- hostile modules of a team granted only its own namespace ---------------------------------------
+
+HOSTILE = {
+    "foreign namespace": (
+        module("prometheus", secrets("prometheus/x"), namespace="argocd"),
+        "WORKLOAD.namespace: namespace 'argocd' is not granted to team observability (granted: monitoring)",
+    ),
+    "system namespace": (
+        module("prometheus", secrets("prometheus/x"), namespace="kube-system"),
+        "WORKLOAD.namespace: 'kube-system' is a system namespace",
+    ),
+    "kube- namespace": (
+        module("prometheus", secrets("prometheus/x"), namespace="kube-flannel"),
+        "WORKLOAD.namespace: 'kube-flannel' is a system namespace",
+    ),
+    "default namespace": (
+        module("prometheus", secrets("prometheus/x"), namespace="default"),
+        "WORKLOAD.namespace: 'default' is a system namespace",
+    ),
+    "ESO's namespace": (
+        module("prometheus", secrets("prometheus/x"), namespace="external-secrets"),
+        "WORKLOAD.namespace: 'external-secrets' is ESO's namespace",
+    ),
+    "another workload's prefix": (
+        module("prometheus", 'key_prefix="keycloak/", ' + secrets("keycloak/admin")),
+        "WORKLOAD.key_prefix: 'keycloak/' is neither this workload's own 'prometheus/' nor under a prefix granted to team observability",
+    ),
+    "dot prefix": (
+        module("prometheus", 'key_prefix="./", ' + secrets("./keycloak/admin")),
+        "key './keycloak/admin' has an empty, '.' or '..' segment",
+    ),
+    "mount-named prefix": (
+        module("prometheus", 'key_prefix="secret/", ' + secrets("secret/keycloak/admin")),
+        "'secret/' starts with 'secret/', which Vault reads as part of the mount's API path",
+    ),
+    "mount-named key": (
+        module("secret", secrets("secret/keycloak/admin", name="x")),
+        "'secret/keycloak/admin' starts with 'secret/'",
+    ),
+    "data/ key": (
+        module("prometheus", secrets("data/keycloak/admin")),
+        "'data/keycloak/admin' starts with 'data/'",
+    ),
+    "adopt anything": (
+        module("prometheus", "adopt=True, " + secrets("prometheus/x", name="argocd-secret")),
+        "WORKLOAD.external_secrets[0].adopt: ExternalSecret monitoring/argocd-secret is not listed under legacy in platform/tenants.yaml",
+    ),
+    "merge into a foreign Secret": (
+        module(
+            "prometheus",
+            secrets("prometheus/x", name="p", target='"argocd-secret"', creation_policy='"Merge"'),
+            namespace="argocd",
+        ),
+        "namespace 'argocd' is not granted",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_discover_when_hostile_module_of_a_namespace_bound_team_then_refused_naming_file_field_value(
+    write_module, write_registry, case: str
+) -> None:
+    source, expected = HOSTILE[case]
+    write_registry(OBSERVABILITY_ONLY)
+    workload = source.split('workload="')[1].split('"')[0]
+    lines = problems(write_module(f"observability/{workload.replace('-', '_')}.py", source))
+    assert any(
+        line.startswith(f"workloads/observability/{workload.replace('-', '_')}.py") and expected in line for line in lines
+    ), lines
+
+
+def test_discover_when_two_workloads_prefixes_nest_then_both_modules_named(write_module, write_registry) -> None:
+    write_registry({"teams": {"data": {"namespaces": ["ameide"], "key_prefixes": ["shared/"]}}, "legacy": []})
+    write_module(
+        "data/flyway.py", module("flyway", 'key_prefix="shared/db/", ' + secrets("shared/db/url", name="f"), "ameide", "data")
+    )
+    tree = write_module(
+        "data/postgres.py", module("postgres", 'key_prefix="shared/", ' + secrets("shared/pw", name="p"), "ameide", "data")
+    )
+    lines = problems(tree)
+    assert sorted(line.split(" (")[0] for line in lines) == ["workloads/data/flyway.py", "workloads/data/postgres.py"]
+    assert all("overlaps" in line for line in lines)
+    assert "in workloads/data/postgres.py" in next(line for line in lines if line.startswith("workloads/data/flyway.py"))
+
+
+def test_discover_when_granted_prefix_then_key_prefix_under_it_allowed(write_module, write_registry) -> None:
+    write_registry({"teams": {"data": {"namespaces": ["ameide"], "key_prefixes": ["legacy-db/"]}}, "legacy": []})
+    tree = write_module(
+        "data/flyway.py", module("flyway", 'key_prefix="legacy-db/flyway/", ' + secrets("legacy-db/flyway/url"), "ameide", "data")
+    )
+    [declared] = inventory.discover(tree)
+    assert declared.args.prefix == "legacy-db/flyway/"
+
+
+def test_discover_when_team_has_no_registry_entry_then_told_who_grants(write_module, write_registry) -> None:
+    write_registry({"teams": {}, "legacy": []})
+    tree = write_module("growth/funnel.py", module("funnel", secrets("funnel/x"), "growth", "growth"))
+    lines = problems(tree)
+    assert (
+        "workloads/growth/funnel.py (workload funnel): WORKLOAD.team: team 'growth' has no entry in platform/tenants.yaml"
+        in lines[0]
+    )
+
+
+# --- the registry's own validation --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"teams": {"ghost": {"namespaces": ["x"]}}}, "platform/tenants.yaml: teams.ghost: no folder workloads/ghost/"),
+        (
+            {"teams": {"observability": {"namespaces": ["kube-system"]}}},
+            "teams.observability.namespaces: 'kube-system' is a system namespace",
+        ),
+        ({"teams": {"observability": {"namespaces": ["a", "a"]}}}, "teams.observability.namespaces: a namespace is listed twice"),
+        (
+            {"teams": {"observability": {"key_prefixes": ["shared/"]}, "data": {"key_prefixes": ["shared/db/"]}}},
+            "teams.observability.key_prefixes: 'shared/' overlaps 'shared/db/' granted to team data",
+        ),
+        (
+            {"teams": {"observability": {"key_prefixes": ["../x/"]}}},
+            "teams.observability.key_prefixes: '../x/' has an empty, '.' or '..' segment",
+        ),
+        (
+            {"teams": {"observability": {"nmespaces": ["x"]}}},
+            "teams.observability: holds only 'namespaces' and 'key_prefixes' lists",
+        ),
+        ({"teams": {}, "legacy": ["alertmanager"]}, "legacy: 'alertmanager' must be 'namespace/name'"),
+        ({"team": {}}, "platform/tenants.yaml: file: the top level holds only 'teams' and 'legacy'"),
+    ],
+)
+def test_registry_when_invalid_then_each_problem_named(
+    write_module, write_registry, document: dict[str, Any], expected: str
+) -> None:
+    write_module("data/x.py", module("x", secrets("x/a"), "ameide", "data"))
+    write_registry(document)
+    tree = write_module("observability/y.py", module("y", secrets("y/a")))
+    assert any(expected in line for line in problems(tree)), problems(tree)
+
+
+def test_registry_when_missing_then_discovery_says_where_it_belongs(write_module, tmp_path: Path) -> None:
+    tree = write_module("observability/y.py", module("y", secrets("y/a")))
+    (tmp_path / tenancy.REGISTRY_PATH).unlink()
+    assert problems(tree) == ["platform/tenants.yaml: file: missing; the platform grants each team its namespaces there"]
+
+
+# --- one rule, every layer -----------------------------------------------------------------------------
+
+PATHS = [
+    "plausible/db",
+    "a/b/c",
+    "./x",
+    "x/./y",
+    "x/../y",
+    "..",
+    "x//y",
+    "/x",
+    "x/",
+    "",
+    "data/x",
+    "metadata/x",
+    "secret/x",
+    "secretive/x",
+    "x/data/y",
+]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_cel_refused_key_when_path_given_then_same_verdict_as_python_rule(path: str) -> None:
+    refused_in_cel = evaluate(f"k.matches('{tenancy.cel_refused_key('secret')}')", {"k": path})
+    assert refused_in_cel is (tenancy.vault_path_problem(path, ["secret"]) is not None)
+
+
+def test_admission_when_key_is_non_canonical_then_refused_even_under_a_declared_prefix() -> None:
+    settings = settings_for("staging")
+    policy = admission.external_secret_policy(
+        settings, ["ameide"], [Grant("ameide", "plausible/", "workloads/analytics/plausible.py", False)]
+    )
+    [refused] = [v for v in policy["spec"]["variables"] if v["name"] == "refusedKeys"]
+    keys = ["plausible/./x", "plausible/db", "secret/plausible/x"]
+    allowed = {"plausible/": "workloads/analytics/plausible.py"}
+    assert evaluate(refused["expression"], {"variables": {"keys": keys, "allowed": allowed}}) == [
+        "plausible/./x",
+        "secret/plausible/x",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("namespace", "refused"), [("kube-flannel", True), ("default", True), ("external-secrets", True), ("ameide", False)]
+)
+def test_policy_rule_when_externalsecret_namespace_then_system_namespaces_refused(namespace: str, refused: bool) -> None:
+    manifest = external_secret_manifest()
+    manifest["metadata"]["namespace"] = namespace
+    violations = [v for v in policies.check([manifest]) if v.rule == "external-secret-namespace"]
+    assert bool(violations) is refused
+
+
+def test_vault_policy_when_prefix_non_canonical_then_generation_refuses() -> None:
+    with pytest.raises(ValueError, match="starts with 'secret/'"):
+        vault_config.acl_policy(settings_for("staging"), [Grant("ameide", "secret/keycloak/", "workloads/x/y.py", False)])
