@@ -99,8 +99,13 @@ def preview_policy(settings: StackSettings) -> str:
         # The provider looks its own token up when it starts.
         "auth/token/lookup-self",
     ]
+    # Vault guards GET sys/auth/<mount> as a root path: reading it needs `sudo` beside `read` (seen
+    # on OpenBao). With no other capability, sudo there still reads only that mount's settings.
+    capabilities = {f"sys/auth/{auth}": ["read", "sudo"]}
     header = (
         "# Managed by ameide-secrets: what a pull request's `pulumi preview` may read in Vault.\n"
         "# No KV path: previews never read a secret value. No write, no token creation.\n"
     )
-    return header + "".join(f'\npath {json.dumps(path)} {{\n  capabilities = ["read"]\n}}\n' for path in paths)
+    return header + "".join(
+        f"\npath {json.dumps(path)} {{\n  capabilities = {json.dumps(capabilities.get(path, ['read']))}\n}}\n" for path in paths
+    )

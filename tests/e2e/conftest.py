@@ -1,0 +1,138 @@
+"""Fixtures of the e2e layer: a real OpenBao server, and a real stack's Vault side seeded on it."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from components import inventory, plan, vault_config
+from components.inventory import Grant
+from components.settings import StackSettings
+
+from .openbao import DevServer, VaultClient, bao_binary, dev_server
+
+STACKS = ["staging", "production"]
+# A prefix no workload can declare (workload names are DNS labels: no "zz-not-declared" module exists).
+UNDECLARED = "zz-not-declared/x"
+# Refs without `property` (and dataFrom extracts) read the whole secret: give it one property.
+WHOLE_SECRET_PROPERTY = "value"
+
+
+@pytest.fixture(scope="session")
+def openbao() -> Iterator[DevServer]:
+    """One OpenBao dev server for the session; the root token is for test setup only."""
+    binary = bao_binary()
+    if not binary.is_file():
+        # Fail, not skip: a skipped e2e suite looks green in CI.
+        pytest.fail(f"OpenBao binary not found at {binary} (set AMEIDE_ENGINES or run `make engines`)", pytrace=False)
+    with dev_server(binary) as server:
+        yield server
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failing test that used the server shows its log: what the engine saw is the diagnosis."""
+    report = yield
+    server = getattr(item, "funcargs", {}).get("openbao")
+    if report.failed and isinstance(server, DevServer):
+        report.sections.append(("OpenBao server log", server.log()))
+    return report
+
+
+@dataclass(frozen=True)
+class SeededStack:
+    """A stack's KV mount seeded on the server, its generated policy put, and a token carrying only it.
+
+    The seeded values stay out of its repr: pytest prints a failing test's fixture arguments.
+    """
+
+    stack: str
+    settings: StackSettings
+    grants: list[Grant]
+    policy: str = field(repr=False)
+    root: VaultClient
+    reader: VaultClient
+    declared: dict[str, dict[str, str]] = field(repr=False)
+    """Every key the stack's ExternalSecrets read -> its seeded properties (canary values)."""
+    outside: dict[str, dict[str, dict[str, str]]] = field(repr=False)
+    """Kind of outside key -> key -> seeded properties: what the token must not read."""
+
+    @property
+    def mount(self) -> str:
+        return self.settings.vault_kv_mount
+
+    def canaries(self) -> dict[str, str]:
+        """`key/property` -> value, of every seeded secret."""
+        seeded = [self.declared, *self.outside.values()]
+        return {f"{key}/{name}": value for keys in seeded for key, data in keys.items() for name, value in data.items()}
+
+
+def canary() -> str:
+    # Valid base64, as refs with decodingStrategy Base64 need; random, so a leak is unambiguous.
+    return base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def remote_refs(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every Vault reference of the rendered ExternalSecrets: `data[].remoteRef` and `dataFrom[].extract`."""
+    refs: list[dict[str, Any]] = []
+    for obj in objects:
+        if obj["kind"] != "ExternalSecret":
+            continue
+        refs += [item["remoteRef"] for item in obj["spec"].get("data", [])]
+        for item in obj["spec"].get("dataFrom", []):
+            # `find` would read keys nobody names: no declaration can produce one, and the seeding could not cover it.
+            assert set(item) == {"extract"}, f"{obj['metadata']['name']}: dataFrom {sorted(item)} is not an extract"
+            refs.append(item["extract"])
+    return refs
+
+
+def declared_secrets(refs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """key -> {property: canary} for each property the refs read (one property for whole-secret reads)."""
+    properties: dict[str, set[str]] = {}
+    for ref in refs:
+        properties.setdefault(ref["key"], set()).update([ref["property"]] if "property" in ref else [])
+    return {key: {name: canary() for name in sorted(names or {WHOLE_SECRET_PROPERTY})} for key, names in properties.items()}
+
+
+def outside_keys(prefixes: list[str]) -> dict[str, list[str]]:
+    """Keys next to the declared prefixes that no grant covers, by kind."""
+    kinds = {
+        "undeclared prefix": [UNDECLARED],
+        # `keycloak-evil/x` starts with `keycloak` but not with `keycloak/`.
+        "sibling without slash": [f"{prefix.removesuffix('/')}-evil/x" for prefix in prefixes],
+        # The key `keycloak` itself, not under `keycloak/`.
+        "prefix as a key": [prefix.removesuffix("/") for prefix in prefixes],
+    }
+    covered = sorted(key for keys in kinds.values() for key in keys if key.startswith(tuple(prefixes)))
+    assert not covered, f"outside keys a declared prefix covers (pick other names): {covered}"
+    return kinds
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def seeded_stack(request: pytest.FixtureRequest, openbao: DevServer) -> SeededStack:
+    """The stack's declarations as `__main__.py` reads them, its policy from `vault_config.acl_policy` on the server."""
+    stack: str = request.param
+    settings = StackSettings.for_stack(stack)
+    owned = inventory.owned(inventory.discover(), settings.environment)
+    grants = inventory.grants(owned)
+    policy = vault_config.acl_policy(settings, grants)
+    declared = declared_secrets(remote_refs(plan.stack_manifests(settings, owned)))
+    outside = {
+        kind: {key: {WHOLE_SECRET_PROPERTY: canary()} for key in keys}
+        for kind, keys in outside_keys(sorted({grant.prefix for grant in grants})).items()
+    }
+
+    root = openbao.client()
+    # Each stack gets a fresh mount: nothing seeded for another stack can make a read pass.
+    root.enable_kv2(settings.vault_kv_mount)
+    for keys in [declared, *outside.values()]:
+        for key, data in keys.items():
+            root.write_kv2(settings.vault_kv_mount, key, data)
+    root.put_policy(vault_config.policy_name(settings), policy)
+    reader = root.as_token(root.create_token([vault_config.policy_name(settings)]))
+    return SeededStack(stack, settings, grants, policy, root, reader, declared, outside)

@@ -1,0 +1,197 @@
+"""A throwaway OpenBao dev server (a Vault-API engine) and the few Vault HTTP calls the e2e tests make.
+
+Standard library only: the project has no Vault client dependency, and these tests must not add one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCALHOST = "127.0.0.1"
+
+
+class VaultError(RuntimeError):
+    """An unexpected answer from the server to a setup call (the root token's calls)."""
+
+
+def bao_binary() -> Path:
+    """Where `make engines` puts `bao`: `$AMEIDE_ENGINES/bin/bao`, by default `.engines/` in the checkout."""
+    return Path(os.environ.get("AMEIDE_ENGINES") or ROOT / ".engines") / "bin" / "bao"
+
+
+@dataclass(frozen=True)
+class VaultClient:
+    """Vault's HTTP API at `address`, as `token`."""
+
+    address: str
+    token: str = field(repr=False)
+
+    def as_token(self, token: str) -> VaultClient:
+        return VaultClient(self.address, token)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        """`method` on `/v1/<path>`: (HTTP status, JSON body or {}). Refusals are answers, not exceptions."""
+        request = urllib.request.Request(
+            f"{self.address}/v1/{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"X-Vault-Token": self.token, "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        try:
+            parsed = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            # e.g. an HTML redirect page: the status says what happened.
+            parsed = {}
+        return status, parsed if isinstance(parsed, dict) else {"value": parsed}
+
+    def _ok(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        status, answer = self.request(method, path, body)
+        if status not in (200, 204):
+            # Vault's errors name the path and the reason, never a stored value.
+            raise VaultError(f"{method} /v1/{path}: HTTP {status}: {answer.get('errors')}")
+        return answer
+
+    def enable_kv2(self, mount: str) -> None:
+        """A fresh, empty KV v2 engine at `mount` (the dev server pre-mounts `secret/`: replaced)."""
+        self._ok("DELETE", f"sys/mounts/{mount}")  # 204 also when nothing is mounted there
+        self._ok("POST", f"sys/mounts/{mount}", {"type": "kv", "options": {"version": "2"}})
+
+    def write_kv2(self, mount: str, key: str, data: dict[str, str]) -> None:
+        self._ok("POST", f"{mount}/data/{key}", {"data": data})
+
+    def put_policy(self, name: str, hcl: str) -> None:
+        self._ok("PUT", f"sys/policies/acl/{name}", {"policy": hcl})
+
+    def create_token(self, policies: list[str]) -> str:
+        """A token carrying exactly `policies`: no `default` policy, so nothing but what they grant."""
+        answer = self._ok("POST", "auth/token/create", {"policies": policies, "no_default_policy": True, "ttl": "15m"})
+        token: str = answer["auth"]["client_token"]
+        return token
+
+
+@dataclass
+class DevServer:
+    """A running `bao server -dev`: in memory, unsealed, listening on 127.0.0.1 only."""
+
+    address: str
+    root_token: str = field(repr=False)
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def client(self, token: str | None = None) -> VaultClient:
+        return VaultClient(self.address, token or self.root_token)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Terminate, then kill if it does not exit in time: a test run leaves no server behind."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def _free_port_pair() -> int:
+    """A port P with P and P+1 free: the dev server also binds its cluster listener on P+1."""
+    for _ in range(50):
+        with socket.socket() as api:
+            api.bind((LOCALHOST, 0))
+            port: int = api.getsockname()[1]
+            with socket.socket() as cluster:
+                try:
+                    cluster.bind((LOCALHOST, port + 1))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
+
+
+def _die_with_parent() -> None:
+    # Linux only: a pytest killed outright (CI timeout, SIGKILL) cannot run teardown; the kernel stops the server.
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _start(binary: Path, workdir: Path, timeout: float) -> DevServer:
+    port = _free_port_pair()
+    address = f"http://{LOCALHOST}:{port}"
+    root_token = secrets.token_urlsafe(24)
+    log_path = workdir / f"bao-{port}.log"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        # The dev server would store its token in ~/.vault-token; keep everything in the temp dir.
+        "HOME": str(workdir),
+        # Through the environment, not -dev-root-token-id: an argument is visible to every `ps` on the machine.
+        "BAO_DEV_ROOT_TOKEN_ID": root_token,
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(binary), "server", "-dev", f"-dev-listen-address={LOCALHOST}:{port}", "-dev-no-store-token"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
+    server = DevServer(address, root_token, process, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise VaultError(f"bao exited with {process.returncode} before it answered:\n{server.log()}")
+        try:
+            # 200: initialized, unsealed and active (the health endpoint needs no token).
+            if server.client().request("GET", "sys/health")[0] == 200:
+                return server
+        except OSError:
+            pass  # not listening yet
+        time.sleep(0.05)
+    server.stop()
+    raise VaultError(f"bao did not answer /v1/sys/health within {timeout:.0f}s:\n{server.log()}")
+
+
+@contextmanager
+def dev_server(binary: Path, timeout: float = 30, attempts: int = 3) -> Iterator[DevServer]:
+    """A started dev server, stopped on exit; its data and log live in a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="openbao-") as tmp:
+        server: DevServer | None = None
+        for attempt in range(attempts):
+            try:
+                server = _start(binary, Path(tmp), timeout)
+                break
+            except VaultError:
+                # Another process may take a port between the probe and bao's bind: bao exits, try new ports.
+                if attempt == attempts - 1:
+                    raise
+        assert server is not None
+        try:
+            yield server
+        finally:
+            server.stop()

@@ -1,0 +1,108 @@
+"""components/vault_config.py's preview policy on a real OpenBao: a PR preview's Vault token reads
+this program's Vault configuration and nothing else — no secret, no write, no token.
+
+The stack's Vault side is set up as `VaultAccess` would (kubernetes auth mount, its config, ESO's
+role and both policies), its KV mount seeded (the `seeded_stack` fixture); then a token carrying
+only the preview policy, without Vault's default policy, is tried against all of it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from components import inventory, vault_config
+
+from .conftest import SeededStack
+from .openbao import VaultClient
+
+REFUSED = 403
+
+
+def throwaway_ca(tmp_path_factory: pytest.TempPathFactory) -> str:
+    directory = tmp_path_factory.mktemp("ca")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=e2e",
+         "-days", "1", "-keyout", str(directory / "key.pem"), "-out", str(directory / "ca.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return (directory / "ca.pem").read_text()
+
+
+@pytest.fixture(scope="module")
+def preview(seeded_stack: SeededStack, tmp_path_factory: pytest.TempPathFactory) -> VaultClient:
+    settings, root = seeded_stack.settings, seeded_stack.root
+    mount = settings.vault_auth_mount
+    status, _ = root.request("GET", f"sys/auth/{mount}")
+    if status != 200:
+        root.request("POST", f"sys/auth/{mount}", {"type": "kubernetes"})
+    # Outside a pod OpenBao needs the API server's CA: a throwaway one will do, nothing logs in here.
+    config = {
+        **vault_config.auth_backend_config(settings),
+        "kubernetes_ca_cert": throwaway_ca(tmp_path_factory),
+        "disable_local_ca_jwt": True,
+    }
+    assert root.request("POST", f"auth/{mount}/config", config)[0] == 204
+    owned = inventory.owned(inventory.discover(), settings.environment)
+    role = vault_config.role(settings, inventory.namespaces(owned))
+    assert root.request("POST", f"auth/{mount}/role/{role.pop('role_name')}", role)[0] == 204
+    root.put_policy(vault_config.preview_policy_name(settings), vault_config.preview_policy(settings))
+    return root.as_token(root.create_token([vault_config.preview_policy_name(settings)]))
+
+
+def test_preview_token_when_reading_configuration_then_everything_preview_needs_is_readable(
+    seeded_stack: SeededStack, preview: VaultClient
+) -> None:
+    settings = seeded_stack.settings
+    mount = settings.vault_auth_mount
+    paths = [
+        "sys/auth",
+        f"sys/auth/{mount}",
+        f"sys/mounts/auth/{mount}/tune",
+        f"auth/{mount}/config",
+        f"auth/{mount}/role/{settings.vault_role}",
+        f"sys/policy/{vault_config.policy_name(settings)}",
+        f"sys/policies/acl/{vault_config.policy_name(settings)}",
+        f"sys/policies/acl/{vault_config.preview_policy_name(settings)}",
+        "auth/token/lookup-self",
+    ]
+    refused = [(path, status) for path in paths if (status := preview.request("GET", path)[0]) != 200]
+    assert not refused, f"configuration the preview token cannot read (path, HTTP status): {refused}"
+
+
+def test_preview_token_when_reading_any_declared_key_then_refused(seeded_stack: SeededStack, preview: VaultClient) -> None:
+    mount = seeded_stack.mount
+    readable = [
+        (path, status)
+        for key in seeded_stack.declared
+        for path in (f"{mount}/data/{key}", f"{mount}/metadata/{key}")
+        if (status := preview.request("GET", path)[0]) != REFUSED
+    ]
+    assert not readable, f"KV paths the preview token reached (path, HTTP status): {readable}"
+    assert preview.request("LIST", f"{mount}/metadata")[0] == REFUSED
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "auth/token/create", {"policies": ["default"]}),
+        ("POST", "auth/token/create-orphan", {}),
+        ("PUT", "sys/policies/acl/{policy}", {"policy": 'path "secret/*" { capabilities = ["read"] }'}),
+        ("POST", "auth/{mount}/role/{role}", {"token_policies": ["root"]}),
+        ("POST", "auth/{mount}/config", {"kubernetes_host": "https://evil.example"}),
+        ("DELETE", "sys/auth/{mount}", None),
+        ("POST", "{kv}/data/zz-preview/x", {"data": {"a": "b"}}),
+    ],
+)
+def test_preview_token_when_writing_or_minting_then_refused(
+    seeded_stack: SeededStack, preview: VaultClient, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    settings = seeded_stack.settings
+    target = path.format(
+        policy=vault_config.policy_name(settings),
+        mount=settings.vault_auth_mount,
+        role=settings.vault_role,
+        kv=settings.vault_kv_mount,
+    )
+    assert preview.request(method, target, body)[0] == REFUSED
