@@ -42,9 +42,17 @@ def declared_prefixes(namespaces: Sequence[str], grants: Sequence[Grant]) -> dic
 
 
 def _policy(
-    name: str, resources: list[str], variables: list[tuple[str, str]], validations: list[dict[str, str]]
+    name: str,
+    resources: list[str],
+    variables: list[tuple[str, str]],
+    validations: list[dict[str, str]],
+    rules: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """A fail-closed policy on CREATE and UPDATE of `resources` in ESO's group and version, or of `rules`."""
     group, _, version = ESO_API_VERSION.partition("/")
+    rules = rules or [
+        {"apiGroups": [group], "apiVersions": [version], "operations": ["CREATE", "UPDATE"], "resources": resources}
+    ]
     return {
         "apiVersion": ADMISSION_API_VERSION,
         "kind": "ValidatingAdmissionPolicy",
@@ -56,9 +64,7 @@ def _policy(
                 # Equivalent: a request through another served version is converted and judged too.
                 "matchPolicy": "Equivalent",
                 # Status writes (ESO's) go to the status subresource, which these rules do not match.
-                "resourceRules": [
-                    {"apiGroups": [group], "apiVersions": [version], "operations": ["CREATE", "UPDATE"], "resources": resources}
-                ],
+                "resourceRules": rules,
             },
             "variables": [{"name": n, "expression": e} for n, e in variables],
             "validations": [{**v, "reason": "Forbidden"} for v in validations],
@@ -74,7 +80,9 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
         ("declared", _cel(declared_prefixes(namespaces, grants))),
         ("admitted", "namespaceObject.metadata.name in variables.declared"),
         ("allowed", "variables.admitted ? variables.declared[namespaceObject.metadata.name] : {}"),
-        ("judged", f"variables.admitted && ({_SPEC_CHANGES})"),
+        # Every CREATE and UPDATE, metadata-only included: an object that reads through the platform
+        # store is judged whenever it is written, so no unchanged-spec update slips an old object by.
+        ("judged", "variables.admitted"),
         (
             "store",
             "!has(object.spec) || !has(object.spec.secretStoreRef) ? 'unset' : "
@@ -89,6 +97,16 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
             "(has(object.spec.dataFrom) ? object.spec.dataFrom.filter(e, has(e.extract)).map(e, e.extract.key) : [])",
         ),
         (
+            # The platform store named anywhere: the main storeRef or an entry's sourceRef.storeRef.
+            "usesPlatform",
+            f"variables.store == {_cel(store)} || "
+            "(has(object.spec) && ["
+            "has(object.spec.data) ? object.spec.data : [], has(object.spec.dataFrom) ? object.spec.dataFrom : []"
+            "].exists(entries, entries.exists(e, has(e.sourceRef) && has(e.sourceRef.storeRef) && "
+            f"has(e.sourceRef.storeRef.kind) && e.sourceRef.storeRef.kind == {_cel(STORE_KIND)} && "
+            f"has(e.sourceRef.storeRef.name) && e.sourceRef.storeRef.name == {_cel(settings.store_name)})))",
+        ),
+        (
             "refusedKeys",
             # Non-canonical paths (tenancy.py) first: Vault would normalise them under another prefix.
             f"variables.keys.filter(k, k.matches('{tenancy.cel_refused_key(settings.vault_kv_mount)}') || "
@@ -96,6 +114,16 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
         ),
     ]
     validations = [
+        {
+            # A namespace the declarations do not admit may not even name the store: once a later PR
+            # admits it, ESO would sync an object that no admission ever judged.
+            "expression": "variables.admitted || !variables.usesPlatform",
+            "message": f"only namespaces of declared workloads may read through {store}",
+            "messageExpression": (
+                f'{where} + "namespace " + namespaceObject.metadata.name + " is not admitted to {store}: no workload '
+                f'declared in {DECLARED_IN} uses it (declare one there, in a namespace granted to your team)"'
+            ),
+        },
         {
             "expression": f"!variables.judged || variables.store == {_cel(store)}",
             "message": f"ExternalSecrets in this namespace read only through {store}",
@@ -146,7 +174,9 @@ def secret_store_policy(settings: StackSettings, namespaces: Sequence[str]) -> d
     variables = [
         # No namespaceObject: a cluster-scoped ClusterSecretStore.
         ("admitted", f"namespaceObject == null || namespaceObject.metadata.name in {_cel(sorted(set(namespaces)))}"),
-        ("judged", f"variables.admitted && ({_SPEC_CHANGES})"),
+        # A store that talks to Vault is judged in every namespace, admitted or not.
+        ("vault", "has(object.spec) && has(object.spec.provider) && has(object.spec.provider.vault)"),
+        ("judged", f"(variables.admitted || variables.vault) && ({_SPEC_CHANGES})"),
     ]
     validations = [
         {
@@ -174,6 +204,67 @@ def binding(policy: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+GENERATORS_GROUP = "generators.external-secrets.io"
+# Generators that reach Vault, or the network, with credentials of their own: outside every declared key.
+REFUSED_GENERATORS = ["VaultDynamicSecret", "Webhook"]
+
+
+def push_and_generator_policy(settings: StackSettings) -> dict[str, Any]:
+    """No PushSecret writes through the platform store, and no Vault or Webhook generator, in any namespace."""
+    store = f"{STORE_KIND} {settings.store_name}"
+    group = ESO_API_VERSION.partition("/")[0]
+    write = ["CREATE", "UPDATE"]
+    rules = [
+        {"apiGroups": [group], "apiVersions": ["*"], "operations": write, "resources": ["pushsecrets", "clusterpushsecrets"]},
+        {
+            "apiGroups": [GENERATORS_GROUP],
+            "apiVersions": ["*"],
+            "operations": write,
+            "resources": ["vaultdynamicsecrets", "webhooks", "clustergenerators"],
+        },
+    ]
+    where = 'object.kind + " " + object.metadata.name + (namespaceObject == null ? "" : " in namespace " + namespaceObject.metadata.name)'
+    variables = [
+        (
+            "refs",
+            "!has(object.spec) ? [] : object.kind == 'ClusterPushSecret' ? "
+            "(has(object.spec.pushSecretSpec) && has(object.spec.pushSecretSpec.secretStoreRefs) ? object.spec.pushSecretSpec.secretStoreRefs : []) : "
+            "(has(object.spec.secretStoreRefs) ? object.spec.secretStoreRefs : [])",
+        ),
+        (
+            # By name, or by a label selector over ClusterSecretStores, which can select the platform's.
+            "pushesToPlatform",
+            f"variables.refs.exists(r, has(r.kind) && r.kind == {_cel(STORE_KIND)} && "
+            f"((has(r.name) && r.name == {_cel(settings.store_name)}) || has(r.labelSelector)))",
+        ),
+        (
+            "generator",
+            f"object.kind in {_cel(REFUSED_GENERATORS)} || (object.kind == 'ClusterGenerator' && has(object.spec) && "
+            f"has(object.spec.kind) && object.spec.kind in {_cel(REFUSED_GENERATORS)})",
+        ),
+    ]
+    validations = [
+        {
+            "expression": "!variables.pushesToPlatform",
+            "message": f"pushing to {store} is refused: Vault is written by its owners, never from a cluster",
+            "messageExpression": f'{where} + ": pushing to {store} is refused: Vault is written by its owners, never from a cluster"',
+        },
+        {
+            "expression": "!variables.generator",
+            "message": f"{' and '.join(REFUSED_GENERATORS)} generators are refused: they read beyond the declared keys",
+            "messageExpression": (
+                f'{where} + ": {" and ".join(REFUSED_GENERATORS)} generators are refused: they read Vault or the network '
+                f'beyond the keys declared in {DECLARED_IN}"'
+            ),
+        },
+    ]
+    return _policy(f"{settings.store_name}-push-and-generators", [], variables, validations, rules)
+
+
 def policies(settings: StackSettings, namespaces: Sequence[str], grants: Sequence[Grant]) -> list[dict[str, Any]]:
-    """Both policies; each is enforced by its `binding()`."""
-    return [external_secret_policy(settings, namespaces, grants), secret_store_policy(settings, namespaces)]
+    """Every admission policy of the platform store; each is enforced by its `binding()`."""
+    return [
+        external_secret_policy(settings, namespaces, grants),
+        secret_store_policy(settings, namespaces),
+        push_and_generator_policy(settings),
+    ]

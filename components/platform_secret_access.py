@@ -75,10 +75,16 @@ class PlatformSecretAccess(pulumi.ComponentResource):
             metadata=store["metadata"],
             spec=store["spec"],
             # ESO logs in to Vault as soon as the store exists: the identity (and, where managed,
-            # Vault's role and policy) must be there first.
+            # Vault's role and policy) must be there first, and the admission policies too, so no
+            # namespace is served before they know it.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[*self.service_accounts, self.token_reviewer_binding, *([vault_access] if vault_access else [])],
+                depends_on=[
+                    *self.service_accounts,
+                    self.token_reviewer_binding,
+                    *self.admission,
+                    *([vault_access] if vault_access else []),
+                ],
                 # Every ExternalSecret of the stack reads through it.
                 protect=settings.protect,
             ),

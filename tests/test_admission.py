@@ -150,21 +150,26 @@ def secret_store(kind: str = "SecretStore", namespace: str | None = "ameide") ->
 # --- what the policies say ---------------------------------------------------------------------
 
 
-def test_policies_when_rendered_then_fail_closed_on_create_and_update_of_eso_v1(settings: StackSettings) -> None:
+def test_policies_when_rendered_then_fail_closed_on_create_and_update_of_eso_objects(settings: StackSettings) -> None:
     policies = admission.policies(settings, NAMESPACES, GRANTS)
-    assert [p["metadata"]["name"] for p in policies] == ["ameide-vault-external-secrets", "ameide-vault-secret-stores"]
+    assert [p["metadata"]["name"] for p in policies] == [
+        "ameide-vault-external-secrets",
+        "ameide-vault-secret-stores",
+        "ameide-vault-push-and-generators",
+    ]
     for policy in policies:
         assert (policy["apiVersion"], policy["kind"]) == ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy")
         assert policy["spec"]["failurePolicy"] == "Fail"
-        [rule] = policy["spec"]["matchConstraints"]["resourceRules"]
-        assert (rule["apiGroups"], rule["apiVersions"], rule["operations"]) == (
-            ["external-secrets.io"],
-            ["v1"],
-            ["CREATE", "UPDATE"],
-        )
-    assert [r["resources"] for p in policies for r in p["spec"]["matchConstraints"]["resourceRules"]] == [
-        ["externalsecrets"],
-        ["secretstores", "clustersecretstores"],
+        assert all(r["operations"] == ["CREATE", "UPDATE"] for r in policy["spec"]["matchConstraints"]["resourceRules"])
+    assert [
+        (r["apiGroups"], r["apiVersions"], r["resources"])
+        for p in policies
+        for r in p["spec"]["matchConstraints"]["resourceRules"]
+    ] == [
+        (["external-secrets.io"], ["v1"], ["externalsecrets"]),
+        (["external-secrets.io"], ["v1"], ["secretstores", "clustersecretstores"]),
+        (["external-secrets.io"], ["*"], ["pushsecrets", "clusterpushsecrets"]),
+        (["generators.external-secrets.io"], ["*"], ["vaultdynamicsecrets", "webhooks", "clustergenerators"]),
     ]
 
 
@@ -200,7 +205,7 @@ def test_declared_prefixes_when_namespace_has_no_grant_then_it_owns_none() -> No
 def test_policies_when_stack_rendered_then_literals_are_that_stacks_declarations(stack: str) -> None:
     settings = settings_for(stack)
     owned = inventory.owned(inventory.discover(), settings.environment)
-    es_policy, store_policy = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned))
+    es_policy, store_policy, _ = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned))
     [declared] = [v["expression"] for v in es_policy["spec"]["variables"] if v["name"] == "declared"]
     assert json.loads(declared) == {
         namespace: {d.args.prefix: d.module for d in owned if d.args.namespace == namespace and d.args.external_secrets}
@@ -210,7 +215,7 @@ def test_policies_when_stack_rendered_then_literals_are_that_stacks_declarations
     assert (
         store_rule["expression"] == f"!variables.judged || request.userInfo.username == {json.dumps(settings.platform_identity)}"
     )
-    assert f"ClusterSecretStore {settings.store_name}" in es_policy["spec"]["validations"][0]["expression"]
+    assert f"ClusterSecretStore {settings.store_name}" in es_policy["spec"]["validations"][1]["expression"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -232,7 +237,7 @@ def test_cel_when_expression_invalid_then_engine_refuses_it() -> None:
 def test_cel_when_stack_renders_its_externalsecrets_then_policy_admits_every_one(stack: str) -> None:
     settings = settings_for(stack)
     owned = inventory.owned(inventory.discover(), settings.environment)
-    [es_policy, _] = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned))
+    es_policy, *_ = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned))
     rendered = [manifests.external_secret(d.args, spec, settings) for d in owned for spec in d.args.external_secrets]
     assert rendered
     assert {m["metadata"]["name"]: admit(es_policy, m, user=settings.platform_identity) for m in rendered} == {
@@ -393,19 +398,54 @@ def test_cel_when_update_switches_to_foreign_store_then_refused(es_policy: dict[
     assert "secretStoreRef is SecretStore team-vault" in message
 
 
-def test_cel_when_update_leaves_spec_unchanged_then_not_judged(es_policy: dict[str, Any]) -> None:
-    """A legacy object that breaks the rules can still get labels, annotations or lose its finalizers."""
-    legacy = es("growth/api-key", secretStoreRef={"kind": "ClusterSecretStore", "name": "legacy-vault"})
-    relabelled = copy.deepcopy(legacy)
+def test_cel_when_update_leaves_spec_unchanged_then_still_judged(es_policy: dict[str, Any]) -> None:
+    """Every write of an object reading through the platform store is judged, metadata-only ones too."""
+    bad = es("growth/api-key")
+    relabelled = copy.deepcopy(bad)
     relabelled["metadata"]["annotations"]["helm.sh/resource-policy"] = "keep"
-    assert admit(es_policy, relabelled, old=legacy) == []
-    changed = copy.deepcopy(relabelled)
-    changed["spec"]["refreshInterval"] = "5m"
-    assert len(admit(es_policy, changed, old=legacy)) == 2  # any spec change: judged in full
+    assert len(admit(es_policy, relabelled, old=bad)) == 1
+    good = es()
+    relabelled_good = copy.deepcopy(good)
+    relabelled_good["metadata"]["labels"]["team"] = "analytics"
+    assert admit(es_policy, relabelled_good, old=good) == []
 
 
-def test_cel_when_namespace_not_admitted_then_not_judged(es_policy: dict[str, Any]) -> None:
+def test_cel_when_namespace_not_admitted_and_own_store_then_not_judged(es_policy: dict[str, Any]) -> None:
     assert admit(es_policy, es("growth/api-key", namespace="growth", secretStoreRef={"kind": "SecretStore", "name": "own"})) == []
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {},  # the platform store as its secretStoreRef
+        {
+            "secretStoreRef": {"kind": "SecretStore", "name": "own"},
+            "data": [
+                {
+                    "secretKey": "K",
+                    "remoteRef": {"key": "x"},
+                    "sourceRef": {"storeRef": {"kind": "ClusterSecretStore", "name": "ameide-vault"}},
+                }
+            ],
+        },
+        {
+            "secretStoreRef": {"kind": "SecretStore", "name": "own"},
+            "dataFrom": [
+                {"extract": {"key": "x"}, "sourceRef": {"storeRef": {"kind": "ClusterSecretStore", "name": "ameide-vault"}}}
+            ],
+        },
+    ],
+)
+def test_cel_when_namespace_not_admitted_names_platform_store_then_refused(
+    es_policy: dict[str, Any], spec: dict[str, Any]
+) -> None:
+    """Created before a PR admits the namespace, it would sync unjudged the moment it is admitted."""
+    [message] = admit(es_policy, es("plausible/a", namespace="growth", **spec))
+    assert message == (
+        "ExternalSecret plausible-secrets in namespace growth: namespace growth is not admitted to ClusterSecretStore "
+        "ameide-vault: no workload declared in workloads/<team>/<workload>.py uses it (declare one there, in a namespace "
+        "granted to your team)"
+    )
 
 
 def test_cel_when_admitted_namespace_declares_no_prefix_then_every_key_refused(settings: StackSettings) -> None:
@@ -454,8 +494,14 @@ def test_cel_when_platform_identity_creates_or_updates_store_then_admitted(
     assert admit(store_policy, store, old=store, user=PLATFORM) == []
 
 
-def test_cel_when_secret_store_in_namespace_not_admitted_then_not_judged(store_policy: dict[str, Any]) -> None:
-    assert admit(store_policy, secret_store(namespace="growth")) == []
+def test_cel_when_vault_secret_store_in_namespace_not_admitted_then_still_refused(store_policy: dict[str, Any]) -> None:
+    assert admit(store_policy, secret_store(namespace="growth"))
+
+
+def test_cel_when_non_vault_secret_store_in_namespace_not_admitted_then_not_judged(store_policy: dict[str, Any]) -> None:
+    store = secret_store(namespace="growth")
+    store["spec"]["provider"] = {"fake": {"data": []}}
+    assert admit(store_policy, store) == []
 
 
 def test_cel_when_platform_store_rendered_then_only_platform_identity_may_apply_it(
@@ -476,3 +522,77 @@ def test_cel_when_anyone_changes_only_store_metadata_then_admitted(
     relabelled["metadata"]["labels"] = {"team": "growth"}
     relabelled["metadata"]["finalizers"] = ["external-secrets.io/finalizer"]
     assert admit(store_policy, relabelled, old=store) == []
+
+
+# --- PushSecrets and generators -------------------------------------------------------------------
+
+
+def judge(policy: dict[str, Any], obj: dict[str, Any], namespace: str | None) -> list[str]:
+    """Messages the API server would deny `obj` with under `policy` (matching is tested above)."""
+    activation: dict[str, Any] = {
+        "object": obj,
+        "oldObject": None,
+        "namespaceObject": namespace_object(namespace) if namespace else None,
+        "request": {"operation": "CREATE", "userInfo": {"username": TEAM}},
+        "params": None,
+    }
+    variables: dict[str, Any] = {}
+    for variable in policy["spec"]["variables"]:
+        variables[variable["name"]] = evaluate(variable["expression"], {**activation, "variables": variables})
+    context = {**activation, "variables": variables}
+    return [
+        evaluate(v["messageExpression"], context)
+        for v in policy["spec"]["validations"]
+        if evaluate(v["expression"], context) is not True
+    ]
+
+
+def push_secret(kind: str, refs: list[dict[str, Any]]) -> dict[str, Any]:
+    spec: dict[str, Any] = {"secretStoreRefs": refs, "selector": {"secret": {"name": "local"}}}
+    if kind == "ClusterPushSecret":
+        spec = {"pushSecretSpec": spec}
+    return {"apiVersion": "external-secrets.io/v1alpha1", "kind": kind, "metadata": {"name": "out"}, "spec": spec}
+
+
+@pytest.mark.parametrize("kind", ["PushSecret", "ClusterPushSecret"])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        {"kind": "ClusterSecretStore", "name": "ameide-vault"},
+        {"kind": "ClusterSecretStore", "labelSelector": {"matchLabels": {"app.kubernetes.io/part-of": "ameide-secrets"}}},
+    ],
+)
+def test_cel_when_push_secret_writes_through_platform_store_then_refused(
+    settings: StackSettings, kind: str, ref: dict[str, Any]
+) -> None:
+    policy = admission.push_and_generator_policy(settings)
+    namespace = "ameide" if kind == "PushSecret" else None
+    [message] = judge(policy, push_secret(kind, [{"kind": "SecretStore", "name": "own"}, ref]), namespace)
+    assert message.startswith(f"{kind} out")
+    assert message.endswith(
+        "pushing to ClusterSecretStore ameide-vault is refused: Vault is written by its owners, never from a cluster"
+    )
+
+
+def test_cel_when_push_secret_writes_to_another_store_then_admitted(settings: StackSettings) -> None:
+    policy = admission.push_and_generator_policy(settings)
+    assert judge(policy, push_secret("PushSecret", [{"kind": "SecretStore", "name": "ameide-vault"}]), "growth") == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "refused"),
+    [
+        ("VaultDynamicSecret", {"path": "database/creds/x", "provider": {"server": "https://vault:8200"}}, True),
+        ("Webhook", {"url": "https://example.invalid"}, True),
+        ("ClusterGenerator", {"kind": "VaultDynamicSecret", "generator": {}}, True),
+        ("ClusterGenerator", {"kind": "Password", "generator": {}}, False),
+        ("Password", {"length": 32}, False),
+    ],
+)
+def test_cel_when_generator_created_then_vault_and_webhook_refused(
+    settings: StackSettings, kind: str, spec: dict[str, Any], refused: bool
+) -> None:
+    policy = admission.push_and_generator_policy(settings)
+    obj = {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": kind, "metadata": {"name": "g"}, "spec": spec}
+    messages = judge(policy, obj, None if kind.startswith("Cluster") else "growth")
+    assert bool(messages) is refused

@@ -31,9 +31,9 @@ def platform_run(pulumi_run, staging_settings: StackSettings):
     return pulumi_run(lambda: PlatformSecretAccess("platform", settings, ["monitoring", "ameide", "ameide"], GRANTS))
 
 
-def test_platform_when_created_then_exactly_store_account_binding_and_two_admission_policies(platform_run) -> None:
+def test_platform_when_created_then_exactly_store_account_binding_and_three_admission_policies(platform_run) -> None:
     children = [r for r in platform_run.resources if r.type != COMPONENT]
-    assert sorted(r.type for r in children) == sorted([STORE, ACCOUNT, BINDING, POLICY, POLICY, POLICY_BINDING, POLICY_BINDING])
+    assert sorted(r.type for r in children) == sorted([STORE, ACCOUNT, BINDING, *[POLICY] * 3, *[POLICY_BINDING] * 3])
     [component] = platform_run.by_type(COMPONENT)
     assert all(r.parent == component.urn for r in children)
 
@@ -48,11 +48,13 @@ def test_store_when_namespaces_given_then_conditions_admit_only_those(platform_r
     assert store.inputs["apiVersion"] == "external-secrets.io/v1"
 
 
-def test_store_when_created_then_depends_on_its_vault_identity(platform_run) -> None:
+def test_store_when_created_then_depends_on_its_vault_identity_and_admission_policies(platform_run) -> None:
     [store] = platform_run.by_type(STORE)
     [account] = platform_run.by_type(ACCOUNT)
     [binding] = platform_run.by_type(BINDING)
-    assert set(store.depends_on) == {account.urn, binding.urn}
+    admission = {r.urn for r in [*platform_run.by_type(POLICY), *platform_run.by_type(POLICY_BINDING)]}
+    assert len(admission) == 6
+    assert set(store.depends_on) == {account.urn, binding.urn, *admission}
 
 
 def test_store_when_created_then_vault_kubernetes_auth_uses_reviewer_account(platform_run, staging_settings) -> None:

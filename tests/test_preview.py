@@ -37,13 +37,13 @@ def test_preview_when_yaml_then_every_kubernetes_object_as_sent(capsys) -> None:
         "ServiceAccount",
         "ClusterRole",
         *["ClusterRoleBinding"] * 2,
-        *["ValidatingAdmissionPolicy"] * 3,
-        *["ValidatingAdmissionPolicyBinding"] * 3,
+        *["ValidatingAdmissionPolicy"] * 4,
+        *["ValidatingAdmissionPolicyBinding"] * 4,
     ]
-    assert kinds[:11] == [*platform, "ClusterSecretStore"]
-    assert set(kinds[11:]) == {"ExternalSecret"}
+    assert kinds[:13] == [*platform, "ClusterSecretStore"]
+    assert set(kinds[13:]) == {"ExternalSecret"}
     production_owned = [d for d in inventory.discover() if d.args.rollout.value == "production"]
-    assert len(kinds) - 11 == sum(len(d.args.external_secrets) for d in production_owned)
+    assert len(kinds) - 13 == sum(len(d.args.external_secrets) for d in production_owned)
 
 
 def test_preview_when_run_twice_then_identical_output(capsys) -> None:

@@ -88,7 +88,7 @@ def test_workload_when_registered_then_each_externalsecret_waits_for_the_store_a
         for r in result.resources
         if r.type.startswith("kubernetes:admissionregistration.k8s.io/v1:") and not r.name.endswith("-dry-run-only")
     ]
-    assert len(admission) == 4
+    assert len(admission) == 6
     assert all(sorted(r.depends_on) == sorted([store.urn, *admission]) for r in result.by_type(EXTERNAL_SECRET))
 
 
