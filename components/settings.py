@@ -22,6 +22,10 @@ PROJECT = "ameide-secrets"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The service account ESO's controller runs as (its Helm chart's default).
+ESO_SERVICE_ACCOUNT = "external-secrets"
+
+
 class SettingsError(pulumi.RunError):
     """Stack configuration that cannot be used; one line per bad config key."""
 
@@ -153,6 +157,11 @@ class StackSettings(BaseModel):
             )
         if self.vault_ca_kind is not None and (self.vault_ca_name is None or self.vault_ca_key is None):
             raise ValueError("vaultCaKind needs vaultCaName and vaultCaKey")
+        if self.reviewer_service_account == ESO_SERVICE_ACCOUNT:
+            raise ValueError(
+                f"reviewerServiceAccount must not be ESO's own account {ESO_SERVICE_ACCOUNT!r}: Vault would trust the "
+                "controller's identity itself (keep the default ameide-vault-auth)"
+            )
         if self.preview_identity is not None and self.preview_identity == self.platform_identity:
             raise ValueError("previewIdentity must differ from platformIdentity: previews may only dry-run, deploys must write")
         if self.render_yaml_to_directory is not None and self.wait_for_ready:

@@ -1,14 +1,23 @@
 """Pure functions: Vault's side of the platform's access, from declarations and settings.
 
-The kubernetes auth backend ESO logs in through, the role it logs in with, and the read-only ACL
-policy that role carries: `read` on exactly the declared key prefixes of the KV mount.
-`VaultAccess` registers these; tests read them without a Vault.
+The kubernetes auth backend ESO logs in through, the role it logs in with, and read-only ACL
+policies: `read` on exactly the declared key prefixes of the KV mount. `VaultAccess` registers
+these; tests read them without a Vault, and on a real OpenBao (tests/e2e).
+
+Vault keeps namespaces apart by itself (`authMode: referent`, the default): ESO logs in as the
+service account `reviewerServiceAccount` *of the ExternalSecret's namespace*; the role names the
+login's alias `<namespace>/<account>` (`alias_name_source: serviceaccount_name`), each admitted
+namespace has an identity entity owning that alias, and the entity carries the read policy of
+that namespace's workloads only. The role itself grants nothing. So an ExternalSecret in namespace
+A that names a key of namespace B is refused by Vault, admission policies or not. In `shared` mode
+ESO has one identity, and only admission keeps namespaces apart.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from components import tenancy
@@ -16,10 +25,57 @@ from components.inventory import Grant
 from components.manifests import reviewer_namespaces
 from components.settings import StackSettings
 
+# ESO logs in again when its token expires; a short life bounds what a leaked token can do.
+TOKEN_TTL_SECONDS = 600
+TOKEN_MAX_TTL_SECONDS = 1200
+
 
 def policy_name(settings: StackSettings) -> str:
-    """The ACL policy ESO's role carries: named after the store it serves."""
+    """`shared` mode: the one ACL policy ESO's role carries, named after the store it serves."""
     return f"{settings.store_name}-read"
+
+
+def namespace_policy_name(settings: StackSettings, namespace: str) -> str:
+    """`referent` mode: the ACL policy of one admitted namespace's workloads."""
+    return f"{settings.store_name}-read-{namespace}"
+
+
+@dataclass(frozen=True)
+class NamespaceIdentity:
+    """`referent` mode: the Vault identity ESO logs in as for one admitted namespace."""
+
+    namespace: str
+    entity: str
+    """Identity entity name."""
+    alias: str
+    """The login's alias on the kubernetes auth mount: `<namespace>/<service account>`."""
+    policy: str
+    """Name of the entity's (only) policy."""
+
+
+def identities(settings: StackSettings, namespaces: Sequence[str]) -> list[NamespaceIdentity]:
+    """One identity per admitted namespace in `referent` mode; none in `shared` mode."""
+    if settings.auth_mode != "referent":
+        return []
+    return [
+        NamespaceIdentity(
+            namespace=namespace,
+            entity=f"{settings.store_name}-{namespace}",
+            alias=f"{namespace}/{settings.reviewer_service_account}",
+            policy=namespace_policy_name(settings, namespace),
+        )
+        for namespace in sorted(set(namespaces))
+    ]
+
+
+def read_policies(settings: StackSettings, namespaces: Sequence[str], grants: Sequence[Grant]) -> dict[str, str]:
+    """Name -> HCL of every read policy: one per admitted namespace (referent), or one for all (shared)."""
+    if settings.auth_mode != "referent":
+        return {policy_name(settings): acl_policy(settings, grants)}
+    return {
+        identity.policy: acl_policy(settings, [g for g in grants if g.namespace == identity.namespace])
+        for identity in identities(settings, namespaces)
+    }
 
 
 def _path_rule(path: str, modules: Sequence[str]) -> str:
@@ -61,13 +117,23 @@ def auth_backend_config(settings: StackSettings) -> dict[str, Any]:
 
 
 def role(settings: StackSettings, namespaces: Sequence[str]) -> dict[str, Any]:
-    """The role ESO logs in with: bound to exactly the identity the store presents, where it lives."""
+    """The role ESO logs in with: bound to exactly the identity the store presents, where it lives.
+
+    No default policy and a short TTL. In `referent` mode the role grants no policy itself: the
+    namespace's entity does, found by the login's alias `<namespace>/<account>`.
+    """
+    referent = settings.auth_mode == "referent"
     args: dict[str, Any] = {
         "role_name": settings.vault_role,
         "bound_service_account_names": [settings.reviewer_service_account],
         "bound_service_account_namespaces": reviewer_namespaces(settings, namespaces),
-        "token_policies": [policy_name(settings)],
+        "token_policies": [] if referent else [policy_name(settings)],
+        "token_no_default_policy": True,
+        "token_ttl": TOKEN_TTL_SECONDS,
+        "token_max_ttl": TOKEN_MAX_TTL_SECONDS,
     }
+    if referent:
+        args["alias_name_source"] = "serviceaccount_name"
     if settings.vault_audience is not None:
         args["audience"] = settings.vault_audience
     return args
@@ -78,14 +144,15 @@ def preview_policy_name(settings: StackSettings) -> str:
     return f"{settings.store_name}-preview"
 
 
-def preview_policy(settings: StackSettings) -> str:
+def preview_policy(settings: StackSettings, namespaces: Sequence[str]) -> str:
     """HCL for `pulumi preview` of VaultAccess: read this program's Vault configuration, nothing else.
 
     No path under the KV mount (a preview never needs a value), no write, no `auth/token/create`
     (the preview's Vault provider runs with `skipChildToken`).
     """
     auth = settings.vault_auth_mount
-    policies = [policy_name(settings), preview_policy_name(settings)]
+    managed = [*(i.policy for i in identities(settings, namespaces))] or [policy_name(settings)]
+    policies = [*managed, preview_policy_name(settings)]
     paths = [
         # The auth mount: pulumi-vault's AuthBackend reads it, its listing and its tuning.
         "sys/auth",
@@ -96,6 +163,9 @@ def preview_policy(settings: StackSettings) -> str:
         # Both API spellings of a policy, for each policy this program manages.
         *(f"sys/policy/{name}" for name in policies),
         *(f"sys/policies/acl/{name}" for name in policies),
+        # The namespaces' identities (referent mode): entities by name, and by the ids Pulumi stores.
+        *(f"identity/entity/name/{i.entity}" for i in identities(settings, namespaces)),
+        *(["identity/entity/id/*", "identity/entity-alias/id/*"] if identities(settings, namespaces) else []),
         # The provider looks its own token up when it starts.
         "auth/token/lookup-self",
     ]

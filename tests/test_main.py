@@ -182,9 +182,10 @@ def declared_map(result: RunResult) -> dict[str, dict[str, str]]:
 
 
 def vault_paths(result: RunResult) -> set[str]:
-    """The paths of ESO's read policy (the preview policy reads configuration, never KV)."""
-    [policy] = [r for r in result.by_type(VAULT_POLICY) if r.name.endswith("-read")]
-    return set(re.findall(r'^path "([^"]+)"', policy.inputs["policy"], re.M))
+    """The paths of ESO's read policies, all namespaces together (the preview policy reads configuration, never KV)."""
+    policies = [r for r in result.by_type(VAULT_POLICY) if "-read" in r.name]
+    assert policies
+    return {path for policy in policies for path in re.findall(r'^path "([^"]+)"', policy.inputs["policy"], re.M)}
 
 
 @pytest.mark.parametrize("auth_mode", ["shared", "referent"])
@@ -227,11 +228,10 @@ def test_program_when_stack_runs_then_vault_access_only_where_managed(stack: str
     if managed:
         settings = settings_for(stack)
         owned = inventory.owned(inventory.discover(), settings.environment)
-        [policy] = [r for r in result.by_type(VAULT_POLICY) if r.name.endswith("-read")]
-        assert policy.inputs == {
-            "name": "ameide-vault-read",
-            "policy": vault_config.acl_policy(settings, inventory.grants(owned)),
-        }
+        namespaces, grants = inventory.namespaces(owned), inventory.grants(owned)
+        registered = {r.name: r.inputs["policy"] for r in result.by_type(VAULT_POLICY) if "-read" in r.name}
+        assert registered == vault_config.read_policies(settings, namespaces, grants)
+        assert len(registered) == len(namespaces)  # referent: Vault keeps each namespace to its own prefixes
         assert vault_paths(result) == {f"secret/data/{d.args.prefix}*" for d in owned if d.args.external_secrets}
         # Address and token come from the environment: no explicit provider, nothing from the repository.
         assert not result.by_type("pulumi:providers:vault")

@@ -324,7 +324,14 @@ def test_external_secret_when_deletion_policy_set_renders_it(render: Render, del
 
 def test_store_when_rendered_takes_vault_fields_from_settings() -> None:
     settings = settings_for(
-        "staging", vaultKvMount="kv", vaultKvVersion="v1", vaultAuthMount="k8s-staging", vaultRole="eso", storeName="vault"
+        "staging",
+        vaultKvMount="kv",
+        vaultKvVersion="v1",
+        vaultAuthMount="k8s-staging",
+        vaultRole="eso",
+        storeName="vault",
+        authMode="shared",
+        vaultAudience="",
     )
     store = manifests.cluster_secret_store(settings, ["ameide"])
     assert (store["apiVersion"], store["kind"], store["metadata"]["name"]) == (
@@ -370,28 +377,30 @@ def test_store_when_no_namespaces_admits_none(staging_settings: StackSettings) -
     assert manifests.cluster_secret_store(staging_settings, [])["spec"]["conditions"] == [{"namespaces": []}]
 
 
-def test_store_when_no_audience_omits_audiences(staging_settings: StackSettings) -> None:
-    ref = manifests.cluster_secret_store(staging_settings, ["ameide"])["spec"]["provider"]["vault"]["auth"]["kubernetes"]
+def test_store_when_no_audience_omits_audiences() -> None:
+    store = manifests.cluster_secret_store(settings_for("staging", vaultAudience=""), ["ameide"])
+    ref = store["spec"]["provider"]["vault"]["auth"]["kubernetes"]
     assert "audiences" not in ref["serviceAccountRef"]
 
 
-def test_store_when_audience_set_renders_it() -> None:
-    store = manifests.cluster_secret_store(settings_for("staging", vaultAudience="vault"), ["ameide"])
-    ref = store["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"]
-    assert ref == {"name": "ameide-vault-auth", "namespace": "external-secrets", "audiences": ["vault"]}
-
-
-def test_store_when_rendered_names_service_account_namespace_not_referent_auth(staging_settings: StackSettings) -> None:
-    """Without `namespace` ESO would use the account in each ExternalSecret's namespace."""
-    ref = manifests.reviewer_account_ref(staging_settings)
-    assert ref["namespace"] == "external-secrets"
+@pytest.mark.parametrize(
+    ("mode", "ref"),
+    [
+        ("shared", {"name": "ameide-vault-auth", "namespace": "external-secrets", "audiences": ["vault"]}),
+        # Without `namespace` ESO uses the account in each ExternalSecret's namespace (referent auth).
+        ("referent", {"name": "ameide-vault-auth", "audiences": ["vault"]}),
+    ],
+)
+def test_store_when_audience_defaulted_then_rendered_with_the_mode_s_account(mode: str, ref: dict[str, Any]) -> None:
+    store = manifests.cluster_secret_store(settings_for("staging", authMode=mode), ["ameide"])
+    assert store["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"] == ref
 
 
 # --- reviewer identity ---------------------------------------------------------------------------
 
 
 def test_reviewer_service_account_when_shared_lives_in_eso_namespace_only() -> None:
-    settings = settings_for("staging", reviewerServiceAccount="vault-auth", esoNamespace="eso")
+    settings = settings_for("staging", reviewerServiceAccount="vault-auth", esoNamespace="eso", authMode="shared")
     [sa] = manifests.reviewer_service_accounts(settings, ["ameide", "monitoring"])
     assert (sa["apiVersion"], sa["kind"]) == ("v1", "ServiceAccount")
     assert (sa["metadata"]["name"], sa["metadata"]["namespace"]) == ("vault-auth", "eso")
@@ -407,7 +416,7 @@ def test_reviewer_service_accounts_when_referent_one_per_admitted_namespace() ->
 
 
 def test_reviewer_binding_when_shared_grants_auth_delegator_to_reviewer() -> None:
-    settings = settings_for("staging", reviewerServiceAccount="vault-auth", esoNamespace="eso")
+    settings = settings_for("staging", reviewerServiceAccount="vault-auth", esoNamespace="eso", authMode="shared")
     binding = manifests.reviewer_binding(settings, ["ameide"])
     assert (binding["apiVersion"], binding["kind"]) == ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"}

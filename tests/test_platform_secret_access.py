@@ -27,7 +27,7 @@ GRANTS = [
 @pytest.fixture
 def platform_run(pulumi_run, staging_settings: StackSettings):
     # The store's own objects; the preview identity's are tested on their own below.
-    settings = settings_for("staging", previewIdentity="")
+    settings = settings_for("staging", previewIdentity="", authMode="shared")
     return pulumi_run(lambda: PlatformSecretAccess("platform", settings, ["monitoring", "ameide", "ameide"], GRANTS))
 
 
@@ -63,6 +63,7 @@ def test_store_when_created_then_vault_kubernetes_auth_uses_reviewer_account(pla
     assert auth["serviceAccountRef"] == {
         "name": staging_settings.reviewer_service_account,
         "namespace": staging_settings.eso_namespace,
+        "audiences": ["vault"],
     }
     [account] = platform_run.by_type(ACCOUNT)
     assert account.inputs["metadata"]["name"] == staging_settings.reviewer_service_account
@@ -109,7 +110,10 @@ def test_platform_when_referent_then_account_per_namespace_and_store_ref_without
     accounts = result.by_type(ACCOUNT)
     assert sorted(r.name for r in accounts) == ["ameide/ameide-vault-auth", "monitoring/ameide-vault-auth"]
     [store] = result.by_type(STORE)
-    assert store.inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"] == {"name": "ameide-vault-auth"}
+    assert store.inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"] == {
+        "name": "ameide-vault-auth",
+        "audiences": ["vault"],
+    }
     assert set(store.depends_on) >= {r.urn for r in accounts}
     [binding] = result.by_type(BINDING)
     assert [s["namespace"] for s in binding.inputs["subjects"]] == ["ameide", "monitoring"]
@@ -130,7 +134,7 @@ def test_store_when_vault_managed_then_waits_for_vault_role_and_policy(pulumi_ru
     result = pulumi_run(program)
     [store] = result.by_type(STORE)
     vault_resources = {r.urn for r in result.resources if r.type.startswith("vault:")}
-    assert len(vault_resources) == 5
+    assert len(vault_resources) == 7  # backend, config, role, preview policy; ameide's policy, entity and alias
     assert vault_resources <= set(store.depends_on)
 
 

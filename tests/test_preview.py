@@ -32,18 +32,21 @@ def test_preview_when_yaml_then_every_kubernetes_object_as_sent(capsys) -> None:
     documents = list(yaml.safe_load_all(out))
     assert code == 0
     kinds = [d["kind"] for d in documents]
-    # The store's identity and admission policies, and the preview identity's role, binding and dry-run policy.
+    production_owned = [d for d in inventory.discover() if d.args.rollout.value == "production"]
+    namespaces = {d.args.namespace for d in production_owned}
+    # The store's identity (referent: one account per admitted namespace), its admission policies,
+    # and the preview identity's role, binding and dry-run policy.
     platform = [
-        "ServiceAccount",
+        *["ServiceAccount"] * len(namespaces),
         "ClusterRole",
         *["ClusterRoleBinding"] * 2,
         *["ValidatingAdmissionPolicy"] * 4,
         *["ValidatingAdmissionPolicyBinding"] * 4,
+        "ClusterSecretStore",
     ]
-    assert kinds[:13] == [*platform, "ClusterSecretStore"]
-    assert set(kinds[13:]) == {"ExternalSecret"}
-    production_owned = [d for d in inventory.discover() if d.args.rollout.value == "production"]
-    assert len(kinds) - 13 == sum(len(d.args.external_secrets) for d in production_owned)
+    assert kinds[: len(platform)] == platform
+    assert set(kinds[len(platform) :]) == {"ExternalSecret"}
+    assert len(kinds) - len(platform) == sum(len(d.args.external_secrets) for d in production_owned)
 
 
 def test_preview_when_run_twice_then_identical_output(capsys) -> None:

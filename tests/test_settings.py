@@ -245,7 +245,7 @@ def test_from_config_when_ca_kind_without_name_or_key_explains(missing: str) -> 
 
 
 def test_from_config_when_value_is_empty_string_is_unset() -> None:
-    settings = settings_for("local")
+    settings = settings_for("local", vaultAudience="")
     assert settings.vault_audience is None
     assert settings.vault_ca_kind is None
     assert settings.vault_ca_name is None
@@ -311,9 +311,11 @@ def test_from_config_when_platform_identity_missing_names_key() -> None:
 
 
 @pytest.mark.parametrize(("stack", "managed"), [("local", False), ("staging", True), ("production", True)])
-def test_from_config_when_real_stack_then_vault_managed_outside_local_and_auth_shared(stack: str, managed: bool) -> None:
+def test_from_config_when_real_stack_then_vault_managed_outside_local_and_namespaces_apart_in_vault(
+    stack: str, managed: bool
+) -> None:
     settings = settings_for(stack)
-    assert (settings.vault_manage, settings.auth_mode) == (managed, "shared")
+    assert (settings.vault_manage, settings.auth_mode, settings.vault_audience) == (managed, "referent", "vault")
 
 
 def test_stack_names_when_stack_file_has_bad_environment_then_settings_error_names_file_and_key(tmp_path) -> None:
@@ -326,3 +328,8 @@ def test_stack_names_when_stack_file_has_bad_environment_then_settings_error_nam
         SettingsError, match=r"Pulumi.qa.yaml: ameide-secrets:environment: Input should be 'local', 'staging' or 'production'"
     ):
         stack_names(tmp_path)
+
+
+def test_from_config_when_reviewer_is_esos_own_account_then_refused() -> None:
+    with pytest.raises(SettingsError, match="reviewerServiceAccount must not be ESO's own account 'external-secrets'"):
+        settings_for("staging", reviewerServiceAccount="external-secrets")

@@ -17,6 +17,8 @@ BACKEND = "vault:index/authBackend:AuthBackend"
 CONFIG = "vault:kubernetes/authBackendConfig:AuthBackendConfig"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 POLICY = "vault:index/policy:Policy"
+ENTITY = "vault:identity/entity:Entity"
+ALIAS = "vault:identity/entityAlias:EntityAlias"
 GRANTS = [Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetch_metadata=False)]
 
 
@@ -25,10 +27,10 @@ def vault_run(pulumi_run, staging_settings: StackSettings) -> RunResult:
     return pulumi_run(lambda: VaultAccess("vault", staging_settings, ["ameide"], GRANTS))
 
 
-def test_vault_access_when_created_then_backend_config_role_and_policy_under_component(vault_run: RunResult) -> None:
+def test_vault_access_when_created_then_backend_config_role_policies_and_identity_under_component(vault_run: RunResult) -> None:
     [component] = vault_run.by_type(COMPONENT)
     children = [r for r in vault_run.resources if r.type != COMPONENT]
-    assert sorted(r.type for r in children) == sorted([BACKEND, CONFIG, ROLE, POLICY, POLICY])
+    assert sorted(r.type for r in children) == sorted([BACKEND, CONFIG, ROLE, POLICY, POLICY, ENTITY, ALIAS])
     assert all(r.parent == component.urn for r in children)
 
 
@@ -39,44 +41,63 @@ def test_vault_access_when_created_then_kubernetes_backend_at_configured_mount(v
     assert config.inputs == {"backend": "kubernetes", "kubernetesHost": "https://kubernetes.default.svc"}
 
 
-def test_vault_access_when_created_then_policy_is_the_pure_hcl(vault_run: RunResult, staging_settings: StackSettings) -> None:
+def test_vault_access_when_created_then_policies_are_the_pure_hcl(vault_run: RunResult, staging_settings: StackSettings) -> None:
     assert {r.name: r.inputs for r in vault_run.by_type(POLICY)} == {
-        "ameide-vault-read": {"name": "ameide-vault-read", "policy": vault_config.acl_policy(staging_settings, GRANTS)},
-        "ameide-vault-preview": {"name": "ameide-vault-preview", "policy": vault_config.preview_policy(staging_settings)},
+        "ameide-vault-read-ameide": {
+            "name": "ameide-vault-read-ameide",
+            "policy": vault_config.acl_policy(staging_settings, GRANTS),
+        },
+        "ameide-vault-preview": {
+            "name": "ameide-vault-preview",
+            "policy": vault_config.preview_policy(staging_settings, ["ameide"]),
+        },
     }
 
 
-def test_vault_access_when_created_then_role_carries_policy_and_waits_for_it(vault_run: RunResult) -> None:
+def test_vault_access_when_referent_then_namespace_entity_owns_the_login_alias_and_carries_its_policy(
+    vault_run: RunResult,
+) -> None:
+    [entity], [alias] = vault_run.by_type(ENTITY), vault_run.by_type(ALIAS)
+    assert (entity.inputs["name"], entity.inputs["policies"]) == ("ameide-vault-ameide", ["ameide-vault-read-ameide"])
+    assert alias.inputs["name"] == "ameide/ameide-vault-auth"
+    assert {"mountAccessor", "canonicalId"} <= set(alias.inputs)
+
+
+def test_vault_access_when_created_then_role_waits_for_policies_and_aliases(vault_run: RunResult) -> None:
     [role] = vault_run.by_type(ROLE)
     assert role.inputs == {
         "backend": "kubernetes",
         "roleName": "ameide-secrets",
         "boundServiceAccountNames": ["ameide-vault-auth"],
-        "boundServiceAccountNamespaces": ["external-secrets"],
-        "tokenPolicies": ["ameide-vault-read"],
+        "boundServiceAccountNamespaces": ["ameide"],
+        "tokenPolicies": [],
+        "tokenNoDefaultPolicy": True,
+        "tokenTtl": 600,
+        "tokenMaxTtl": 1200,
+        "aliasNameSource": "serviceaccount_name",
+        "audience": "vault",
     }
-    [policy] = [r for r in vault_run.by_type(POLICY) if r.name == "ameide-vault-read"]
-    [config] = vault_run.by_type(CONFIG)
-    assert {policy.urn, config.urn} <= set(role.depends_on)
+    # A login before its alias exists would create an entity without policy that blocks the alias.
+    waits_for = {r.urn for r in [*vault_run.by_type(POLICY), *vault_run.by_type(ALIAS), *vault_run.by_type(CONFIG)]}
+    assert waits_for - {r.urn for r in vault_run.by_type(POLICY) if r.name == "ameide-vault-preview"} <= set(role.depends_on)
 
 
 def test_vault_access_when_created_then_no_provider_and_no_token_in_inputs(vault_run: RunResult) -> None:
     """Vault's address and token come from VAULT_ADDR / VAULT_TOKEN or vault:address, never from here."""
     vault = [r for r in vault_run.resources if r.type.startswith("vault:")]
     assert all(r.provider == "" for r in vault)
-    assert not [key for r in vault for key in r.inputs if "token" in key.lower() and key != "tokenPolicies"]
+    settings = {"tokenPolicies", "tokenNoDefaultPolicy", "tokenTtl", "tokenMaxTtl"}
+    assert not [key for r in vault for key in r.inputs if "token" in key.lower() and key not in settings]
 
 
 @pytest.mark.parametrize(("stack", "protected"), [("staging", False), ("production", True)])
-def test_vault_access_when_stack_protects_then_only_auth_backend_protected(pulumi_run, stack: str, protected: bool) -> None:
+def test_vault_access_when_stack_protects_then_auth_backend_protected_and_never_disabled(
+    pulumi_run, stack: str, protected: bool
+) -> None:
     result = pulumi_run(lambda: VaultAccess("vault", settings_for(stack), ["ameide"], GRANTS), stack=stack)
-    assert {r.name: r.protect for r in result.resources if r.type != COMPONENT} == {
-        "kubernetes-auth": protected,
-        "kubernetes-auth-config": False,
-        "ameide-secrets": False,
-        "ameide-vault-read": False,
-        "ameide-vault-preview": False,
-    }
+    assert {r.name for r in result.resources if r.protect} == ({"kubernetes-auth"} if protected else set())
+    # Disabling the mount would delete every role on it: retained in every stack.
+    assert {r.name for r in result.resources if r.retain_on_delete} == {"kubernetes-auth"}
 
 
 def test_vault_access_when_created_then_outputs_mount_role_and_policy(vault_run: RunResult) -> None:
@@ -84,6 +105,6 @@ def test_vault_access_when_created_then_outputs_mount_role_and_policy(vault_run:
     assert vault_run.component_outputs[component.urn] == {
         "authMount": "kubernetes",
         "role": "ameide-secrets",
-        "policy": "ameide-vault-read",
+        "policies": ["ameide-vault-read-ameide"],
         "previewPolicy": "ameide-vault-preview",
     }

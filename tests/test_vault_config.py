@@ -74,18 +74,61 @@ def test_acl_policy_when_stack_rendered_then_exactly_the_declared_prefixes_read_
     assert {c for caps in granted.values() for c in caps} == {"read"}
 
 
-def test_role_when_shared_then_bound_to_reviewer_in_eso_namespace(settings: StackSettings) -> None:
+def test_role_when_shared_then_bound_to_reviewer_in_eso_namespace_carrying_the_union_policy() -> None:
+    settings = settings_for("staging", authMode="shared", vaultAudience="")
     assert vault_config.role(settings, ["monitoring", "ameide"]) == {
         "role_name": "ameide-secrets",
         "bound_service_account_names": ["ameide-vault-auth"],
         "bound_service_account_namespaces": ["external-secrets"],
         "token_policies": ["ameide-vault-read"],
+        "token_no_default_policy": True,
+        "token_ttl": 600,
+        "token_max_ttl": 1200,
+    }
+
+
+def test_role_when_referent_then_grants_nothing_itself_and_names_the_alias_by_account() -> None:
+    role = vault_config.role(settings_for("staging"), ["ameide"])
+    assert (role["token_policies"], role["alias_name_source"], role["token_no_default_policy"]) == (
+        [],
+        "serviceaccount_name",
+        True,
+    )
+
+
+def test_identities_when_referent_then_one_entity_alias_and_policy_per_admitted_namespace() -> None:
+    settings = settings_for("staging")
+    assert vault_config.identities(settings, ["monitoring", "ameide", "ameide"]) == [
+        vault_config.NamespaceIdentity("ameide", "ameide-vault-ameide", "ameide/ameide-vault-auth", "ameide-vault-read-ameide"),
+        vault_config.NamespaceIdentity(
+            "monitoring", "ameide-vault-monitoring", "monitoring/ameide-vault-auth", "ameide-vault-read-monitoring"
+        ),
+    ]
+    assert vault_config.identities(settings_for("staging", authMode="shared"), ["ameide"]) == []
+
+
+def test_read_policies_when_referent_then_each_namespace_reads_only_its_own_prefixes() -> None:
+    policies = vault_config.read_policies(settings_for("staging"), ["ameide", "monitoring"], [PLAUSIBLE, PROMETHEUS])
+    assert {name: rules(hcl) for name, hcl in policies.items()} == {
+        "ameide-vault-read-ameide": {"secret/data/plausible/*": ["read"]},
+        "ameide-vault-read-monitoring": {"secret/data/prometheus/*": ["read"], "secret/metadata/prometheus/*": ["read"]},
+    }
+
+
+def test_read_policies_when_shared_then_one_policy_for_every_namespace() -> None:
+    policies = vault_config.read_policies(
+        settings_for("staging", authMode="shared"), ["ameide", "monitoring"], [PLAUSIBLE, PROMETHEUS]
+    )
+    assert list(policies) == ["ameide-vault-read"]
+    assert set(rules(policies["ameide-vault-read"])) == {
+        "secret/data/plausible/*",
+        "secret/data/prometheus/*",
+        "secret/metadata/prometheus/*",
     }
 
 
 def test_role_when_referent_then_bound_to_exactly_the_admitted_namespaces() -> None:
-    settings = settings_for("staging", authMode="referent", vaultAudience="vault")
-    role = vault_config.role(settings, ["monitoring", "ameide", "ameide"])
+    role = vault_config.role(settings_for("staging"), ["monitoring", "ameide", "ameide"])
     assert role["bound_service_account_namespaces"] == ["ameide", "monitoring"]
     assert role["bound_service_account_names"] == ["ameide-vault-auth"]
     assert role["audience"] == "vault"
@@ -104,14 +147,18 @@ def test_auth_backend_config_when_ca_set_then_passes_it() -> None:
 @pytest.mark.parametrize("stack", ["staging", "production"])
 def test_preview_policy_when_rendered_then_reads_configuration_only_never_kv(stack: str) -> None:
     settings = settings_for(stack)
-    granted = rules(vault_config.preview_policy(settings))
+    granted = rules(vault_config.preview_policy(settings, ["ameide", "monitoring"]))
     # Reading sys/auth/<mount> is a root-protected endpoint: sudo beside read, nowhere else.
     assert {path: caps for path, caps in granted.items() if caps != ["read"]} == {
         f"sys/auth/{settings.vault_auth_mount}": ["read", "sudo"]
     }
-    assert not [path for path in granted if path.startswith(f"{settings.vault_kv_mount}/") or "*" in path or "+" in path]
+    # The only globs are over identity ids, never under the KV mount.
+    assert not [path for path in granted if path.startswith(f"{settings.vault_kv_mount}/") or "+" in path]
+    assert [path for path in granted if "*" in path] == ["identity/entity/id/*", "identity/entity-alias/id/*"]
     assert "auth/token/create" not in granted
     assert {
         f"auth/{settings.vault_auth_mount}/role/{settings.vault_role}",
-        f"sys/policy/{vault_config.policy_name(settings)}",
+        "sys/policy/ameide-vault-read-ameide",
+        "sys/policies/acl/ameide-vault-read-monitoring",
+        "identity/entity/name/ameide-vault-monitoring",
     } <= set(granted)

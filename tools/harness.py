@@ -76,6 +76,19 @@ class _Mocks(mocks.Mocks):
         return {}, None
 
 
+UNKNOWN = "[unknown]"
+"""How a value only the provider computes (an id, Vault's mount accessor) reads in a preview."""
+
+
+def _known(value: Any) -> Any:
+    """`value` with every unknown replaced by UNKNOWN: previews are printed and compared as JSON."""
+    if isinstance(value, dict):
+        return {key: _known(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_known(item) for item in value]
+    return UNKNOWN if isinstance(value, pulumi.output.Unknown) else value
+
+
 class RecordingMonitor(mocks.MockMonitor):
     """A MockMonitor that also keeps the resource options the engine would receive."""
 
@@ -92,7 +105,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 urn=urn,
                 parent=request.parent,
                 custom=custom,
-                inputs=self.resources[urn].state,
+                inputs=_known(self.resources[urn].state),
                 protect=protect,
                 retain_on_delete=retain,
                 depends_on=list(request.dependencies),

@@ -8,11 +8,9 @@ only the preview policy, without Vault's default policy, is tried against all of
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
-from components import inventory, vault_config
+from components import vault_config
 
 from .conftest import SeededStack
 from .openbao import VaultClient
@@ -20,50 +18,30 @@ from .openbao import VaultClient
 REFUSED = 403
 
 
-def throwaway_ca(tmp_path_factory: pytest.TempPathFactory) -> str:
-    directory = tmp_path_factory.mktemp("ca")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=e2e",
-         "-days", "1", "-keyout", str(directory / "key.pem"), "-out", str(directory / "ca.pem")],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return (directory / "ca.pem").read_text()
-
-
 @pytest.fixture(scope="module")
-def preview(seeded_stack: SeededStack, tmp_path_factory: pytest.TempPathFactory) -> VaultClient:
+def preview(seeded_stack: SeededStack, vault_side: list[str]) -> VaultClient:
+    """A token with only the preview policy, on the stack's Vault side as VaultAccess sets it up."""
     settings, root = seeded_stack.settings, seeded_stack.root
-    mount = settings.vault_auth_mount
-    status, _ = root.request("GET", f"sys/auth/{mount}")
-    if status != 200:
-        root.request("POST", f"sys/auth/{mount}", {"type": "kubernetes"})
-    # Outside a pod OpenBao needs the API server's CA: a throwaway one will do, nothing logs in here.
-    config = {
-        **vault_config.auth_backend_config(settings),
-        "kubernetes_ca_cert": throwaway_ca(tmp_path_factory),
-        "disable_local_ca_jwt": True,
-    }
-    assert root.request("POST", f"auth/{mount}/config", config)[0] == 204
-    owned = inventory.owned(inventory.discover(), settings.environment)
-    role = vault_config.role(settings, inventory.namespaces(owned))
-    assert root.request("POST", f"auth/{mount}/role/{role.pop('role_name')}", role)[0] == 204
-    root.put_policy(vault_config.preview_policy_name(settings), vault_config.preview_policy(settings))
+    root.put_policy(vault_config.preview_policy_name(settings), vault_config.preview_policy(settings, vault_side))
     return root.as_token(root.create_token([vault_config.preview_policy_name(settings)]))
 
 
 def test_preview_token_when_reading_configuration_then_everything_preview_needs_is_readable(
-    seeded_stack: SeededStack, preview: VaultClient
+    seeded_stack: SeededStack, preview: VaultClient, vault_side: list[str]
 ) -> None:
     settings = seeded_stack.settings
     mount = settings.vault_auth_mount
+    identities = vault_config.identities(settings, vault_side)
+    entity_id = seeded_stack.root.request("GET", f"identity/entity/name/{identities[0].entity}")[1]["data"]["id"]
     paths = [
+        *(f"sys/policies/acl/{i.policy}" for i in identities),
+        *(f"identity/entity/name/{i.entity}" for i in identities),
+        f"identity/entity/id/{entity_id}",
         "sys/auth",
         f"sys/auth/{mount}",
         f"sys/mounts/auth/{mount}/tune",
         f"auth/{mount}/config",
         f"auth/{mount}/role/{settings.vault_role}",
-        f"sys/policy/{vault_config.policy_name(settings)}",
-        f"sys/policies/acl/{vault_config.policy_name(settings)}",
         f"sys/policies/acl/{vault_config.preview_policy_name(settings)}",
         "auth/token/lookup-self",
     ]
@@ -89,6 +67,7 @@ def test_preview_token_when_reading_any_declared_key_then_refused(seeded_stack: 
         ("POST", "auth/token/create", {"policies": ["default"]}),
         ("POST", "auth/token/create-orphan", {}),
         ("PUT", "sys/policies/acl/{policy}", {"policy": 'path "secret/*" { capabilities = ["read"] }'}),
+        ("POST", "identity/entity/name/{entity}", {"policies": ["root"]}),
         ("POST", "auth/{mount}/role/{role}", {"token_policies": ["root"]}),
         ("POST", "auth/{mount}/config", {"kubernetes_host": "https://evil.example"}),
         ("DELETE", "sys/auth/{mount}", None),
@@ -99,8 +78,10 @@ def test_preview_token_when_writing_or_minting_then_refused(
     seeded_stack: SeededStack, preview: VaultClient, method: str, path: str, body: dict[str, object] | None
 ) -> None:
     settings = seeded_stack.settings
+    [first, *_] = vault_config.identities(settings, ["ameide"])
     target = path.format(
-        policy=vault_config.policy_name(settings),
+        policy=first.policy,
+        entity=first.entity,
         mount=settings.vault_auth_mount,
         role=settings.vault_role,
         kv=settings.vault_kv_mount,
