@@ -194,16 +194,25 @@ def reviewer_service_accounts(settings: StackSettings, namespaces: Sequence[str]
     ]
 
 
-def reviewer_binding(settings: StackSettings, namespaces: Sequence[str]) -> dict[str, Any]:
-    """Vault validates ESO's token with a TokenReview made with that same token, so the
-    identity needs `system:auth-delegator`."""
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": f"{settings.store_name}-token-reviewer", "labels": dict(PLATFORM_LABELS)},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
-        "subjects": [
-            {"kind": "ServiceAccount", "name": settings.reviewer_service_account, "namespace": namespace}
-            for namespace in reviewer_namespaces(settings, namespaces)
-        ],
-    }
+def reviewer_bindings(settings: StackSettings, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+    """`system:auth-delegator` for the identity ESO presents, only where Vault needs it.
+
+    Vault reviews a login with a TokenReview. Running in a pod (no `vaultKubernetesCaCert`), it
+    makes that review with its own service account, which its own chart binds. Outside the cluster
+    it has no identity there and reviews with the presented token itself: only then must ESO's
+    identity be allowed to create TokenReviews.
+    """
+    if settings.vault_kubernetes_ca_cert is None:
+        return []
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": f"{settings.store_name}-token-reviewer", "labels": dict(PLATFORM_LABELS)},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"},
+            "subjects": [
+                {"kind": "ServiceAccount", "name": settings.reviewer_service_account, "namespace": namespace}
+                for namespace in reviewer_namespaces(settings, namespaces)
+            ],
+        }
+    ]

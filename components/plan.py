@@ -20,7 +20,7 @@ def stack_manifests(settings: StackSettings, owned: Sequence[DeclaredWorkload]) 
     namespaces, grants = inventory.namespaces(owned), inventory.grants(owned)
     objects = [
         *manifests.reviewer_service_accounts(settings, namespaces),
-        manifests.reviewer_binding(settings, namespaces),
+        *manifests.reviewer_bindings(settings, namespaces),
         *(obj for policy in admission.policies(settings, namespaces, grants) for obj in (policy, admission.binding(policy))),
         *preview_access.objects(settings),
         manifests.cluster_secret_store(settings, namespaces),

@@ -42,14 +42,17 @@ class PlatformSecretAccess(pulumi.ComponentResource):
             )
             for account in manifests.reviewer_service_accounts(settings, namespaces)
         ]
-        binding = manifests.reviewer_binding(settings, namespaces)
-        self.token_reviewer_binding = k8s.rbac.v1.ClusterRoleBinding(
-            binding["metadata"]["name"],
-            metadata=binding["metadata"],
-            role_ref=binding["roleRef"],
-            subjects=binding["subjects"],
-            opts=child,
-        )
+        # Only where Vault reviews logins with the presented token (manifests.reviewer_bindings).
+        self.token_reviewer_bindings = [
+            k8s.rbac.v1.ClusterRoleBinding(
+                binding["metadata"]["name"],
+                metadata=binding["metadata"],
+                role_ref=binding["roleRef"],
+                subjects=binding["subjects"],
+                opts=child,
+            )
+            for binding in manifests.reviewer_bindings(settings, namespaces)
+        ]
         self.admission: list[pulumi.Resource] = []
         for manifest in admission.policies(settings, namespaces, grants):
             policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
@@ -81,7 +84,7 @@ class PlatformSecretAccess(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[
                     *self.service_accounts,
-                    self.token_reviewer_binding,
+                    *self.token_reviewer_bindings,
                     *self.admission,
                     *([vault_access] if vault_access else []),
                 ],

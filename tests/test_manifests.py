@@ -415,20 +415,31 @@ def test_reviewer_service_accounts_when_referent_one_per_admitted_namespace() ->
     ]
 
 
-def test_reviewer_binding_when_shared_grants_auth_delegator_to_reviewer() -> None:
-    settings = settings_for("staging", reviewerServiceAccount="vault-auth", esoNamespace="eso", authMode="shared")
-    binding = manifests.reviewer_binding(settings, ["ameide"])
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_reviewer_bindings_when_vault_outside_cluster_and_shared_then_auth_delegator_for_reviewer() -> None:
+    settings = settings_for(
+        "staging", reviewerServiceAccount="vault-auth", esoNamespace="eso", authMode="shared", vaultKubernetesCaCert=PEM
+    )
+    [binding] = manifests.reviewer_bindings(settings, ["ameide"])
     assert (binding["apiVersion"], binding["kind"]) == ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:auth-delegator"}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "vault-auth", "namespace": "eso"}]
 
 
-def test_reviewer_binding_when_referent_grants_auth_delegator_in_every_admitted_namespace() -> None:
-    binding = manifests.reviewer_binding(settings_for("staging", authMode="referent"), ["monitoring", "ameide"])
+def test_reviewer_bindings_when_vault_outside_cluster_and_referent_then_every_admitted_namespace() -> None:
+    [binding] = manifests.reviewer_bindings(settings_for("staging", vaultKubernetesCaCert=PEM), ["monitoring", "ameide"])
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": "ameide-vault-auth", "namespace": "ameide"},
         {"kind": "ServiceAccount", "name": "ameide-vault-auth", "namespace": "monitoring"},
     ]
+
+
+@pytest.mark.parametrize("stack", ["local", "staging", "production"])
+def test_reviewer_bindings_when_vault_runs_in_the_cluster_then_none(stack: str) -> None:
+    """Vault in a pod reviews with its own identity: ESO's accounts need no cluster-wide right."""
+    assert manifests.reviewer_bindings(settings_for(stack), ["ameide"]) == []
 
 
 def test_store_when_referent_names_service_account_without_namespace() -> None:

@@ -18,6 +18,7 @@ BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 COMPONENT = "ameide:secrets:PlatformSecretAccess"
 POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 POLICY_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 GRANTS = [
     Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetch_metadata=False),
     Grant("monitoring", "prometheus/", "workloads/observability/prometheus.py", fetch_metadata=False),
@@ -27,7 +28,8 @@ GRANTS = [
 @pytest.fixture
 def platform_run(pulumi_run, staging_settings: StackSettings):
     # The store's own objects; the preview identity's are tested on their own below.
-    settings = settings_for("staging", previewIdentity="", authMode="shared")
+    # Vault outside the cluster (a CA given): ESO's identity needs the token-reviewer binding.
+    settings = settings_for("staging", previewIdentity="", authMode="shared", vaultKubernetesCaCert=PEM)
     return pulumi_run(lambda: PlatformSecretAccess("platform", settings, ["monitoring", "ameide", "ameide"], GRANTS))
 
 
@@ -70,7 +72,7 @@ def test_store_when_created_then_vault_kubernetes_auth_uses_reviewer_account(pla
     assert account.inputs["metadata"]["namespace"] == staging_settings.eso_namespace
 
 
-def test_binding_when_created_then_reviewer_gets_auth_delegator(platform_run, staging_settings) -> None:
+def test_binding_when_vault_outside_cluster_then_reviewer_gets_auth_delegator(platform_run, staging_settings) -> None:
     [binding] = platform_run.by_type(BINDING)
     assert binding.inputs["roleRef"]["name"] == "system:auth-delegator"
     assert binding.inputs["subjects"] == [
@@ -105,7 +107,7 @@ def test_admission_binding_when_created_then_waits_for_its_policy(platform_run) 
 
 
 def test_platform_when_referent_then_account_per_namespace_and_store_ref_without_namespace(pulumi_run) -> None:
-    settings = settings_for("staging", authMode="referent", previewIdentity="")
+    settings = settings_for("staging", authMode="referent", previewIdentity="", vaultKubernetesCaCert=PEM)
     result = pulumi_run(lambda: PlatformSecretAccess("platform", settings, ["monitoring", "ameide"], GRANTS))
     accounts = result.by_type(ACCOUNT)
     assert sorted(r.name for r in accounts) == ["ameide/ameide-vault-auth", "monitoring/ameide-vault-auth"]
@@ -153,3 +155,8 @@ def test_platform_when_preview_identity_set_then_registers_its_role_binding_and_
 
 def test_platform_when_no_preview_identity_then_nothing_for_previews(platform_run) -> None:
     assert not [r for r in platform_run.resources if "preview" in r.name]
+
+
+def test_platform_when_vault_runs_in_the_cluster_then_no_cluster_wide_binding(pulumi_run, staging_settings) -> None:
+    result = pulumi_run(lambda: PlatformSecretAccess("platform", staging_settings, ["ameide"], GRANTS))
+    assert not [r for r in result.by_type(BINDING) if "token-reviewer" in r.name]

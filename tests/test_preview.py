@@ -39,7 +39,7 @@ def test_preview_when_yaml_then_every_kubernetes_object_as_sent(capsys) -> None:
     platform = [
         *["ServiceAccount"] * len(namespaces),
         "ClusterRole",
-        *["ClusterRoleBinding"] * 2,
+        "ClusterRoleBinding",
         *["ValidatingAdmissionPolicy"] * 4,
         *["ValidatingAdmissionPolicyBinding"] * 4,
         "ClusterSecretStore",
@@ -77,7 +77,7 @@ def test_preview_when_text_then_tree_and_counts(capsys) -> None:
     assert out.startswith("ameide-secrets-local (pulumi:pulumi:Stack)\n")
     assert "├─ ameide:secrets:PlatformSecretAccess  platform\n│  ├─ " in out
     assert "kubernetes:external-secrets.io/v1:ExternalSecret  ameide/plausible-secrets" in out
-    assert "Kubernetes objects: 1 ClusterRoleBinding, 1 ClusterSecretStore, " in out
+    assert "Kubernetes objects: 1 ClusterSecretStore, " in out
 
 
 def test_preview_when_unknown_stack_then_exit_1_and_stacks_listed(capsys) -> None:
