@@ -72,7 +72,7 @@ def test_pr_jobs_when_code_checked_out_then_credentials_not_persisted(main_workf
 def test_pr_jobs_when_run_then_no_deploy_credential_and_no_write_permission(main_workflow) -> None:
     up = load("pulumi-up.yml")
     deploy = secrets_of(up["jobs"]["up"])
-    assert deploy == {"PULUMI_ACCESS_TOKEN", "KUBECONFIG", "VAULT_TOKEN"}
+    assert deploy == {"PULUMI_ACCESS_TOKEN", "KUBECONFIG", "VAULT_TOKEN", "VAULT_CHECK_TOKEN"}
     for name, job in pr_jobs(main_workflow).items():
         assert not secrets_of(job) & deploy, name
         assert all(secret.endswith(("_PREVIEW", "_PREVIEW_STAGING", "_PREVIEW_PRODUCTION")) for secret in secrets_of(job)), name
@@ -137,6 +137,10 @@ def test_up_workflow_when_called_then_creates_stack_and_runs_up_with_policy_pack
     assert 'pulumi stack select --create "$STACK"' in runs
     assert 'pulumi up --yes --stack "$STACK" --policy-pack policy' in runs
     assert "make venvs" in runs
+    # Vault is checked for every declared key before the stack that will read them is changed.
+    check = next(i for i, s in enumerate(steps(job)) if "tools.vault_check" in s.get("run", ""))
+    up = next(i for i, s in enumerate(steps(job)) if "pulumi up" in s.get("run", ""))
+    assert check < up
     assert job["env"]["STACK"].endswith("/ameide-secrets/${{ inputs.stack }}")
 
 
