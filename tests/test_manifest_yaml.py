@@ -119,3 +119,10 @@ def test_dump_when_manifest_then_reads_like_kubectl() -> None:
 def test_dump_when_value_is_not_manifest_data_then_refuses() -> None:
     with pytest.raises(TypeError, match="cannot write set into a manifest"):
         dump_all([{"a": {1, 2}}])
+
+
+@pytest.mark.parametrize("word", ["on", "off", "On", "OFF", "y", "n", "Y", "N", "yes", "No", "TRUE", "null"])
+def test_dump_when_yaml_1_1_boolean_word_then_text_quotes_it_as_key_and_value(word: str) -> None:
+    """Kubernetes' Go YAML reads y/n/on/off as booleans: the text itself must quote them, whatever PyYAML reads."""
+    text = dump_all([{word: word}])
+    assert text == f'"{word}": "{word}"\n'

@@ -160,6 +160,27 @@ VALID: list[Any] = [
     pytest.param(edited(lambda es: spec(es).update(dataFrom=[{"find": {"path": "plausible/db"}}])), id="find-under-prefix"),
     pytest.param(edited(lambda es: spec(es).pop("target")), id="eso-default-policies"),
     pytest.param(edited(lambda es: spec(es)["target"].update(deletionPolicy="Delete")), id="delete-with-owner"),
+    # ESO's default creationPolicy is Owner: Delete with it unset is valid.
+    pytest.param(
+        edited(lambda es: spec(es).update(target={"name": "plausible-secrets", "deletionPolicy": "Delete"})),
+        id="delete-with-default-creation",
+    ),
+    # ESO's namespaceRegexes are unanchored: "ill" admits "billing".
+    pytest.param(
+        [store_manifest(conditions=[{"namespaceRegexes": ["ill"]}]), external_secret_manifest("billing")], id="regex-mid-name"
+    ),
+    pytest.param(
+        [
+            store_manifest(
+                conditions=[
+                    {"namespaces": ["ameide"]},
+                    {"namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "Exists"}]}},
+                ]
+            ),
+            external_secret_manifest(),
+        ],
+        id="selector-with-match-expressions-only",
+    ),
     pytest.param(edited(lambda es: spec(es)["target"].update(creationPolicy="Merge", deletionPolicy="Merge")), id="merge-merge"),
     pytest.param([SECRET, {**SECRET, "data": {}}], id="secret-without-values"),
     pytest.param(

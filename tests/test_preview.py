@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from components import inventory, manifests
-from components.settings import ROOT
+from components.settings import ROOT, stack_config
 from tools import preview, revision
 from tools.crd_schema import crds_dir
 
-from conftest import copy_repository_tree
+from conftest import copy_repository_tree, external_secret_manifest
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -259,3 +259,12 @@ def test_preview_when_markdown_without_diff_then_usage_error(capsys) -> None:
 def test_preview_when_yaml_from_plan_then_identical_to_program_run(stack: str) -> None:
     """The fast YAML view (no Pulumi run) shows exactly what the program registers."""
     assert preview.render(stack, "yaml").output == preview.render_yaml(preview.kubernetes_objects(preview.preview(stack)))
+
+
+def test_verify_when_stack_sets_store_name_and_eso_namespace_then_rules_judge_with_them(monkeypatch) -> None:
+    """A non-default ESO namespace must not let ExternalSecrets there pass review."""
+    config = {**stack_config("local"), "ameide-secrets:storeName": "vault", "ameide-secrets:esoNamespace": "eso"}
+    monkeypatch.setattr(preview, "stack_config", lambda _stack: config)
+    rules = {v.rule for v in preview.verify([external_secret_manifest("eso")], "local")}
+    # In ESO's namespace, and reading through ameide-vault, which is not this stack's store.
+    assert {"external-secret-namespace", "external-secret-store-ref"} <= rules
