@@ -2,43 +2,23 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 from components import inventory
 from components.settings import ROOT
 from components.spec import Environment
 
-INVENTORY = {
-    "minio",
-    "postgres",
-    "plausible",
-    "prometheus",
-    "alertmanager",
-    "platform",
-    "graph",
-    "inference",
-    "agents",
-    "agents-runtime",
-    "www",
-    "workflows",
-    "transformation",
-    "threads",
-    "keycloak",
-    "langfuse",
-    "langfuse-bootstrap",
-    "flyway",
-}
+
+def test_workloads_when_discovered_then_every_team_module_declares_one_workload() -> None:
+    modules = sorted(p for p in (ROOT / "workloads").glob("*/*.py") if not p.name.startswith("_"))
+    declared = inventory.discover()
+    assert len(declared) == len(modules) > 0
+    assert sorted(d.module for d in declared) == sorted(p.relative_to(ROOT).as_posix() for p in modules)
 
 
-def test_workloads_when_discovered_then_whole_ameide_inventory_is_declared() -> None:
-    assert {d.args.workload for d in inventory.discover()} == INVENTORY
-
-
-def test_workloads_when_rolled_out_then_migration_in_progress() -> None:
-    stages = Counter(d.args.rollout for d in inventory.discover())
-    assert stages[Environment.PRODUCTION] > len(INVENTORY) / 2
-    assert stages[Environment.STAGING] >= 1
-    assert stages[Environment.LOCAL] >= 1
+def test_workloads_when_stacks_rolled_out_then_ownership_shrinks_monotonically_toward_production() -> None:
+    declared = inventory.discover()
+    owned = [{d.args.workload for d in inventory.owned(declared, environment)} for environment in Environment]
+    assert owned[0] >= owned[1] >= owned[2]
+    assert owned[0] == {d.args.workload for d in declared}  # local owns every declared workload
 
 
 def test_workloads_when_cnpg_credentials_used_then_referenced_never_hydrated() -> None:
