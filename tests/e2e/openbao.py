@@ -30,9 +30,13 @@ class VaultError(RuntimeError):
     """An unexpected answer from the server to a setup call (the root token's calls)."""
 
 
+def engines_dir() -> Path:
+    """Where `make engines` builds: `$AMEIDE_ENGINES`, by default `.engines/` in the checkout."""
+    return Path(os.environ.get("AMEIDE_ENGINES") or ROOT / ".engines")
+
+
 def bao_binary() -> Path:
-    """Where `make engines` puts `bao`: `$AMEIDE_ENGINES/bin/bao`, by default `.engines/` in the checkout."""
-    return Path(os.environ.get("AMEIDE_ENGINES") or ROOT / ".engines") / "bin" / "bao"
+    return engines_dir() / "bin" / "bao"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,108 @@
+"""The real Pulumi engine for tests: the CLI and plugins of `make engines`, a file backend, a project copy.
+
+Nothing here reaches outside this machine: `.engines/bin` first on PATH (the CLI finds the
+language host and the kubernetes provider there), a temporary PULUMI_HOME (no plugin downloads),
+a `file://` backend with a passphrase secrets provider in a temporary directory, and a copy of
+the repository's working tree so a test may change a module, a stack file or the program
+without touching the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.settings import ROOT
+from tools.crd_schema import crds_dir
+
+from .openbao import engines_dir
+
+# The working tree's files as git sees them (tracked or new, not ignored): what a clone would hold.
+_LIST = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
+
+
+@dataclass
+class Pulumi:
+    """`pulumi` in `project`, with its own home and state."""
+
+    project: Path
+    env: dict[str, str]
+
+    def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        completed = subprocess.run(
+            ["pulumi", *args, "--non-interactive"],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check and completed.returncode != 0:
+            raise AssertionError(
+                f"pulumi {' '.join(args)} exited {completed.returncode}:\n{completed.stdout}\n{completed.stderr}"
+            )
+        return completed
+
+    def python(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The project's own Python (its .venv) in the copy, e.g. the offline preview."""
+        return subprocess.run(
+            [str(self.project / ".venv" / "bin" / "python"), *args],
+            cwd=self.project,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    def stack(self, name: str) -> None:
+        """Select `name`, creating it in the file backend on first use (its settings are Pulumi.<name>.yaml)."""
+        self.run("stack", "select", "--create", name)
+
+    def set_config(self, stack: str, key: str, value: str) -> None:
+        path = self.project / f"Pulumi.{stack}.yaml"
+        document: dict[str, Any] = yaml.safe_load(path.read_text())
+        document["config"][key] = value
+        path.write_text(yaml.safe_dump(document))
+
+
+def project_copy(target: Path) -> Path:
+    """The repository's working tree at `target`, sharing the checkout's virtualenvs (read only)."""
+    listed = subprocess.run(_LIST, cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    for relative in filter(None, listed):
+        source = ROOT / relative
+        if source.is_file():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / relative)
+    for venv in (".venv", "policy/venv"):
+        if not (ROOT / venv).is_dir():
+            raise AssertionError(f"{venv} is missing: run `make venvs` (make e2e does)")
+        (target / venv).symlink_to(ROOT / venv)
+    return target
+
+
+def pulumi(tmp: Path) -> Pulumi:
+    """A Pulumi CLI over a fresh project copy and file backend under `tmp`."""
+    binaries = engines_dir() / "bin"
+    if not (binaries / "pulumi").is_file():
+        raise AssertionError(f"no Pulumi CLI at {binaries}: run `make engines`")
+    (tmp / "state").mkdir()
+    (tmp / "home").mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG"))},
+        "PATH": f"{binaries}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PULUMI_HOME": str(tmp / "home"),
+        "PULUMI_BACKEND_URL": f"file://{tmp / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "e2e-only",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
+        # The offline preview in the copy validates against the same CRDs as the checkout.
+        "ESO_CRDS_DIR": str(crds_dir()),
+    }
+    return Pulumi(project_copy(tmp / "project"), env)
