@@ -1,0 +1,140 @@
+"""tools/legacy.py: the legacy chart's objects become team modules that render them identically."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components import inventory, manifests, tenancy
+from tools import legacy
+
+from conftest import copy_repository_tree, settings_for
+
+FIXTURE = Path(__file__).parent / "fixtures" / "legacy-vault-secrets.yaml"
+
+
+@pytest.fixture
+def imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str, Path]:
+    """`import` of the fixture as team `growth` into a copy of the repository; (exit code, out, err, workloads tree)."""
+    tree = copy_repository_tree(tmp_path)
+    code = legacy.main(["import", str(FIXTURE), "--team", "growth", "--rollout", "staging", "--root", str(tmp_path)])
+    out, err = capsys.readouterr()
+    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
+    return code, out, err, tree
+
+
+def rendered(stack: str) -> list[dict[str, Any]]:
+    settings = settings_for(stack)
+    owned = inventory.owned(inventory.discover(), settings.environment)
+    return [manifests.external_secret(d.args, s, settings) for d in owned for s in d.args.external_secrets]
+
+
+def test_import_when_legacy_rendering_then_one_module_per_prefix_and_unprefixed_key_refused(imported) -> None:
+    code, out, err, tree = imported
+    assert code == 1  # one object could not be expressed
+    assert out.splitlines() == [
+        "wrote workloads/growth/billing.py",
+        "wrote workloads/growth/search.py",
+        "updated platform/tenants.yaml: namespaces and legacy entries, for the platform team's review",
+    ]
+    assert "refused: ExternalSecret billing/mailer: key 'mailer-smtp-password' has no prefix" in err
+    assert "vault kv put secret/<workload>/mailer-smtp-password" in err
+    assert not (tree / "growth" / "mailer.py").exists()
+
+
+def test_import_when_written_then_modules_are_data_and_render_the_legacy_objects_identically(imported) -> None:
+    *_, tree = imported
+    declared = {d.args.workload: d for d in inventory.discover()}  # parses every module as data
+    billing = declared["billing"].args
+    assert (billing.team, billing.namespace, billing.rollout, billing.adopt) == ("growth", "billing", "staging", True)
+    legacy_objects = [o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] != "mailer"]
+    rows = list(legacy.compare(legacy_objects, rendered("staging"), set()))
+    assert {(r.namespace, r.name): r.status for r in rows if r.namespace in {"billing", "search"}} == {
+        ("billing", "billing-secrets"): "same",
+        ("billing", "billing-stripe"): "same",
+        ("search", "search-api"): "same",
+    }
+    source = (tree / "growth" / "billing.py").read_text()
+    assert '"username": RemoteRef(key="billing/login", property="username"),' in source
+    assert 'RemoteRef(key="billing/login", property="password", decoding_strategy="Base64")' in source
+    assert 'data_from=["billing/stripe-extra"],' in source
+    assert '"API_KEY": "search/api",' in (tree / "growth" / "search.py").read_text()
+
+
+def test_import_when_registry_present_then_team_granted_and_objects_listed_keeping_its_comments(imported, tmp_path: Path) -> None:
+    text = (tmp_path / tenancy.REGISTRY_PATH).read_text()
+    assert text.startswith("# The access registry")
+    registry = yaml.safe_load(text)
+    assert registry["teams"]["growth"]["namespaces"] == ["billing", "search"]
+    assert {"billing/billing-secrets", "billing/billing-stripe", "search/search-api"} <= set(registry["legacy"])
+
+
+def test_import_when_run_again_then_existing_modules_not_overwritten_without_force(imported, tmp_path: Path, capsys) -> None:
+    *_, tree = imported
+    (tree / "growth" / "billing.py").write_text("# edited by hand\n")
+    code = legacy.main(["import", str(FIXTURE), "--team", "growth", "--root", str(tmp_path)])
+    _, err = capsys.readouterr()
+    assert code == 1
+    assert "refused: workloads/growth/billing.py exists: not overwritten (pass --force to replace it)" in err
+    assert (tree / "growth" / "billing.py").read_text() == "# edited by hand\n"
+
+
+def test_compare_when_a_field_changed_then_differs_naming_the_path_and_both_values(imported) -> None:
+    legacy_objects = legacy.load([FIXTURE])
+    changed = copy.deepcopy(legacy_objects)
+    stripe = next(o for o in changed if o["metadata"]["name"] == "billing-stripe")
+    stripe["spec"]["data"][0]["remoteRef"]["property"] = "secret"
+    rows = {(r.namespace, r.name): r for r in legacy.compare(changed, rendered("staging"), set())}
+    row = rows[("billing", "billing-stripe")]
+    assert row.status == "differs"
+    assert row.fields == {"spec.data[STRIPE_KEY].remoteRef.property": {"legacy": "secret", "owned": "key"}}
+    assert rows[("billing", "mailer")].status == "legacy-only"
+
+
+def test_compare_when_stack_owns_objects_the_chart_lacks_then_new_and_adopting_one_is_an_error() -> None:
+    owned = rendered("staging")
+    adopted = {"monitoring/alertmanager-oauth2-proxy"}
+    rows = {(r.namespace, r.name): r for r in legacy.compare([], owned, adopted)}
+    assert rows[("monitoring", "alertmanager-oauth2-proxy")].fields == {"adopt": {"legacy": None, "owned": True}}
+    assert rows[("ameide", "agents-db")].status == "new"
+    assert rows[("ameide", "agents-db")].fields == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (lambda s: s["target"].update(template={"data": {"x": "{{ .y }}"}}), "spec.target.template.data is not modelled"),
+        (lambda s: s.update(dataFrom=[{"find": {"path": "search/"}}]), "spec.dataFrom[0].find is not modelled"),
+        (lambda s: s["data"][0].update(sourceRef={"generatorRef": {"kind": "Password"}}), "spec.data[0].sourceRef"),
+        (
+            lambda s: s.update(secretStoreRef={"kind": "SecretStore", "name": "team-vault"}),
+            "spec.secretStoreRef is SecretStore 'team-vault'",
+        ),
+    ],
+)
+def test_to_declaration_when_field_not_modelled_then_refused_naming_object_and_field(change: Any, refusal: str) -> None:
+    obj = copy.deepcopy(next(o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] == "search-api"))
+    obj["spec"].setdefault("target", {})
+    change(obj["spec"])
+    plan = legacy.plan_import([obj], "growth", "local", {}, "ameide-vault")
+    assert plan.modules == {}
+    assert any(line.startswith("ExternalSecret search/search-api: ") and refusal in line for line in plan.refused), plan.refused
+
+
+def test_plan_when_map_names_team_and_workload_then_module_goes_there() -> None:
+    mapping = {"search/search-api": {"team": "payments", "workload": "search"}}
+    plan = legacy.plan_import(legacy.load([FIXTURE]), "growth", "local", mapping, "ameide-vault")
+    assert sorted(str(p) for p in plan.modules) == ["workloads/growth/billing.py", "workloads/payments/search.py"]
+    assert plan.namespaces == {"growth": {"billing"}, "payments": {"search"}}
+
+
+def test_plan_when_map_names_a_workload_its_keys_are_not_under_then_refused() -> None:
+    mapping = {"billing/billing-stripe": {"workload": "stripe"}}
+    plan = legacy.plan_import(legacy.load([FIXTURE]), "growth", "local", mapping, "ameide-vault")
+    assert any(
+        line.startswith("workload stripe: ") and "outside this workload's prefix 'stripe/'" in line for line in plan.refused
+    )
