@@ -12,7 +12,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v p
 
 BASE   ?= origin/main
 
-.PHONY: preview test rollout diff bench clean venvs
+.PHONY: preview test rollout diff bench clean venvs fmt
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] in {(3, 11), (3, 12)} else "Python 3.11 or 3.12 is required (found %s); set PYTHON=..." % sys.version.split()[0])'
@@ -31,8 +31,9 @@ policy/venv/.installed: policy/requirements.txt
 # Both virtualenvs a real `pulumi preview` / `pulumi up` needs.
 venvs: $(VENV)/.installed policy/venv/.installed
 
+# No echo of the command: `make preview FORMAT=yaml > f.yaml` must be valid YAML.
 preview: $(VENV)/.installed
-	$(PY) -m tools.preview --stack $(STACK) --format $(FORMAT)
+	@$(PY) -m tools.preview --stack $(STACK) --format $(FORMAT)
 
 # Lint, format and strict types first: they take seconds and point at the line.
 test: $(VENV)/.installed
@@ -40,6 +41,11 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+# Format and auto-fix what ruff can, then `make test` checks the rest.
+fmt: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 # Every stack unless STACK is given on the command line; the base is rendered in a temporary worktree.
 diff: $(VENV)/.installed

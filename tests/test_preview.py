@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -132,9 +133,19 @@ def test_preview_when_adopting_then_text_marks_takeover_and_protection(capsys) -
 
 @pytest.fixture
 def clone(tmp_path) -> Path:
-    """A clone of the committed repository, to change without touching the working tree."""
+    """A git repository whose HEAD is this working tree (not the last commit), to change freely."""
     target = tmp_path / "repo"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(target)], check=True)
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    for relative in filter(None, listed.split("\0")):
+        if (ROOT / relative).is_file():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / relative, target / relative)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
+    subprocess.run([*git, "add", "-A"], cwd=target, check=True)
+    subprocess.run([*git, "commit", "--quiet", "--allow-empty", "-m", "the working tree"], cwd=target, check=True)
     return target
 
 
