@@ -6,12 +6,16 @@ import pulumi_kubernetes as k8s
 from components import inventory
 from components.platform_secret_access import PlatformSecretAccess
 from components.rollout_gate import RolloutGate
-from components.settings import StackSettings
+from components.settings import SettingsError, StackSettings
 from components.vault_access import VaultAccess
 from components.workload_secrets import WorkloadSecrets
 
-settings = StackSettings.from_pulumi()
-declared = inventory.discover()
+try:
+    settings = StackSettings.from_pulumi()
+    declared = inventory.discover()
+except (SettingsError, inventory.DeclarationErrors) as error:
+    # Mistakes to fix in a file, not bugs: a RunError is printed without a traceback.
+    raise pulumi.RunError(str(error)) from None
 owned = inventory.owned(declared, settings.environment)
 namespaces = inventory.namespaces(owned)
 grants = inventory.grants(owned)

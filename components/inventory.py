@@ -11,8 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pulumi
-
 from components import team_module, tenancy
 from components.settings import ROOT, StackSettings, stack_names
 from components.spec import Environment, WorkloadSecretsArgs
@@ -48,8 +46,8 @@ class ModuleProblem:
         return f"{self.module} (workload {self.workload}): {self.path}: {self.message}"
 
 
-class DeclarationErrors(pulumi.RunError):
-    """All problems of all team modules. A RunError: Pulumi prints it without a traceback."""
+class DeclarationErrors(Exception):  # noqa: N818 - the name tools and tests have always used
+    """All problems of all team modules (the program raises them as a RunError: no traceback)."""
 
     def __init__(self, problems: list[ModuleProblem]):
         self.problems = problems

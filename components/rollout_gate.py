@@ -1,4 +1,4 @@
-"""RolloutGate: a stack may only own workloads that the deployed upstream stack already owns."""
+"""RolloutGate: a stack may only own workloads that the deployed upstream stack already owns (rules: gate.py)."""
 
 from __future__ import annotations
 
@@ -7,32 +7,15 @@ from typing import Any
 
 import pulumi
 
-
-class RolloutGateError(pulumi.RunError):
-    """A promotion skipped a stage. A RunError: Pulumi prints it without a traceback."""
+from components.gate import RolloutGateError, enforce, qualified
 
 
-def qualified(upstream: str, organization: str, project: str) -> str:
-    """`staging` -> `<organization>/<project>/staging`; a fully qualified name stays as it is."""
-    return upstream if "/" in upstream else f"{organization}/{project}/{upstream}"
-
-
-def skipped(owned: Mapping[str, str], upstream: str, deployed: Any) -> list[str]:
-    """One message per workload (name -> declaring module) this stack would own that the deployed `upstream` does not."""
-    if not isinstance(deployed, list):
-        return [f"stack {upstream} exports no ownedWorkloads: deploy it first (pulumi up -s {upstream})"]
-    return [
-        f"workload {name!r} ({owned[name]}) is not owned by the deployed stack {upstream}: promote it there first "
-        f"(set rollout to that stack's environment, merge and pulumi up), then here"
-        for name in sorted(set(owned) - set(deployed))
-    ]
-
-
-def enforce(owned: Mapping[str, str], upstream: str, deployed: Any) -> list[str]:
-    """`owned`'s workload names, or RolloutGateError naming every workload that skipped `upstream`."""
-    if problems := skipped(owned, upstream, deployed):
-        raise RolloutGateError("rollout gate: " + "\nrollout gate: ".join(problems))
-    return sorted(owned)
+def _enforced(owned: Mapping[str, str], upstream: str, deployed: Any) -> list[str]:
+    try:
+        return enforce(owned, upstream, deployed)
+    except RolloutGateError as error:
+        # A RunError: Pulumi prints it without a traceback.
+        raise pulumi.RunError(str(error)) from None
 
 
 class RolloutGate(pulumi.ComponentResource):
@@ -44,5 +27,5 @@ class RolloutGate(pulumi.ComponentResource):
         self.reference = pulumi.StackReference(upstream, opts=pulumi.ResourceOptions(parent=self))
         owned = dict(owned)
         # The reference's outputs are known at preview time, so the check fails `pulumi preview`.
-        self.checked = self.reference.get_output("ownedWorkloads").apply(lambda deployed: enforce(owned, upstream, deployed))
+        self.checked = self.reference.get_output("ownedWorkloads").apply(lambda deployed: _enforced(owned, upstream, deployed))
         self.register_outputs({"upstream": upstream, "checked": self.checked})

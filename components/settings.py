@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import pulumi
 import yaml
 from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ESO_SERVICE_ACCOUNT = "external-secrets"
 
 
-class SettingsError(pulumi.RunError):
+class SettingsError(Exception):
     """Stack configuration that cannot be used; one line per bad config key."""
 
 
@@ -184,6 +183,8 @@ class StackSettings(BaseModel):
     @classmethod
     def from_pulumi(cls) -> StackSettings:
         """The current stack's settings, read from Pulumi config."""
+        import pulumi  # only the program reads Pulumi config: the offline tools never import the SDK
+
         config = pulumi.Config(PROJECT)
         values = {}
         for name in cls.model_fields:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from components import inventory
-from components.rollout_gate import qualified
+from components.gate import qualified
 from components.settings import PROJECT, StackSettings, stack_config
 from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from tools import harness

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -282,10 +284,13 @@ def test_discover_when_many_modules_broken_then_every_problem_reported_at_once(w
     assert "WORKLOAD.rollout: Input should be 'local', 'staging' or 'production', got 'someday'" in lines[0]
 
 
-def test_declaration_errors_when_raised_then_pulumi_prints_no_traceback() -> None:
-    import pulumi
-
-    assert issubclass(DeclarationErrors, pulumi.RunError)
+def test_pure_modules_when_imported_then_the_pulumi_sdk_is_not() -> None:
+    """Discovery, settings, the plan, the rules and the YAML view run without the Pulumi SDK (it costs startup time)."""
+    code = (
+        "import sys, components.inventory, components.settings, components.plan, components.policies, tools.preview; "
+        "sys.exit('pulumi' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=inventory.ROOT, check=False).returncode == 0
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from components import inventory, plan, vault_config
-from components.inventory import DeclarationErrors
-from components.rollout_gate import RolloutGateError
-from components.settings import SettingsError, stack_config
+from components.settings import stack_config
 from tools import harness
 from tools.harness import RunResult
 
@@ -142,7 +141,8 @@ def test_program_when_stack_runs_then_every_externalsecret_and_secret_carry_owne
 
 def test_program_when_setting_invalid_then_settings_error_names_key() -> None:
     config = {**stack_config("staging"), "ameide-secrets:refreshInterval": "hourly"}
-    with pytest.raises(SettingsError, match=r"ameide-secrets:refreshInterval: 'hourly' must be a Go duration"):
+    # The program reports it as a RunError: Pulumi prints the message without a traceback.
+    with pytest.raises(pulumi.RunError, match=r"ameide-secrets:refreshInterval: 'hourly' must be a Go duration"):
         harness.run_main("staging", config)
 
 
@@ -160,7 +160,7 @@ def test_program_when_declaration_invalid_then_fails_before_any_resource(monkeyp
         record(self, request, *args, **kwargs)
 
     monkeypatch.setattr(harness.RecordingMonitor, "_record", spy)
-    with pytest.raises(DeclarationErrors, match=r"WORKLOAD.team: required field is missing"):
+    with pytest.raises(pulumi.RunError, match=r"WORKLOAD.team: required field is missing"):
         harness.run_main("staging", stack_config("staging"))
     assert registered == []  # not even the provider: nothing half-applied
 
@@ -292,14 +292,14 @@ def test_program_when_production_matches_deployed_staging_then_gate_passes() -> 
 def test_program_when_production_gets_ahead_of_staging_then_gate_names_workload() -> None:
     staging_owned = run_stack("staging").outputs["ownedWorkloads"]
     with pytest.raises(
-        RolloutGateError,
+        pulumi.RunError,
         match=r"workload 'keycloak' \(workloads/identity/keycloak.py\) is not owned by the deployed stack organization/ameide-secrets/staging",
     ):
         run_stack("production", upstream_owned=[w for w in staging_owned if w != "keycloak"])
 
 
 def test_program_when_upstream_never_deployed_then_gate_says_deploy_it_first() -> None:
-    with pytest.raises(RolloutGateError, match=r"exports no ownedWorkloads: deploy it first"):
+    with pytest.raises(pulumi.RunError, match=r"exports no ownedWorkloads: deploy it first"):
         harness.run_main("production", stack_config("production"))
 
 

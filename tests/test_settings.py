@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pulumi
 import pytest
 from pydantic.alias_generators import to_snake
 
@@ -133,11 +132,6 @@ def test_stack_config_when_stack_file_missing_lists_stacks(project: Path) -> Non
     with pytest.raises(SettingsError) as info:
         stack_config("prod", root=project)
     assert str(info.value) == "no stack 'prod': Pulumi.prod.yaml does not exist (stacks: a, x)"
-
-
-def test_settings_error_when_raised_is_a_pulumi_run_error() -> None:
-    """Pulumi prints a RunError's message without a Python traceback."""
-    assert issubclass(SettingsError, pulumi.RunError)
 
 
 # --- StackSettings.from_config -----------------------------------------------------------------

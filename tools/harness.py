@@ -23,10 +23,11 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from components.gate import DEFAULT_ORGANIZATION
 from components.settings import PROJECT, ROOT
 
 # What the Pulumi CLI reports for a self-managed backend; StackReferences resolve against it.
-ORGANIZATION = "organization"
+ORGANIZATION = DEFAULT_ORGANIZATION
 
 
 @dataclass

@@ -18,16 +18,23 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components import inventory, plan, policies
+from components.gate import DEFAULT_ORGANIZATION, RolloutGateError, enforce, qualified
 from components.inventory import DeclarationErrors
 from components.manifests import ANNOTATION_PATCH_FORCE
-from components.rollout_gate import RolloutGateError, enforce, qualified
 from components.settings import PROJECT, SettingsError, StackSettings, stack_config, stack_names
-from tools import diff, harness, manifest_yaml, revision
+from tools import diff, manifest_yaml, revision
 from tools.crd_schema import CrdSchemas
-from tools.harness import Registration, RunResult
+
+if TYPE_CHECKING:
+    from tools.harness import Registration, RunResult
+
+
+class ProgramError(Exception):
+    """The program, run under mocks, stopped with a message for the user (Pulumi's RunError)."""
+
 
 # Apply order for the YAML view: identities and admission policies before the store, the store before its users.
 _KIND_ORDER = [
@@ -139,7 +146,7 @@ def _upstream_outputs(config: dict[str, str], gate_base: str | None) -> dict[str
     """What the rollout gate's StackReference reads: the upstream stack as rendered at `gate_base`."""
     if config.get(GATE) != "true" or gate_base is None:
         return {}
-    upstream = qualified(config[GATE_STACK], harness.ORGANIZATION, PROJECT)
+    upstream = qualified(config[GATE_STACK], DEFAULT_ORGANIZATION, PROJECT)
     return {upstream: revision.stack_outputs_at(gate_base, upstream.rsplit("/", 1)[-1])}
 
 
@@ -153,7 +160,15 @@ def preview(stack: str, gate_base: str | None = None) -> RunResult:
     upstream = _upstream_outputs(config, gate_base)
     if gate_base is None:
         config[GATE] = "false"
-    return harness.run_main(stack, config, upstream)
+    # The Pulumi SDK: only the text and json views run the program, so only they import it.
+    import pulumi
+
+    from tools import harness
+
+    try:
+        return harness.run_main(stack, config, upstream)
+    except pulumi.RunError as error:  # what the program reports to the user: a declaration, setting or gate
+        raise ProgramError(str(error)) from None
 
 
 def plan_objects(stack: str, gate_base: str | None = None) -> list[dict[str, Any]]:
@@ -273,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
             print(diff_against(options.diff_against, [options.stack] if options.stack else stack_names(), options.format))
             return 0
         rendered = render(options.stack, options.format, options.gate_base)
-    except (DeclarationErrors, SettingsError, RolloutGateError, revision.RevisionError, FileNotFoundError) as error:
+    except (DeclarationErrors, SettingsError, RolloutGateError, ProgramError, revision.RevisionError, FileNotFoundError) as error:
         print(str(error), file=sys.stderr)
         return 1
     if rendered.violations:
