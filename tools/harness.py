@@ -18,13 +18,10 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks, rpc
-from pulumi.runtime import resource as runtime_resource
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.proto import source_pb2
-from pulumi.runtime.sync_await import _ensure_event_loop
 
 from components.gate import DEFAULT_ORGANIZATION
 from components.settings import PROJECT, ROOT
+from tools import pulumi_internals
 
 # What the Pulumi CLI reports for a self-managed backend; StackReferences resolve against it.
 ORGANIZATION = DEFAULT_ORGANIZATION
@@ -106,7 +103,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 urn=urn,
                 parent=request.parent,
                 custom=custom,
-                inputs=_known(self.resources[urn].state),
+                inputs=_known(pulumi_internals.registered_state(self, urn)),
                 protect=protect,
                 retain_on_delete=retain,
                 depends_on=list(request.dependencies),
@@ -118,7 +115,7 @@ class RecordingMonitor(mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
-        _loops.add(_ensure_event_loop())
+        _loops.add(pulumi_internals.event_loop())
         if request.type != "pulumi:pulumi:Stack":
             self._record(request, response.urn, bool(request.custom), bool(request.protect), bool(request.retainOnDelete))
         return response
@@ -130,7 +127,7 @@ class RecordingMonitor(mocks.MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        _ensure_event_loop()  # deserializing needs a loop on this gRPC thread, as in MockMonitor
+        pulumi_internals.event_loop()  # deserializing needs a loop on this gRPC thread, as in MockMonitor
         self.component_outputs[request.urn] = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
 
@@ -159,13 +156,11 @@ def _lean_runtime() -> Iterator[None]:
       engine's diagnostics; the mock monitor ignores them.
     """
     gc_enabled = gc.isenabled()
-    stack_trace = runtime_resource._get_stack_trace
     gc.disable()
-    runtime_resource._get_stack_trace = source_pb2.StackTrace  # an empty trace
     try:
-        yield
+        with pulumi_internals.without_source_positions():
+            yield
     finally:
-        runtime_resource._get_stack_trace = stack_trace
         if gc_enabled:
             gc.enable()
         gc.collect()
@@ -182,7 +177,7 @@ def run(
 
     `stack_outputs` maps a fully qualified stack name to the outputs a StackReference reads.
     """
-    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi_internals.reset_root_resource()
     monitor = RecordingMonitor(stack_outputs)
     pulumi.runtime.set_mocks(
         monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor, organization=ORGANIZATION
@@ -193,13 +188,13 @@ def run(
     @pulumi.runtime.test
     def _program() -> Any:
         program()
-        root = runtime_settings.get_root_resource()
+        root = pulumi_internals.root_resource()
         exported = getattr(root, "outputs", {})
         return pulumi.Output.all(**exported).apply(outputs.update) if exported else None
 
     with _lean_runtime():
         _program()
-    _loops.add(_ensure_event_loop())
+    _loops.add(pulumi_internals.event_loop())
     return RunResult(stack, monitor.registrations, outputs, monitor.component_outputs)
 
 
