@@ -203,7 +203,7 @@ class _Reader:
         if isinstance(node, ast.Dict):
             return self.mapping(node, path)
         if isinstance(node, ast.JoinedStr):
-            return "".join(self.fstring_part(part, path) for part in node.values)
+            return _bounded(node, "".join(self.fstring_part(part, path) for part in node.values))
         if isinstance(node, ast.BinOp):
             return self.add(node, path)
         if isinstance(node, ast.Call):
@@ -260,7 +260,7 @@ class _Reader:
             raise RefusedError(
                 node, f"'+' joins two strings, integers, lists or tuples, not {type(left).__name__} and {type(right).__name__}"
             )
-        return left + right
+        return _bounded(node, left + right)
 
     def call(self, node: ast.Call, path: str) -> Any:
         function = node.func
@@ -291,6 +291,19 @@ class _Reader:
         except ValidationError as error:
             self.field_problems += problems_from_validation_error(error, path)
         raise _FailedError
+
+
+# Far beyond any declaration; a module doubling a string on each line would otherwise exhaust CI's memory.
+MAX_VALUE_LENGTH = 100_000
+
+
+def _bounded(node: ast.AST, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**18:
+            raise RefusedError(node, "integer too large for a declaration")
+    elif len(value) > MAX_VALUE_LENGTH:
+        raise RefusedError(node, f"value longer than {MAX_VALUE_LENGTH} (a declaration never needs that)")
+    return value
 
 
 _FAILED = object()

@@ -183,3 +183,10 @@ def test_read_when_model_called_without_import_then_told_to_import() -> None:
 
 def test_security_doc_when_it_counts_hostile_modules_then_the_count_is_this_suite() -> None:
     assert f"({len(HOSTILE)} modules;" in (inventory.ROOT / "docs" / "security.md").read_text()
+
+
+def test_read_when_module_doubles_a_value_line_after_line_then_refused_before_memory_runs_out() -> None:
+    lines = ["A0 = 'xxxxxxxx'"] + [f"A{i} = A{i - 1} + A{i - 1}" for i in range(1, 64)]
+    data = team_module.read(HEADER + "\n".join(lines) + "\n", "m.py")
+    assert data.workload is None
+    assert any(f"value longer than {team_module.MAX_VALUE_LENGTH}" in p.message for p in data.line_problems)
