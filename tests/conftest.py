@@ -3,7 +3,6 @@ gets its own run through the `pulumi_run` fixture, never a monitor set up at imp
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,57 +10,18 @@ from typing import Any
 import pytest
 import yaml
 
-from components import inventory
-from components.gate import qualified
-from components.settings import PROJECT, StackSettings, stack_config
+from components.settings import StackSettings, stack_config
 from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from tools import harness
 from tools.crd_schema import CrdSchemas
 
-STACKS = ["local", "staging", "production"]
+from helpers import settings_for
 
 
 @pytest.fixture(scope="session")
 def crds() -> CrdSchemas:
     """ESO v2.9 CRD validators, compiled once for the session."""
     return CrdSchemas()
-
-
-def settings_for(stack: str, **overrides: str) -> StackSettings:
-    """A real stack's settings, optionally with config keys (aliases) overridden."""
-    if not overrides:
-        return StackSettings.for_stack(stack)
-    values = {
-        key.removeprefix(f"{PROJECT}:"): value for key, value in stack_config(stack).items() if key.startswith(f"{PROJECT}:")
-    }
-    return StackSettings.from_config({**values, **overrides}, stack)
-
-
-_stack_runs: dict[tuple[object, ...], harness.RunResult] = {}
-
-
-def run_stack(stack: str, upstream_owned: list[str] | None = None, **config: str) -> harness.RunResult:
-    """The whole program for a real stack, with `config` overrides (aliases). A rollout gate reads
-    `upstream_owned`, by default what the upstream stack owns at this revision.
-
-    Runs are deterministic, so one run per distinct input serves every test: treat the result as
-    read-only. The workloads directory is part of the key (tests point it at their own trees).
-    """
-    key = (
-        stack,
-        None if upstream_owned is None else tuple(upstream_owned),
-        tuple(sorted(config.items())),
-        inventory.WORKLOADS_DIR,
-    )
-    if key not in _stack_runs:
-        values = stack_config(stack)
-        values.update({f"{PROJECT}:{name}": value for name, value in config.items()})
-        upstream = qualified(values[f"{PROJECT}:rolloutGateStack"], harness.ORGANIZATION, PROJECT)
-        if upstream_owned is None and values[f"{PROJECT}:rolloutGate"] == "true":
-            upstream_owned = run_stack(upstream.rsplit("/", 1)[-1]).outputs["ownedWorkloads"]
-        outputs = {} if upstream_owned is None else {upstream: {"ownedWorkloads": upstream_owned}}
-        _stack_runs[key] = harness.run_main(stack, values, outputs)
-    return _stack_runs[key]
 
 
 @pytest.fixture
@@ -97,20 +57,6 @@ def pulumi_run() -> Callable[..., harness.RunResult]:
         return harness.run(stack, stack_config(stack) if config is None else config, program)
 
     return run
-
-
-def copy_repository_tree(tmp_path: Path) -> Path:
-    """The repository's `workloads/` and `platform/` (the access registry) under `tmp_path`; returns the workloads tree."""
-    shutil.copytree(inventory.WORKLOADS_DIR.parent / "platform", tmp_path / "platform")
-    return Path(shutil.copytree(inventory.WORKLOADS_DIR, tmp_path / "workloads", ignore=shutil.ignore_patterns("__pycache__")))
-
-
-def grant(tmp_path: Path, team: str, namespaces: list[str], key_prefixes: list[str] | None = None) -> None:
-    """Add `team`'s entry to the access registry of the tree under `tmp_path`."""
-    path = tmp_path / "platform" / "tenants.yaml"
-    document = yaml.safe_load(path.read_text())
-    document["teams"][team] = {"namespaces": namespaces, "key_prefixes": key_prefixes or []}
-    path.write_text(yaml.safe_dump(document))
 
 
 # What the temporary trees' access registry grants every team folder, unless a test writes its own.
@@ -154,42 +100,3 @@ def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
         return workloads
 
     return write
-
-
-def store_manifest(namespaces: list[str] | None = None, **spec: Any) -> dict[str, Any]:
-    """The platform ClusterSecretStore as a plain manifest, admitting `namespaces` (default: ameide)."""
-    body: dict[str, Any] = {
-        "provider": {"vault": {"server": "https://vault:8200"}},
-        "conditions": [{"namespaces": namespaces or ["ameide"]}],
-    }
-    body.update(spec)
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ClusterSecretStore",
-        "metadata": {"name": "ameide-vault"},
-        "spec": body,
-    }
-
-
-def external_secret_manifest(namespace: str | None = "ameide") -> dict[str, Any]:
-    """A valid ExternalSecret of workload plausible as a plain manifest, as components/manifests.py renders one."""
-    metadata: dict[str, Any] = {
-        "name": "plausible-secrets",
-        "labels": {"ameide.io/workload": "plausible", "ameide.io/team": "analytics", "app.kubernetes.io/managed-by": "pulumi"},
-        "annotations": {"ameide.io/key-prefix": "plausible/"},
-    }
-    if namespace is not None:
-        metadata["namespace"] = namespace
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": metadata,
-        "spec": {
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "ameide-vault"},
-            "target": {"name": "plausible-secrets", "creationPolicy": "Owner", "deletionPolicy": "Retain"},
-            "data": [
-                {"secretKey": "SECRET_KEY_BASE", "remoteRef": {"key": "plausible/secret-key-base"}},
-                {"secretKey": "DATABASE_URL", "remoteRef": {"key": "plausible/database", "property": "url"}},
-            ],
-        },
-    }

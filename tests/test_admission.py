@@ -22,7 +22,7 @@ from components.inventory import Grant
 from components.settings import StackSettings
 from tools.crd_schema import CrdSchemas
 
-from conftest import STACKS, external_secret_manifest, settings_for
+from helpers import STACKS, external_secret_manifest, settings_for
 from kube_cel import evaluate
 
 NAMESPACES = ["ameide", "monitoring"]

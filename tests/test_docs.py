@@ -13,7 +13,7 @@ from components.platform_secret_access import PlatformSecretAccess
 from components.settings import ROOT
 from components.workload_secrets import WorkloadSecrets
 
-from conftest import settings_for
+from helpers import settings_for
 
 _BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 

@@ -12,7 +12,7 @@ import yaml
 from components import inventory, manifests, tenancy
 from tools import legacy
 
-from conftest import copy_repository_tree, settings_for
+from helpers import copy_repository_tree, settings_for
 
 FIXTURE = Path(__file__).parent / "fixtures" / "legacy-vault-secrets.yaml"
 

@@ -15,7 +15,7 @@ from components.settings import stack_config
 from tools import harness
 from tools.harness import RunResult
 
-from conftest import STACKS, copy_repository_tree, grant, run_stack, settings_for
+from helpers import STACKS, copy_repository_tree, grant, run_stack, settings_for
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"

@@ -11,7 +11,7 @@ import yaml
 from tools import preview
 from tools.manifest_yaml import dump_all
 
-from conftest import STACKS
+from helpers import STACKS
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -14,7 +14,7 @@ from components.settings import StackSettings
 from components.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
 from tools.crd_schema import CrdSchemas
 
-from conftest import settings_for
+from helpers import settings_for
 
 MakeWorkload = Callable[..., WorkloadSecretsArgs]
 Render = Callable[..., dict[str, Any]]

@@ -10,7 +10,7 @@ from components.platform_secret_access import PlatformSecretAccess
 from components.settings import StackSettings
 from components.vault_access import VaultAccess
 
-from conftest import settings_for
+from helpers import settings_for
 
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"

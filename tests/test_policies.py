@@ -14,7 +14,7 @@ from components.policies import Violation
 from components.settings import ROOT
 from tools import preview
 
-from conftest import STACKS, external_secret_manifest, store_manifest
+from helpers import STACKS, external_secret_manifest, store_manifest
 
 Manifest = dict[str, Any]
 

@@ -29,7 +29,7 @@ from components.policies import Platform
 from components.settings import ROOT
 from policy.policies import pack_policies, stack_platform
 
-from conftest import external_secret_manifest, store_manifest
+from helpers import external_secret_manifest, store_manifest
 
 ES_TYPE = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE_TYPE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"

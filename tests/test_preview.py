@@ -19,7 +19,7 @@ from components.settings import ROOT, stack_config
 from tools import preview, revision
 from tools.crd_schema import crds_dir
 
-from conftest import copy_repository_tree, external_secret_manifest
+from helpers import copy_repository_tree, external_secret_manifest
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -9,7 +9,7 @@ import pytest
 from components import preview_access
 from components.settings import SettingsError
 
-from conftest import STACKS, settings_for
+from helpers import STACKS, settings_for
 from kube_cel import evaluate
 
 PREVIEW = "system:serviceaccount:ameide-ci:ameide-secrets-preview"

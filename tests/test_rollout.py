@@ -12,7 +12,7 @@ from components import inventory
 from components.settings import ROOT
 from tools import preview, rollout
 
-from conftest import STACKS
+from helpers import STACKS
 
 MODULE = """from components import ExternalSecretSpec, WorkloadSecretsArgs
 WORKLOAD = WorkloadSecretsArgs(

@@ -10,7 +10,7 @@ from pydantic.alias_generators import to_snake
 from components.settings import PROJECT, ROOT, SettingsError, StackSettings, stack_config, stack_names
 from components.spec import Environment
 
-from conftest import settings_for
+from helpers import settings_for
 
 
 def config_values(stack: str, **overrides: str) -> dict[str, str]:

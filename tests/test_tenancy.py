@@ -12,7 +12,7 @@ import yaml
 from components import admission, inventory, policies, tenancy, vault_config
 from components.inventory import DeclarationErrors, Grant
 
-from conftest import external_secret_manifest, settings_for
+from helpers import external_secret_manifest, settings_for
 from kube_cel import evaluate
 
 ROOT_REGISTRY = yaml.safe_load((inventory.ROOT / tenancy.REGISTRY_PATH).read_text())

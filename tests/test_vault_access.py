@@ -10,7 +10,7 @@ from components.settings import StackSettings
 from components.vault_access import VaultAccess
 from tools.harness import RunResult
 
-from conftest import settings_for
+from helpers import settings_for
 
 COMPONENT = "ameide:secrets:VaultAccess"
 BACKEND = "vault:index/authBackend:AuthBackend"

@@ -10,7 +10,7 @@ from components import inventory, vault_config
 from components.inventory import Grant
 from components.settings import StackSettings
 
-from conftest import settings_for
+from helpers import settings_for
 
 PLAUSIBLE = Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetch_metadata=False)
 PROMETHEUS = Grant("monitoring", "prometheus/", "workloads/observability/prometheus.py", fetch_metadata=True)

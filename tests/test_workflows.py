@@ -10,7 +10,7 @@ import yaml
 
 from components.settings import ROOT
 
-from conftest import STACKS
+from helpers import STACKS
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted(p.name for p in WORKFLOWS.glob("*.yml"))

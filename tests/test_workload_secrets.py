@@ -15,7 +15,7 @@ from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from components.workload_secrets import WorkloadSecrets
 from tools.harness import Registration, RunResult
 
-from conftest import settings_for
+from helpers import settings_for
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
