@@ -17,7 +17,7 @@ from typing import Any
 import cel
 import pytest
 
-from components import admission, inventory, manifests
+from components import admission, inventory, manifests, preview_access
 from components.inventory import Grant
 from components.settings import StackSettings
 from tools.crd_schema import CrdSchemas
@@ -102,7 +102,8 @@ def admit(
 
 def expressions(policy: dict[str, Any]) -> Iterator[str]:
     spec = policy["spec"]
-    yield from (v["expression"] for v in spec["variables"])
+    yield from (c["expression"] for c in spec.get("matchConditions", []))
+    yield from (v["expression"] for v in spec.get("variables", []))
     for validation in spec["validations"]:
         yield validation["expression"]
         yield validation["messageExpression"]
@@ -222,9 +223,13 @@ def test_policies_when_stack_rendered_then_literals_are_that_stacks_declarations
 def test_cel_when_stack_policies_compiled_then_engine_parses_every_expression(stack: str) -> None:
     settings = settings_for(stack)
     owned = inventory.owned(inventory.discover(), settings.environment)
-    for policy in admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned)):
-        for expression in expressions(policy):
-            cel.compile(expression)  # raises on anything the engine cannot parse
+    policies = [
+        *admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned)),
+        *preview_access.objects(settings)[2:3],
+    ]
+    compiled = [cel.compile(expression) for policy in policies for expression in expressions(policy)]  # raises on a parse error
+    # Every variable, validation and message of every policy, the preview identity's where the stack has one.
+    assert len(compiled) == sum(len(list(expressions(policy))) for policy in policies) >= 20
 
 
 def test_cel_when_expression_invalid_then_engine_refuses_it() -> None:

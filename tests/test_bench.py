@@ -26,8 +26,9 @@ def test_measure_when_yaml_then_phases_floor_and_memory_reported(tmp_path: Path,
     result = bench.measure(bench.write_workloads(tmp_path, 5), "production", "yaml")
     assert result["external_secrets"] == 5 * bench.SECRETS_PER_WORKLOAD
     assert set(result["phases_s"]) == {"plan", "schema", "policy", "output"}
-    assert result["floor_s"] > 0
-    assert result["peak_mib"] > 0
+    # The floor (libyaml dumping the same dicts) is a fraction of the whole run; memory is a real reading.
+    assert 0 < result["floor_s"] < result["wall_s"]
+    assert 20 < result["peak_mib"] < 1024
 
 
 def test_growth_when_two_sizes_then_ratio_of_largest_to_previous() -> None:
