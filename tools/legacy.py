@@ -37,7 +37,7 @@ from components.settings import ROOT, SettingsError, StackSettings
 ESO_GROUP = "external-secrets.io/"
 # ESO's defaults, applied to both sides before comparing (an explicit default is no difference).
 _REF_DEFAULTS = {"decodingStrategy": "None", "conversionStrategy": "Default", "metadataPolicy": "None"}
-_REF_FIELDS = {"key": "key", "property": "property", "version": "version", **{k: k for k in _REF_DEFAULTS}}
+_REF_FIELDS = {"key", "property", "version", *_REF_DEFAULTS}
 _SNAKE = {
     "decodingStrategy": "decoding_strategy",
     "conversionStrategy": "conversion_strategy",
