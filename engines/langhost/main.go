@@ -174,6 +174,15 @@ type options struct {
 	virtualenv string // as written; relative paths are relative to root
 }
 
+// programPython is the program's interpreter and environment, from its project's runtime options.
+func programPython(info *pulumirpc.ProgramInfo) (string, []string, error) {
+	opts, err := parseOptions(info)
+	if err != nil {
+		return "", nil, err
+	}
+	return interpreter(opts, os.Environ())
+}
+
 func parseOptions(info *pulumirpc.ProgramInfo) (options, error) {
 	if info == nil {
 		return options{}, errors.New("the CLI sent no program info")
@@ -279,11 +288,7 @@ func (h *pythonHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulum
 	if req.GetAttachDebugger() {
 		return &pulumirpc.RunResponse{Error: "debugging is not supported by this language host"}, nil
 	}
-	opts, err := parseOptions(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	python, env, err := interpreter(opts, os.Environ())
+	python, env, err := programPython(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -489,11 +494,7 @@ func (h *pythonHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*p
 func (h *pythonHost) GetProgramDependencies(
 	ctx context.Context, req *pulumirpc.GetProgramDependenciesRequest,
 ) (*pulumirpc.GetProgramDependenciesResponse, error) {
-	opts, err := parseOptions(req.GetInfo())
-	if err != nil {
-		return nil, err
-	}
-	python, env, err := interpreter(opts, os.Environ())
+	python, env, err := programPython(req.GetInfo())
 	if err != nil {
 		return nil, err
 	}
