@@ -174,6 +174,10 @@ def reviewer_account_ref(settings: StackSettings) -> dict[str, Any]:
         ref["namespace"] = settings.eso_namespace
     if settings.vault_audience is not None:
         ref["audiences"] = [settings.vault_audience]
+        if settings.vault_kubernetes_ca_cert is not None:
+            # Vault outside the cluster reviews the login with this very token (reviewer_bindings):
+            # the API server refuses to authenticate a token minted only for Vault's audience.
+            ref["audiences"].append(settings.kubernetes_audience)
     return ref
 
 

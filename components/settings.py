@@ -99,6 +99,8 @@ class StackSettings(BaseModel):
     """Kubernetes API URL as Vault reaches it (kubernetes auth config)."""
     vault_kubernetes_ca_cert: str | None = None
     """PEM CA bundle of that API server; unset: Vault in a pod uses its own service-account CA."""
+    kubernetes_audience: str
+    """The API server's own token audience (its --api-audiences); ESO's token also carries it when Vault is outside the cluster."""
 
     @field_validator("*", mode="before")
     @classmethod

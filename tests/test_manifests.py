@@ -377,6 +377,9 @@ def test_store_when_no_namespaces_admits_none(staging_settings: StackSettings) -
     assert manifests.cluster_secret_store(staging_settings, [])["spec"]["conditions"] == [{"namespaces": []}]
 
 
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
 def test_store_when_no_audience_omits_audiences() -> None:
     store = manifests.cluster_secret_store(settings_for("staging", vaultAudience=""), ["ameide"])
     ref = store["spec"]["provider"]["vault"]["auth"]["kubernetes"]
@@ -396,6 +399,14 @@ def test_store_when_audience_defaulted_then_rendered_with_the_mode_s_account(mod
     assert store["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"] == ref
 
 
+@pytest.mark.parametrize("audience", ["https://kubernetes.default.svc.cluster.local", "https://k8s.example"])
+def test_store_when_vault_outside_cluster_then_token_also_carries_the_api_server_audience(audience: str) -> None:
+    """Vault outside the cluster reviews with ESO's own token: the API server must accept that token."""
+    settings = settings_for("staging", vaultKubernetesCaCert=PEM, kubernetesAudience=audience)
+    ref = manifests.cluster_secret_store(settings, ["ameide"])["spec"]["provider"]["vault"]["auth"]["kubernetes"]
+    assert ref["serviceAccountRef"]["audiences"] == ["vault", audience]
+
+
 # --- reviewer identity ---------------------------------------------------------------------------
 
 
@@ -413,9 +424,6 @@ def test_reviewer_service_accounts_when_referent_one_per_admitted_namespace() ->
         ("ameide", "vault-auth"),
         ("monitoring", "vault-auth"),
     ]
-
-
-PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
 def test_reviewer_bindings_when_vault_outside_cluster_and_shared_then_auth_delegator_for_reviewer() -> None:

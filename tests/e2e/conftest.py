@@ -13,6 +13,7 @@ import pytest
 from components import inventory, plan, vault_config
 from components.inventory import Grant
 from components.settings import StackSettings
+from tools import vault_http
 
 from .openbao import DevServer, VaultClient, bao_binary, dev_server
 from .tokenreview import TokenReviewer, token_reviewer
@@ -149,32 +150,6 @@ def reviewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenReviewer
 @pytest.fixture(scope="module")
 def vault_side(seeded_stack: SeededStack, reviewer: TokenReviewer) -> list[str]:
     """The stack's kubernetes auth, role, per-namespace policies and identities on the server; its admitted namespaces."""
-    settings, root = seeded_stack.settings, seeded_stack.root
-    owned = inventory.owned(inventory.discover(), settings.environment)
-    namespaces = inventory.namespaces(owned)
-    mount = settings.vault_auth_mount
-    if root.request("GET", f"sys/auth/{mount}")[0] != 200:
-        assert root.request("POST", f"sys/auth/{mount}", {"type": "kubernetes"})[0] == 204
+    owned = inventory.owned(inventory.discover(), seeded_stack.settings.environment)
     # The stand-in plays the API server at vaultKubernetesHost: only its address and CA differ.
-    config = {
-        **vault_config.auth_backend_config(settings),
-        "kubernetes_host": reviewer.url,
-        "kubernetes_ca_cert": reviewer.ca_pem,
-    }
-    assert root.request("POST", f"auth/{mount}/config", {**config, "disable_local_ca_jwt": True})[0] == 204
-    for name, hcl in vault_config.read_policies(settings, namespaces, inventory.grants(owned)).items():
-        root.put_policy(name, hcl)
-    accessor = root.request("GET", f"sys/auth/{mount}")[1]["data"]["accessor"]
-    for identity in vault_config.identities(settings, namespaces):
-        status, entity = root.request("POST", "identity/entity", {"name": identity.entity, "policies": [identity.policy]})
-        assert status in (200, 204), entity
-        entity_id = (
-            entity["data"]["id"] if entity else root.request("GET", f"identity/entity/name/{identity.entity}")[1]["data"]["id"]
-        )
-        status, _ = root.request(
-            "POST", "identity/entity-alias", {"name": identity.alias, "mount_accessor": accessor, "canonical_id": entity_id}
-        )
-        assert status in (200, 204)
-    role = vault_config.role(settings, namespaces)
-    assert root.request("POST", f"auth/{mount}/role/{role.pop('role_name')}", role)[0] == 204
-    return namespaces
+    return vault_http.apply_stack(seeded_stack.root, seeded_stack.settings, owned, reviewer.url, reviewer.ca_pem)

@@ -1,11 +1,7 @@
-"""A throwaway OpenBao dev server (a Vault-API engine) and the few Vault HTTP calls the e2e tests make.
-
-Standard library only: the project has no Vault client dependency, and these tests must not add one.
-"""
+"""A throwaway OpenBao dev server (a Vault-API engine) for the e2e tests; its HTTP client is tools.vault_http."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -14,20 +10,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from tools.vault_http import VaultClient, VaultError
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALHOST = "127.0.0.1"
-
-
-class VaultError(RuntimeError):
-    """An unexpected answer from the server to a setup call (the root token's calls)."""
 
 
 def engines_dir() -> Path:
@@ -37,61 +28,6 @@ def engines_dir() -> Path:
 
 def bao_binary() -> Path:
     return engines_dir() / "bin" / "bao"
-
-
-@dataclass(frozen=True)
-class VaultClient:
-    """Vault's HTTP API at `address`, as `token`."""
-
-    address: str
-    token: str = field(repr=False)
-
-    def as_token(self, token: str) -> VaultClient:
-        return VaultClient(self.address, token)
-
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
-        """`method` on `/v1/<path>`: (HTTP status, JSON body or {}). Refusals are answers, not exceptions."""
-        request = urllib.request.Request(
-            f"{self.address}/v1/{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"X-Vault-Token": self.token, "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        try:
-            parsed = json.loads(raw) if raw else {}
-        except json.JSONDecodeError:
-            # e.g. an HTML redirect page: the status says what happened.
-            parsed = {}
-        return status, parsed if isinstance(parsed, dict) else {"value": parsed}
-
-    def _ok(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        status, answer = self.request(method, path, body)
-        if status not in (200, 204):
-            # Vault's errors name the path and the reason, never a stored value.
-            raise VaultError(f"{method} /v1/{path}: HTTP {status}: {answer.get('errors')}")
-        return answer
-
-    def enable_kv2(self, mount: str) -> None:
-        """A fresh, empty KV v2 engine at `mount` (the dev server pre-mounts `secret/`: replaced)."""
-        self._ok("DELETE", f"sys/mounts/{mount}")  # 204 also when nothing is mounted there
-        self._ok("POST", f"sys/mounts/{mount}", {"type": "kv", "options": {"version": "2"}})
-
-    def write_kv2(self, mount: str, key: str, data: dict[str, str]) -> None:
-        self._ok("POST", f"{mount}/data/{key}", {"data": data})
-
-    def put_policy(self, name: str, hcl: str) -> None:
-        self._ok("PUT", f"sys/policies/acl/{name}", {"policy": hcl})
-
-    def create_token(self, policies: list[str]) -> str:
-        """A token carrying exactly `policies`: no `default` policy, so nothing but what they grant."""
-        answer = self._ok("POST", "auth/token/create", {"policies": policies, "no_default_policy": True, "ttl": "15m"})
-        token: str = answer["auth"]["client_token"]
-        return token
 
 
 @dataclass
