@@ -8,7 +8,9 @@ built here (docs/testing.md), so the loopback environments configure Vault this 
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 import ssl
 import urllib.error
 import urllib.request
@@ -17,6 +19,10 @@ from typing import Any
 
 from components import inventory, vault_config
 from components.settings import StackSettings
+
+
+# Refs without `property` (and dataFrom extracts) read the whole secret: it gets this one property.
+WHOLE_SECRET_PROPERTY = "value"
 
 
 class VaultError(RuntimeError):
@@ -113,3 +119,25 @@ def apply_stack(
     role = vault_config.role(settings, namespaces)
     root.ok("POST", f"auth/{mount}/role/{role.pop('role_name')}", role)
     return namespaces
+
+
+def read_properties(objects: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Vault key -> the properties the rendered ExternalSecrets read of it (`data[].remoteRef`, `dataFrom[].extract`)."""
+    properties: dict[str, set[str]] = {}
+    for obj in objects:
+        if obj["kind"] != "ExternalSecret":
+            continue
+        refs = [item["remoteRef"] for item in obj["spec"].get("data", [])]
+        for item in obj["spec"].get("dataFrom", []):
+            # `find` would read keys nobody names: no declaration produces one, and no seeding could cover it.
+            if set(item) != {"extract"}:
+                raise ValueError(f"{obj['metadata']['name']}: dataFrom {sorted(item)} is not an extract")
+            refs.append(item["extract"])
+        for ref in refs:
+            properties.setdefault(ref["key"], set()).update([ref["property"]] if "property" in ref else [])
+    return {key: sorted(names or {WHOLE_SECRET_PROPERTY}) for key, names in sorted(properties.items())}
+
+
+def random_value() -> str:
+    """A throwaway secret value; valid base64, as refs with decodingStrategy Base64 need."""
+    return base64.b64encode(secrets.token_bytes(24)).decode()

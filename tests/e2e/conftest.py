@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +12,7 @@ from components import inventory, plan, vault_config
 from components.inventory import Grant
 from components.settings import StackSettings
 from tools import vault_http
+from tools.vault_http import random_value as canary
 
 from .openbao import DevServer, VaultClient, bao_binary, dev_server
 from .tokenreview import TokenReviewer, token_reviewer
@@ -21,8 +20,6 @@ from .tokenreview import TokenReviewer, token_reviewer
 STACKS = ["staging", "production"]
 # A prefix no workload can declare (workload names are DNS labels: no "zz-not-declared" module exists).
 UNDECLARED = "zz-not-declared/x"
-# Refs without `property` (and dataFrom extracts) read the whole secret: give it one property.
-WHOLE_SECRET_PROPERTY = "value"
 
 
 @pytest.fixture(scope="session")
@@ -74,33 +71,6 @@ class SeededStack:
         return {f"{key}/{name}": value for keys in seeded for key, data in keys.items() for name, value in data.items()}
 
 
-def canary() -> str:
-    # Valid base64, as refs with decodingStrategy Base64 need; random, so a leak is unambiguous.
-    return base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-def remote_refs(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every Vault reference of the rendered ExternalSecrets: `data[].remoteRef` and `dataFrom[].extract`."""
-    refs: list[dict[str, Any]] = []
-    for obj in objects:
-        if obj["kind"] != "ExternalSecret":
-            continue
-        refs += [item["remoteRef"] for item in obj["spec"].get("data", [])]
-        for item in obj["spec"].get("dataFrom", []):
-            # `find` would read keys nobody names: no declaration can produce one, and the seeding could not cover it.
-            assert set(item) == {"extract"}, f"{obj['metadata']['name']}: dataFrom {sorted(item)} is not an extract"
-            refs.append(item["extract"])
-    return refs
-
-
-def declared_secrets(refs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """key -> {property: canary} for each property the refs read (one property for whole-secret reads)."""
-    properties: dict[str, set[str]] = {}
-    for ref in refs:
-        properties.setdefault(ref["key"], set()).update([ref["property"]] if "property" in ref else [])
-    return {key: {name: canary() for name in sorted(names or {WHOLE_SECRET_PROPERTY})} for key, names in properties.items()}
-
-
 def outside_keys(prefixes: list[str]) -> dict[str, list[str]]:
     """Keys next to the declared prefixes that no grant covers, by kind."""
     kinds = {
@@ -123,9 +93,12 @@ def seeded_stack(request: pytest.FixtureRequest, openbao: DevServer) -> SeededSt
     owned = inventory.owned(inventory.discover(), settings.environment)
     grants = inventory.grants(owned)
     policy = vault_config.acl_policy(settings, grants)
-    declared = declared_secrets(remote_refs(plan.stack_manifests(settings, owned)))
+    declared = {
+        key: {name: canary() for name in names}
+        for key, names in vault_http.read_properties(plan.stack_manifests(settings, owned)).items()
+    }
     outside = {
-        kind: {key: {WHOLE_SECRET_PROPERTY: canary()} for key in keys}
+        kind: {key: {vault_http.WHOLE_SECRET_PROPERTY: canary()} for key in keys}
         for kind, keys in outside_keys(sorted({grant.prefix for grant in grants})).items()
     }
 

@@ -15,15 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.testenv import engines_dir
 from tools.vault_http import VaultClient, VaultError
 
-ROOT = Path(__file__).resolve().parents[2]
 LOCALHOST = "127.0.0.1"
-
-
-def engines_dir() -> Path:
-    """Where `make engines` builds: `$AMEIDE_ENGINES`, by default `.engines/` in the checkout."""
-    return Path(os.environ.get("AMEIDE_ENGINES") or ROOT / ".engines")
 
 
 def bao_binary() -> Path:
