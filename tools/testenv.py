@@ -107,7 +107,9 @@ class State:
         if not path.is_file():
             raise TestEnvError(f"{path}: no environment here (run `python -m tools.testenv up --dir {directory}`)")
         raw = json.loads(path.read_text())
-        return cls({k: ClusterPorts(**v) for k, v in raw["clusters"].items()}, raw["pids"], raw["passphrase"], raw["vault_tokens"])
+        return cls(
+            {k: ClusterPorts(**v) for k, v in raw["clusters"].items()}, raw["pids"], raw["passphrase"], raw["vault_tokens"]
+        )
 
     def save(self, directory: Path) -> None:
         path = directory / "state.json"
@@ -224,7 +226,9 @@ def _wait(what: str, check: Any, directory: Path, name: str, state: State, timeo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _alive(state.pids[name]):
-            raise TestEnvError(f"{name} exited before {what}; its log ({directory / 'logs' / name}.log):\n{log_tail(directory, name)}")
+            raise TestEnvError(
+                f"{name} exited before {what}; its log ({directory / 'logs' / name}.log):\n{log_tail(directory, name)}"
+            )
         try:
             if check():
                 return
@@ -241,7 +245,9 @@ def kubeconfig(directory: Path) -> Path:
     return directory / "kubeconfig"
 
 
-def kubectl(directory: Path, context: str, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    directory: Path, context: str, *args: str, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     completed = subprocess.run(
         [str(engines_bin() / "kubectl"), "--kubeconfig", str(kubeconfig(directory)), "--context", context, *args],
         input=stdin,
@@ -261,11 +267,16 @@ def apply(directory: Path, context: str, objects: list[dict[str, Any]]) -> None:
 
 def _write_kubeconfig(directory: Path, state: State) -> None:
     pki = directory / "pki"
-    users = {stem: {"client-certificate": str(pki / f"{stem}.crt"), "client-key": str(pki / f"{stem}.key")} for stem in _users("-")}
+    users = {
+        stem: {"client-certificate": str(pki / f"{stem}.crt"), "client-key": str(pki / f"{stem}.key")} for stem in _users("-")
+    }
     clusters, contexts = [], []
     for cluster, ports in state.clusters.items():
         clusters.append(
-            {"name": f"ameide-{cluster}", "cluster": {"server": f"https://{LOCALHOST}:{ports.api}", "certificate-authority": str(pki / "ca.crt")}}
+            {
+                "name": f"ameide-{cluster}",
+                "cluster": {"server": f"https://{LOCALHOST}:{ports.api}", "certificate-authority": str(pki / "ca.crt")},
+            }
         )
         for suffix, user in (("", "platform"), ("-admin", "admin"), ("-developer", "developer")):
             contexts.append({"name": f"ameide-{cluster}{suffix}", "context": {"cluster": f"ameide-{cluster}", "user": user}})
@@ -279,6 +290,11 @@ def _write_kubeconfig(directory: Path, state: State) -> None:
     }
     kubeconfig(directory).write_text(yaml.safe_dump(config))
     kubeconfig(directory).chmod(0o600)
+
+
+def _listening(port: int) -> bool:
+    with socket.create_connection((LOCALHOST, port), 1):
+        return True
 
 
 def _api_ready(directory: Path, port: int) -> bool:
@@ -316,7 +332,7 @@ def _start_cluster(directory: Path, state: State, cluster: str) -> None:
         # No kubelet, no node: the kubernetes Service's endpoints would point at loopback.
         "--endpoint-reconciler-type=none",
     ])  # fmt: skip
-    _wait("etcd answer", lambda: socket.create_connection((LOCALHOST, ports.etcd), 1).close() is None,
+    _wait("etcd answer", lambda: _listening(ports.etcd),
           directory, f"{cluster}-etcd", state)  # fmt: skip
     _wait("/readyz 200", lambda: _api_ready(directory, ports.api), directory, f"{cluster}-apiserver", state)
     _spawn(directory, state, f"{cluster}-controller-manager", [
@@ -342,7 +358,9 @@ def _admin_kubeconfig(directory: Path, cluster: str) -> Path:
     return path
 
 
-def _bootstrap(directory: Path, cluster: str, settings: StackSettings, declared: list[inventory.DeclaredWorkload], vault_ca: str) -> None:
+def _bootstrap(
+    directory: Path, cluster: str, settings: StackSettings, declared: list[inventory.DeclaredWorkload], vault_ca: str
+) -> None:
     """Namespaces, users' RBAC, ESO's CRDs and the Vault CA the store reads; cluster-managed Secrets CNPG would create."""
     admin = f"ameide-{cluster}-admin"
     namespaces = sorted({*inventory.namespaces(declared), settings.eso_namespace, CI_NAMESPACE, DEVELOPER_NAMESPACE})
@@ -403,7 +421,9 @@ def _start_vault(directory: Path, state: State, cluster: str) -> vault_http.Vaul
 def vault_client(directory: Path, state: State, cluster: str) -> vault_http.VaultClient:
     """The cluster's Vault as its root token (setup and tests only)."""
     return vault_http.VaultClient(
-        f"https://{LOCALHOST}:{state.clusters[cluster].vault}", state.vault_tokens[cluster], str(directory / f"{cluster}-vault" / "vault-ca.pem")
+        f"https://{LOCALHOST}:{state.clusters[cluster].vault}",
+        state.vault_tokens[cluster],
+        str(directory / f"{cluster}-vault" / "vault-ca.pem"),
     )
 
 
@@ -507,7 +527,9 @@ def up(directory: Path, root: Path = ROOT) -> State:
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     if (directory / "state.json").exists() and any(_alive(pid) for pid in State.load(directory).pids.values()):
-        raise TestEnvError(f"{directory}: an environment is already running there (`python -m tools.testenv down --dir {directory}`)")
+        raise TestEnvError(
+            f"{directory}: an environment is already running there (`python -m tools.testenv down --dir {directory}`)"
+        )
     missing = [name for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "external-secrets", "bao")
                if not (engines_bin() / name).is_file()]  # fmt: skip
     if missing:
@@ -608,7 +630,10 @@ def main(argv: list[str] | None = None) -> int:
         if options.command == "up":
             up(options.dir)
             sys.stdout.write(exports(options.dir))
-            print(f"# Vault above is {CLUSTERS[0]}'s; `python -m tools.testenv env --dir {options.dir} --stack production` for the other.", file=sys.stderr)
+            print(
+                f"# Vault above is {CLUSTERS[0]}'s; `python -m tools.testenv env --dir {options.dir} --stack production` for the other.",
+                file=sys.stderr,
+            )
         elif options.command == "env":
             sys.stdout.write(exports(options.dir, options.stack))
         elif options.command == "vault":

@@ -20,7 +20,6 @@ from typing import Any
 from components import inventory, vault_config
 from components.settings import StackSettings
 
-
 # Refs without `property` (and dataFrom extracts) read the whole secret: it gets this one property.
 WHOLE_SECRET_PROPERTY = "value"
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
 from components import inventory, plan, vault_config
 from components.inventory import Grant
 from components.settings import StackSettings
-from tools import vault_http
+from tools import testenv, vault_http
 from tools.vault_http import random_value as canary
 
+from .cluster import Environment
 from .openbao import DevServer, VaultClient, bao_binary, dev_server
 from .tokenreview import TokenReviewer, token_reviewer
 
@@ -35,11 +35,16 @@ def openbao() -> Iterator[DevServer]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A failing test that used the server shows its log: what the engine saw is the diagnosis."""
+    """A failing test that used a server shows its log: what the engine saw is the diagnosis."""
     report = yield
-    server = getattr(item, "funcargs", {}).get("openbao")
+    arguments = getattr(item, "funcargs", {})
+    server, environment = arguments.get("openbao"), arguments.get("env")
     if report.failed and isinstance(server, DevServer):
         report.sections.append(("OpenBao server log", server.log()))
+    if report.failed and isinstance(environment, Environment):
+        # The scenario's processes: what ESO, the API servers and Vault saw is the diagnosis.
+        for name in environment.state.pids:
+            report.sections.append((f"{name} log (tail)", testenv.log_tail(environment.directory, name, 15)))
     return report
 
 

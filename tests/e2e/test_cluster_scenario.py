@@ -1,0 +1,379 @@
+"""The mission on real clusters: a legacy chart's Secrets taken over, admitted, rotated, promoted and retired.
+
+`tools.testenv` runs two clusters (etcd, kube-apiserver, kube-controller-manager), an ESO controller and
+a TLS OpenBao for each, on loopback. A copy of the repository plays the ameide monorepo mid-migration:
+the legacy chart (tests/e2e/legacy-chart) holds the ExternalSecrets of alertmanager, prometheus and
+keycloak's admin credentials; their modules say `adopt=True` and the registry lists them. The steps
+run in file order, each on the state the previous one left, and every assertion reads the API
+server, Vault or Helm — never this program's own rendering.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tools import testenv, vault_http
+
+from .cluster import Environment, Kube, eventually, ready_condition, secret_mismatches, synced
+from .engine import project_copy
+
+CHART = Path(__file__).parent / "legacy-chart"
+RELEASE = "vault-secrets"
+LEGACY_ROLE = "vault-secrets-legacy"
+# The legacy chart's objects: (namespace, name); the modules adopt these.
+LEGACY = [
+    ("monitoring", "alertmanager-oauth2-proxy"),
+    ("monitoring", "prometheus-oauth2-proxy"),
+    ("ameide", "keycloak-admin-credentials"),
+]
+MOUNT = "secret"
+PULUMI_MANAGER = re.compile(r"^pulumi-kubernetes-")
+
+
+def _mark_adopted(project: Path) -> None:
+    """The migrating teams' change: adopt=True on their legacy objects, listed by the platform in the registry."""
+    prometheus = project / "workloads/observability/prometheus.py"
+    prometheus.write_text(prometheus.read_text().replace('rollout="production",', 'rollout="production",\n    adopt=True,', 1))
+    keycloak = project / "workloads/identity/keycloak.py"
+    keycloak.write_text(
+        keycloak.read_text().replace(
+            'name="keycloak-admin-credentials",', 'name="keycloak-admin-credentials",\n            adopt=True,', 1
+        )
+    )
+    registry_path = project / "platform/tenants.yaml"
+    registry = yaml.safe_load(registry_path.read_text())
+    registry["legacy"] = [f"{namespace}/{name}" for namespace, name in LEGACY]
+    registry_path.write_text(yaml.safe_dump(registry))
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
+    root = tmp_path_factory.mktemp("scenario")
+    project = project_copy(root / "project")
+    _mark_adopted(project)
+    directory = root / "testenv"
+    with testenv.running(directory, project) as state:
+        yield Environment(directory, project, state)
+
+
+def owned_external_secrets(kube: Kube) -> list[dict[str, Any]]:
+    return [
+        es
+        for es in kube.items("externalsecrets")
+        if es["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") == "pulumi"
+    ]
+
+
+def assert_secrets_hold_vault_values(env: Environment, cluster: str, external_secrets: list[dict[str, Any]]) -> None:
+    kube, vault = env.kube(cluster), env.vault(cluster)
+    wrong = {}
+    for es in external_secrets:
+        target = es["spec"]["target"].get("name", es["metadata"]["name"])
+        if mismatches := secret_mismatches(vault, MOUNT, es, kube.secret_data(es["metadata"]["namespace"], target)):
+            wrong[f"{es['metadata']['namespace']}/{target}"] = mismatches
+    assert not wrong, f"{cluster}: Secret keys that do not hold Vault's value: {wrong}"
+
+
+def state_external_secrets(env: Environment, stack: str) -> dict[str, dict[str, Any]]:
+    """`namespace/name` -> resource, of every ExternalSecret in the stack's state (the engine's own record)."""
+    exported = json.loads(env.pulumi().run("stack", "export", "-s", stack).stdout)
+    return {
+        f"{r['outputs']['metadata']['namespace']}/{r['outputs']['metadata']['name']}": r
+        for r in exported["deployment"].get("resources", [])
+        if r["type"] == "kubernetes:external-secrets.io/v1:ExternalSecret"
+    }
+
+
+def uids(kube: Kube) -> dict[tuple[str, str], tuple[str, str]]:
+    """(namespace, name) -> (ExternalSecret UID, Secret UID) of the legacy objects."""
+    found = {}
+    for namespace, name in LEGACY:
+        es, secret = kube.get("externalsecret", namespace, name), kube.get("secret", namespace, name)
+        assert es is not None, f"ExternalSecret {namespace}/{name} missing"
+        assert secret is not None, f"Secret {namespace}/{name} missing"
+        found[(namespace, name)] = (es["metadata"]["uid"], secret["metadata"]["uid"])
+    return found
+
+
+def _chart_keys(chart: dict[str, Any]) -> dict[str, set[str]]:
+    keys: dict[str, set[str]] = {}
+    for es in chart.values():
+        for ref in es["data"].values():
+            keys.setdefault(ref["key"], set()).add(ref["property"])
+    return keys
+
+
+# ---- 1. the legacy world -------------------------------------------------------------------------
+
+LEGACY_UIDS: dict[str, dict[tuple[str, str], tuple[str, str]]] = {}
+
+
+@pytest.mark.parametrize("cluster", testenv.CLUSTERS)
+def test_legacy_chart_when_installed_with_helm_then_eso_syncs_its_secrets(env: Environment, cluster: str) -> None:
+    vault = env.vault(cluster)
+    # The legacy chart's own Vault role: one identity in ESO's namespace that reads every key.
+    vault.put_policy("legacy-read-all", f'path "{MOUNT}/data/*" {{ capabilities = ["read"] }}')
+    vault.ok("POST", f"auth/kubernetes/role/{LEGACY_ROLE}", {
+        "bound_service_account_names": ["vault-secrets"], "bound_service_account_namespaces": ["external-secrets"],
+        "token_policies": ["legacy-read-all"], "token_ttl": 600,
+    })  # fmt: skip
+    # The legacy world's Vault already holds every key the chart reads (testenv seeds only what the stack owns).
+    chart = yaml.safe_load((CHART / "values.yaml").read_text())["externalSecrets"]
+    for key, properties in _chart_keys(chart).items():
+        if vault.request("GET", f"{MOUNT}/data/{key}")[0] == 404:
+            vault.write_kv2(MOUNT, key, {name: vault_http.random_value() for name in properties})
+    env.helm(cluster, "install", RELEASE, str(CHART), "-n", "external-secrets", "--set", f"vault.server={vault.address}")
+    kube = env.kube(cluster)
+    legacy = [
+        eventually(
+            f"{cluster}: legacy {ns}/{name} synced",
+            lambda ns=ns, name=name: (es := kube.get("externalsecret", ns, name)) and synced(es) and es,
+        )
+        for ns, name in LEGACY
+    ]
+    assert_secrets_hold_vault_values(env, cluster, legacy)
+    LEGACY_UIDS[cluster] = uids(kube)
+
+
+# ---- 2. staging takes over -----------------------------------------------------------------------
+
+
+def test_staging_up_when_legacy_objects_live_then_takes_them_over_in_place(env: Environment) -> None:
+    env.stack("up", "staging", "--yes")
+    kube = env.kube("staging")
+    owned = owned_external_secrets(kube)
+    # Every ExternalSecret of the stack is on the cluster and synced when `pulumi up` returns (waitFor).
+    assert {f"{es['metadata']['namespace']}/{es['metadata']['name']}" for es in owned} == set(
+        state_external_secrets(env, "staging")
+    )
+    assert not [es["metadata"]["name"] for es in owned if not synced(es)]
+    assert_secrets_hold_vault_values(env, "staging", owned)
+    # Adopted, not recreated: the same ExternalSecret and Secret objects.
+    assert uids(kube) == LEGACY_UIDS["staging"]
+    for namespace, name in LEGACY:
+        es = kube.get("externalsecret", namespace, name)
+        assert es is not None
+        assert es["spec"]["secretStoreRef"]["name"] == "ameide-vault"
+        managers = {m["manager"]: m for m in es["metadata"]["managedFields"]}
+        pulumi = [m for manager, m in managers.items() if PULUMI_MANAGER.match(manager)]
+        assert pulumi, f"no pulumi-kubernetes field manager among {sorted(managers)}"
+        assert set(pulumi[0]["fieldsV1"]["f:spec"]) >= {"f:secretStoreRef", "f:data", "f:target"}
+    # Helm still lists them, kept: removing them from the chart later must not delete them.
+    manifest = env.helm("staging", "get", "manifest", RELEASE, "-n", "external-secrets").stdout
+    listed = {(d["metadata"].get("namespace"), d["metadata"]["name"]): d for d in yaml.safe_load_all(manifest) if d}
+    for key in LEGACY:
+        assert listed[key]["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+# ---- 3. admission, evaluated by the API server -----------------------------------------------------
+
+
+def developer_external_secret(name: str, key: str, store: str = "ameide-vault") -> str:
+    return yaml.safe_dump({
+        "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+        "metadata": {"name": name, "namespace": testenv.DEVELOPER_NAMESPACE},
+        "spec": {"refreshInterval": "5s", "secretStoreRef": {"kind": "ClusterSecretStore", "name": store},
+                 "target": {"name": name}, "data": [{"secretKey": "v", "remoteRef": {"key": key, "property": "username"}}]},
+    })  # fmt: skip
+
+
+def test_admission_when_developer_reads_outside_namespace_prefixes_then_api_server_refuses(env: Environment) -> None:
+    developer = env.kube("staging", "developer")
+    refused = developer.ctl(
+        "create", "-f", "-", stdin=developer_external_secret("steal", "alertmanager/oauth2-proxy"), check=False
+    )
+    assert refused.returncode != 0
+    assert "ValidatingAdmissionPolicy 'ameide-vault-external-secrets'" in refused.stderr
+    assert "Vault key 'alertmanager/oauth2-proxy' is outside the key prefixes" in refused.stderr
+    assert env.kube("staging").get("externalsecret", "ameide", "steal") is None
+
+
+def test_admission_when_developer_creates_a_secret_store_then_api_server_refuses(env: Environment) -> None:
+    store = {
+        "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+        "metadata": {"name": "own-vault", "namespace": testenv.DEVELOPER_NAMESPACE},
+        "spec": {"provider": {"vault": {"server": env.vault("staging").address, "path": MOUNT, "version": "v2",
+                                        "auth": {"tokenSecretRef": {"name": "t", "key": "t"}}}}},
+    }  # fmt: skip
+    refused = env.kube("staging", "developer").ctl("create", "-f", "-", stdin=yaml.safe_dump(store), check=False)
+    assert refused.returncode != 0
+    assert "secret stores are managed only by" in refused.stderr
+
+
+def test_admission_when_developer_reads_own_namespace_key_then_admitted_and_synced(env: Environment) -> None:
+    developer = env.kube("staging", "developer")
+    developer.ctl("create", "-f", "-", stdin=developer_external_secret("team-made", "keycloak/admin"))
+    kube = env.kube("staging")
+    es = eventually(
+        "team-made synced", lambda: (found := kube.get("externalsecret", "ameide", "team-made")) and synced(found) and found
+    )
+    assert_secrets_hold_vault_values(env, "staging", [es])
+    developer.ctl("delete", "externalsecret", "team-made", "-n", "ameide")
+
+
+def test_vault_when_admission_deleted_then_namespace_still_cannot_read_anothers_keys(env: Environment) -> None:
+    """Admission off: the namespace's own Vault identity still cannot read another namespace's keys."""
+    admin = env.kube("staging")
+    admin.ctl("delete", "validatingadmissionpolicybinding", "ameide-vault-external-secrets")
+    try:
+        # The binding's removal reaches the API server's admission asynchronously.
+        eventually(
+            "cross-namespace ExternalSecret admitted",
+            lambda: (
+                admin.ctl(
+                    "create", "-f", "-", stdin=developer_external_secret("cross", "alertmanager/oauth2-proxy"), check=False
+                ).returncode
+                == 0
+            ),
+            timeout=30,
+        )
+        es = eventually(
+            "cross refused by Vault",
+            lambda: (f := admin.get("externalsecret", "ameide", "cross")) and ready_condition(f).get("status") == "False" and f,
+        )
+        assert ready_condition(es)["reason"] == "SecretSyncedError"
+        assert admin.get("secret", "ameide", "cross") is None
+        eso_log = (env.directory / "logs" / "staging-eso.log").read_text().splitlines()
+        assert any("permission denied" in line for line in eso_log if '"cross"' in line), "ESO's error is not Vault's refusal"
+    finally:
+        admin.ctl("delete", "externalsecret", "cross", "-n", "ameide", "--ignore-not-found")
+        env.stack("up", "staging", "--yes", "--refresh")
+    assert admin.get("validatingadmissionpolicybinding", None, "ameide-vault-external-secrets") is not None
+
+
+# ---- 4. rotation -----------------------------------------------------------------------------------
+
+
+def test_rotation_when_vault_value_changes_then_secret_follows_within_refresh_interval(env: Environment) -> None:
+    vault, kube = env.vault("staging"), env.kube("staging")
+    current = vault.ok("GET", f"{MOUNT}/data/keycloak/admin")["data"]["data"]
+    rotated = {**current, "password": vault_http.random_value()}
+    vault.write_kv2(MOUNT, "keycloak/admin", rotated)
+    eventually(
+        "rotated password in the Secret",
+        lambda: kube.secret_data("ameide", "keycloak-admin-credentials").get("password") == rotated["password"].encode(),
+        timeout=30,
+    )
+
+
+# ---- 5. the promotion gate -------------------------------------------------------------------------
+
+GATED_MODULE = textwrap.dedent(
+    '''
+    """A workload promoted to production before staging ever ran it."""
+
+    from components import ExternalSecretSpec, WorkloadSecretsArgs
+
+    WORKLOAD = WorkloadSecretsArgs(
+        workload="skipped-staging",
+        team="web",
+        namespace="ameide",
+        rollout="production",
+        external_secrets=[ExternalSecretSpec(name="skipped-staging", data={"v": "skipped-staging/v"})],
+    )
+    '''
+)
+
+
+def test_promotion_gate_when_staging_does_not_own_workload_then_production_preview_fails_naming_it(env: Environment) -> None:
+    module = env.project / "workloads/web/skipped_staging.py"
+    module.write_text(GATED_MODULE)
+    try:
+        failed = env.stack("preview", "production", check=False)
+    finally:
+        module.unlink()
+    assert failed.returncode != 0
+    assert "skipped-staging" in failed.stdout + failed.stderr
+
+
+# ---- 6. production ---------------------------------------------------------------------------------
+
+
+def test_production_up_when_staging_owns_everything_then_syncs_and_adopts(env: Environment) -> None:
+    env.stack("up", "production", "--yes")
+    kube = env.kube("production")
+    owned = owned_external_secrets(kube)
+    assert owned
+    assert not [es["metadata"]["name"] for es in owned if not synced(es)]
+    assert_secrets_hold_vault_values(env, "production", owned)
+    assert uids(kube) == LEGACY_UIDS["production"]
+
+
+def test_production_when_workload_withdrawn_then_protect_refuses_until_unprotected_and_secret_stays(env: Environment) -> None:
+    """www goes back to staging only: production deletes its ExternalSecrets, after the runbook's unprotect step."""
+    kube = env.kube("production")
+    module = env.project / "workloads/web/www.py"
+    module.write_text(module.read_text().replace('rollout="production"', 'rollout="staging"', 1))
+    secret = kube.get("secret", "ameide", "www-ameide")
+    assert secret is not None
+    refused = env.stack("up", "production", "--yes", check=False)
+    assert refused.returncode != 0
+    assert "protect" in refused.stdout + refused.stderr
+    assert kube.get("externalsecret", "ameide", "www-ameide") is not None
+    # docs/runbook.md: unprotect each ExternalSecret that goes, then `pulumi up`.
+    for name, resource in state_external_secrets(env, "production").items():
+        if name.startswith("ameide/www-"):
+            env.pulumi().run("state", "unprotect", "-s", "production", "--yes", resource["urn"])
+    env.stack("up", "production", "--yes")
+    assert kube.get("externalsecret", "ameide", "www-ameide") is None
+    # Orphan propagation, with the garbage collector running: the same Secret stays, owned by nobody.
+    kept = kube.get("secret", "ameide", "www-ameide")
+    assert kept is not None
+    assert kept["metadata"]["uid"] == secret["metadata"]["uid"]
+    assert not kept["metadata"].get("ownerReferences")
+
+
+def test_garbage_collector_when_external_secret_deleted_without_orphaning_then_secret_goes(env: Environment) -> None:
+    """The contrast: the same deletion with background propagation, the collector removes the Secret."""
+    kube = env.kube("production")
+    kube.ctl("create", "-f", "-", stdin=developer_external_secret("collected", "keycloak/admin"))
+    eventually("collected synced", lambda: (f := kube.get("externalsecret", "ameide", "collected")) and synced(f))
+    assert kube.get("secret", "ameide", "collected") is not None
+    kube.ctl("delete", "externalsecret", "collected", "-n", "ameide", "--cascade=background")
+    eventually("Secret collected", lambda: kube.get("secret", "ameide", "collected") is None, timeout=60)
+
+
+# ---- 7. the legacy chart lets go -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cluster", testenv.CLUSTERS)
+def test_legacy_removal_when_chart_drops_migrated_objects_then_they_stay_managed(env: Environment, cluster: str) -> None:
+    migrated = [(ns, name) for ns, name in LEGACY if f"{ns}/{name}" in state_external_secrets(env, cluster)]
+    assert migrated
+    dropped = [f"--set=externalSecrets.{name}=null" for _, name in migrated]
+    env.helm(
+        cluster,
+        "upgrade",
+        RELEASE,
+        str(CHART),
+        "-n",
+        "external-secrets",
+        f"--set=vault.server={env.vault(cluster).address}",
+        *dropped,
+    )
+    manifest = env.helm(cluster, "get", "manifest", RELEASE, "-n", "external-secrets").stdout
+    still_listed = {(d["metadata"].get("namespace"), d["metadata"]["name"]) for d in yaml.safe_load_all(manifest) if d}
+    assert not still_listed & set(migrated)
+    kube = env.kube(cluster)
+    assert uids(kube) == LEGACY_UIDS[cluster]
+    for namespace, name in migrated:
+        es = kube.get("externalsecret", namespace, name)
+        assert es is not None
+        assert synced(es)
+        assert es["spec"]["secretStoreRef"]["name"] == "ameide-vault"
+
+
+# ---- 8. idempotence --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", testenv.CLUSTERS)
+def test_second_up_when_nothing_changed_then_no_changes(env: Environment, stack: str) -> None:
+    env.stack("up", stack, "--yes", "--expect-no-changes")
