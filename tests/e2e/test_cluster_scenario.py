@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -264,6 +265,35 @@ def test_rotation_when_vault_value_changes_then_secret_follows_within_refresh_in
     )
 
 
+# ---- 4b. readiness that means something --------------------------------------------------------------
+
+
+def smoke(env: Environment, stack: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """`python -m tools.smoke` in the project copy, as the deploy workflow runs it after `pulumi up`."""
+    return subprocess.run(
+        [str(env.project / ".venv/bin/python"), "-m", "tools.smoke", "--stack", stack, "--timeout", str(timeout)],
+        cwd=env.project, env=testenv.pulumi_env(env.directory, env.state), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_readiness_when_update_names_a_missing_key_then_smoke_names_it_whatever_waitfor_said(env: Environment) -> None:
+    """ESO's status has no observedGeneration: waitFor may end on the Ready of the previous spec."""
+    module = env.project / "workloads/identity/keycloak.py"
+    saved = module.read_text()
+    module.write_text(saved.replace('key="keycloak/database"', 'key="keycloak/not-in-vault"'))
+    try:
+        env.stack("up", "staging", "--yes", check=False)  # passes or fails depending on who reads the status first
+        broken = smoke(env, "staging", timeout=15)
+        assert broken.returncode == 1, broken.stdout + broken.stderr
+        assert "workloads/identity/keycloak.py: ExternalSecret ameide/keycloak-db: " in broken.stdout
+        assert [line for line in broken.stdout.splitlines() if "keycloak-db" not in line] == []
+    finally:
+        module.write_text(saved)
+    env.stack("up", "staging", "--yes")
+    healed = smoke(env, "staging")
+    assert healed.returncode == 0, healed.stdout + healed.stderr
+
+
 # ---- 5. the promotion gate -------------------------------------------------------------------------
 
 GATED_MODULE = textwrap.dedent(
@@ -339,6 +369,13 @@ def test_garbage_collector_when_external_secret_deleted_without_orphaning_then_s
     assert kube.get("secret", "ameide", "collected") is not None
     kube.ctl("delete", "externalsecret", "collected", "-n", "ameide", "--cascade=background")
     eventually("Secret collected", lambda: kube.get("secret", "ameide", "collected") is None, timeout=60)
+
+
+@pytest.mark.parametrize("stack", testenv.CLUSTERS)
+def test_smoke_when_stack_deployed_then_every_object_synced_and_present(env: Environment, stack: str) -> None:
+    checked = smoke(env, stack)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout == ""
 
 
 # ---- 7. the legacy chart lets go -------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""tools.smoke's verdicts on cluster objects (the real cluster runs it in tests/e2e/test_cluster_scenario.py)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from tools.smoke import Expected, check
+
+MODULE = "workloads/identity/keycloak.py"
+ES = Expected(MODULE, "ExternalSecret", "ameide", "keycloak-db", "keycloak-db", ("KC_DB_PASSWORD", "KC_DB_USERNAME"))
+EXISTING = Expected(MODULE, "Secret", "ameide", "postgres-ameide-auth")
+
+
+def external_secret(generation: int = 2, synced_generation: int = 2, reason: str = "SecretSynced") -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": "ameide", "name": "keycloak-db", "generation": generation},
+        "status": {
+            "syncedResourceVersion": f"{synced_generation}-e35430a31283a3e9b90b36491b31f1e9",
+            "conditions": [{"type": "Ready", "status": "True" if reason == "SecretSynced" else "False", "reason": reason,
+                            "message": "could not get secret data from provider" if reason != "SecretSynced" else "ok"}],
+        },
+    }  # fmt: skip
+
+
+def secret(*keys: str) -> dict[str, Any]:
+    return {"metadata": {"namespace": "ameide", "name": "keycloak-db"}, "data": dict.fromkeys(keys, "c2VjcmV0")}
+
+
+GOOD_SECRETS = {
+    ("ameide", "keycloak-db"): secret("KC_DB_PASSWORD", "KC_DB_USERNAME", "extra"),
+    ("ameide", "postgres-ameide-auth"): secret("password"),
+}
+
+
+def verdicts(
+    external_secrets: dict[tuple[str, str], dict[str, Any]], secrets: dict[tuple[str, str], dict[str, Any]]
+) -> list[str]:
+    return [str(f) for f in check([ES, EXISTING], external_secrets, secrets)]
+
+
+def test_smoke_when_synced_from_current_generation_and_keys_present_then_no_failure() -> None:
+    assert verdicts({("ameide", "keycloak-db"): external_secret()}, GOOD_SECRETS) == []
+
+
+@pytest.mark.parametrize(
+    ("es", "secrets", "problem"),
+    [
+        (None, GOOD_SECRETS, "ExternalSecret ameide/keycloak-db: does not exist on the cluster"),
+        (external_secret(reason="SecretSyncedError"), GOOD_SECRETS,
+         "ExternalSecret ameide/keycloak-db: not synced: SecretSyncedError: could not get secret data from provider"),
+        # The case waitFor cannot see: Ready, but from the spec before the update.
+        (external_secret(generation=3, synced_generation=2), GOOD_SECRETS,
+         "ExternalSecret ameide/keycloak-db: Ready is from an older spec: ESO last synced generation 2, the object is at 3"),
+        (external_secret(), {k: v for k, v in GOOD_SECRETS.items() if k[1] != "keycloak-db"},
+         "ExternalSecret ameide/keycloak-db: its Secret keycloak-db does not exist"),
+        (external_secret(), {**GOOD_SECRETS, ("ameide", "keycloak-db"): secret("KC_DB_USERNAME")},
+         "ExternalSecret ameide/keycloak-db: its Secret keycloak-db lacks the declared keys KC_DB_PASSWORD"),
+        (external_secret(), {k: v for k, v in GOOD_SECRETS.items() if k[1] != "postgres-ameide-auth"},
+         "Secret ameide/postgres-ameide-auth: does not exist (existing_secrets names a Secret something else must create)"),
+    ],
+)  # fmt: skip
+def test_smoke_when_object_wrong_then_failure_names_module_object_and_problem(
+    es: dict[str, Any] | None, secrets: dict[tuple[str, str], dict[str, Any]], problem: str
+) -> None:
+    external_secrets = {} if es is None else {("ameide", "keycloak-db"): es}
+    assert verdicts(external_secrets, secrets) == [f"{MODULE}: {problem}"]
+
+
+def test_smoke_when_creation_policy_none_then_no_secret_expected() -> None:
+    writes_nothing = Expected(MODULE, "ExternalSecret", "ameide", "keycloak-db", None, ("KC_DB_PASSWORD",))
+    assert list(check([writes_nothing], {("ameide", "keycloak-db"): external_secret()}, {})) == []
+
+
+def test_smoke_when_failures_reported_then_no_secret_value_appears() -> None:
+    leaky = copy.deepcopy(GOOD_SECRETS)
+    leaky[("ameide", "keycloak-db")] = secret("KC_DB_USERNAME")
+    assert not [v for v in verdicts({("ameide", "keycloak-db"): external_secret()}, leaky) if "c2VjcmV0" in v]
