@@ -270,7 +270,7 @@ RULES.append(
 )
 
 
-def _vault_keys(spec: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
+def vault_keys(spec: Mapping[str, Any]) -> Iterator[tuple[str, str | None]]:
     """(field path, Vault key) of every read; None where a `find` has no path."""
     for i, entry in enumerate(spec.get("data") or []):
         if "remoteRef" in entry:
@@ -297,7 +297,7 @@ def _key_prefix(manifest: Manifest, _: Platform) -> Iterator[str]:
             "(declare the ExternalSecret in workloads/<team>/<workload>.py: WorkloadSecrets stamps it)"
         )
         return
-    for path, key in _vault_keys(_spec(manifest)):
+    for path, key in vault_keys(_spec(manifest)):
         if key is None:
             yield f"{path} is unset, so find searches every workload's keys (set it to a path under {prefix})"
         elif problem := tenancy.vault_path_problem(key):

@@ -141,6 +141,8 @@ def test_up_workflow_when_called_then_creates_stack_and_runs_up_with_policy_pack
     check = next(i for i, s in enumerate(steps(job)) if "tools.vault_check" in s.get("run", ""))
     up = next(i for i, s in enumerate(steps(job)) if "pulumi up" in s.get("run", ""))
     assert check < up
+    precheck = next(i for i, s in enumerate(steps(job)) if "tools.precheck" in s.get("run", ""))
+    assert precheck < up
     # What waitFor cannot see (a Ready left from the previous spec) is checked after every deploy.
     smoke = next(i for i, s in enumerate(steps(job)) if "tools.smoke" in s.get("run", ""))
     assert up < smoke

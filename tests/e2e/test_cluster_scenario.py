@@ -250,6 +250,63 @@ def test_vault_when_admission_deleted_then_namespace_still_cannot_read_anothers_
     assert admin.get("validatingadmissionpolicybinding", None, "ameide-vault-external-secrets") is not None
 
 
+GROWTH_MODULE = textwrap.dedent(
+    '''
+    """growth: a new workload in a namespace no workload used before."""
+
+    from components import ExternalSecretSpec, WorkloadSecretsArgs
+
+    WORKLOAD = WorkloadSecretsArgs(
+        workload="growth",
+        team="web",
+        namespace="growth",
+        rollout="staging",
+        external_secrets=[ExternalSecretSpec(name="growth-api", data={"API_KEY": "growth/api-key"})],
+    )
+    '''
+)
+
+
+def tool(env: Environment, name: str, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m tools.<name> --stack <stack>` in the project copy, as the deploy workflow runs it."""
+    return subprocess.run(
+        [str(env.project / ".venv/bin/python"), "-m", f"tools.{name}", "--stack", stack, *args],
+        cwd=env.project, env=testenv.pulumi_env(env.directory, env.state), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_precheck_when_namespace_to_admit_holds_an_unjudged_reader_then_refused_until_it_goes(env: Environment) -> None:
+    admin = env.kube("staging")
+    admin.ctl("create", "namespace", "growth")
+    # An object from before the policies existed: their binding is away while it is created.
+    admin.ctl("delete", "validatingadmissionpolicybinding", "ameide-vault-external-secrets")
+    reader = developer_external_secret("early-reader", "keycloak/admin").replace("namespace: ameide", "namespace: growth")
+    eventually(
+        "early-reader admitted", lambda: admin.ctl("create", "-f", "-", stdin=reader, check=False).returncode == 0, timeout=30
+    )
+    env.stack("up", "staging", "--yes", "--refresh")
+    # A PR admits growth: the platform grants it to web, web declares a workload there.
+    registry_path = env.project / "platform/tenants.yaml"
+    registry = yaml.safe_load(registry_path.read_text())
+    registry["teams"]["web"]["namespaces"].append("growth")
+    registry_path.write_text(yaml.safe_dump(registry))
+    (env.project / "workloads/web/growth.py").write_text(GROWTH_MODULE)
+
+    refused = tool(env, "precheck", "staging")
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stdout.startswith(
+        "ExternalSecret growth/early-reader: spec.data[0].remoteRef.key: 'keycloak/admin' is outside the key prefixes of namespace growth"
+    )
+    admin.ctl("delete", "externalsecret", "early-reader", "-n", "growth")
+    cleared = tool(env, "precheck", "staging")
+    assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+    testenv.apply_vault(env.directory, "staging", env.project)
+    env.stack("up", "staging", "--yes")
+    es = admin.get("externalsecret", "growth", "growth-api")
+    assert es is not None
+    assert synced(es)
+
+
 # ---- 4. rotation -----------------------------------------------------------------------------------
 
 
@@ -269,11 +326,7 @@ def test_rotation_when_vault_value_changes_then_secret_follows_within_refresh_in
 
 
 def smoke(env: Environment, stack: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """`python -m tools.smoke` in the project copy, as the deploy workflow runs it after `pulumi up`."""
-    return subprocess.run(
-        [str(env.project / ".venv/bin/python"), "-m", "tools.smoke", "--stack", stack, "--timeout", str(timeout)],
-        cwd=env.project, env=testenv.pulumi_env(env.directory, env.state), capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    return tool(env, "smoke", stack, "--timeout", str(timeout))
 
 
 def test_readiness_when_update_names_a_missing_key_then_smoke_names_it_whatever_waitfor_said(env: Environment) -> None:

@@ -1,0 +1,101 @@
+"""Before `pulumi up`: would admitting the stack's namespaces let an unjudged ExternalSecret read Vault?
+
+    python -m tools.precheck --stack staging [--context ameide-staging] [--format text|json]
+
+The admission policy judges writes, not what already exists. An ExternalSecret that names the
+platform store in a namespace before the policy admits it (created before the policies existed, or
+while their binding was away) would be synced by ESO the moment `pulumi up` admits that namespace,
+without any admission having judged it. This lists every such object in a namespace the stack's
+modules admit, not declared by them (those `pulumi up` rewrites), whose keys the admission policy
+would refuse — the same prefixes (`admission.declared_prefixes`) and path rule (`tenancy`). Exit 1
+naming each object and key: delete or fix it, then deploy. Exit 2 when the cluster cannot be asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from components import admission, inventory, tenancy
+from components.manifests import STORE_KIND
+from components.policies import vault_keys
+from components.settings import SettingsError, StackSettings
+from tools.smoke import ClusterUnreachableError, Kubectl
+
+
+@dataclass(frozen=True)
+class Refusal:
+    external_secret: str
+    """`namespace/name`."""
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"ExternalSecret {self.external_secret}: {self.field}: {self.problem}"
+
+
+def _names_platform_store(spec: dict[str, Any], store: str) -> bool:
+    refs = [spec.get("secretStoreRef") or {}]
+    refs += [
+        (entry.get("sourceRef") or {}).get("storeRef") or {} for entry in (spec.get("data") or []) + (spec.get("dataFrom") or [])
+    ]
+    # ESO reads an unset kind as SecretStore.
+    return any(ref.get("kind", "SecretStore") == STORE_KIND and ref.get("name") == store for ref in refs)
+
+
+def refusals(settings: StackSettings, owned: list[inventory.DeclaredWorkload], live: list[dict[str, Any]]) -> Iterator[Refusal]:
+    allowed = admission.declared_prefixes(inventory.namespaces(owned), inventory.grants(owned))
+    declared = {(d.args.namespace, spec.name) for d in owned for spec in d.args.external_secrets}
+    for es in live:
+        namespace, name = es["metadata"]["namespace"], es["metadata"]["name"]
+        spec = es.get("spec") or {}
+        if namespace not in allowed or (namespace, name) in declared or not _names_platform_store(spec, settings.store_name):
+            continue
+        prefixes = tuple(allowed[namespace])
+        for field, key in vault_keys(spec):
+            if key is None:
+                problem = "find searches Vault beyond the declared keys"
+            elif bad := tenancy.vault_path_problem(key, [settings.vault_kv_mount]):
+                problem = bad
+            elif not key.startswith(prefixes):
+                problem = f"{key!r} is outside the key prefixes of namespace {namespace}: {', '.join(sorted(prefixes)) or 'none'}"
+            else:
+                continue
+            yield Refusal(f"{namespace}/{name}", field, f"{problem} (delete or fix it before {namespace} is admitted)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.precheck", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--context", help="kubeconfig context (default: the stack's kubeContext)")
+    parser.add_argument("--format", choices=["text", "json"], default="text")
+    options = parser.parse_args(argv)
+    try:
+        settings = StackSettings.for_stack(options.stack)
+        context = options.context or settings.kube_context
+        if context is None:
+            print(f"error: stack {options.stack} has no kubeContext (it renders to a directory): pass --context", file=sys.stderr)
+            return 2
+        owned = inventory.owned(inventory.discover(), settings.environment)
+        live = list(Kubectl(context).list("externalsecrets.external-secrets.io").values())
+    except (SettingsError, inventory.DeclarationErrors) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ClusterUnreachableError as error:
+        print(f"error: cannot ask the cluster: {error}", file=sys.stderr)
+        return 2
+    found = list(refusals(settings, owned, live))
+    if options.format == "json":
+        print(json.dumps([asdict(r) for r in found], indent=2))
+    else:
+        for refusal in found:
+            print(refusal)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
