@@ -65,7 +65,8 @@ def test_store_when_created_then_vault_kubernetes_auth_uses_reviewer_account(pla
     assert auth["serviceAccountRef"] == {
         "name": staging_settings.reviewer_service_account,
         "namespace": staging_settings.eso_namespace,
-        "audiences": ["vault"],
+        # Vault outside the cluster (this fixture's CA) reviews with this token: the API server's audience too.
+        "audiences": ["vault", staging_settings.kubernetes_audience],
     }
     [account] = platform_run.by_type(ACCOUNT)
     assert account.inputs["metadata"]["name"] == staging_settings.reviewer_service_account
@@ -114,7 +115,7 @@ def test_platform_when_referent_then_account_per_namespace_and_store_ref_without
     [store] = result.by_type(STORE)
     assert store.inputs["spec"]["provider"]["vault"]["auth"]["kubernetes"]["serviceAccountRef"] == {
         "name": "ameide-vault-auth",
-        "audiences": ["vault"],
+        "audiences": ["vault", settings.kubernetes_audience],
     }
     assert set(store.depends_on) >= {r.urn for r in accounts}
     [binding] = result.by_type(BINDING)
