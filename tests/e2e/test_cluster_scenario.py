@@ -197,6 +197,56 @@ def test_admission_when_developer_reads_outside_namespace_prefixes_then_api_serv
     assert env.kube("staging").get("externalsecret", "ameide", "steal") is None
 
 
+def _es(name: str, **spec: Any) -> dict[str, Any]:
+    body = {"secretStoreRef": {"kind": "ClusterSecretStore", "name": "ameide-vault"}, "target": {"name": name}, **spec}
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": name, "namespace": "ameide"},
+        "spec": body,
+    }
+
+
+def _read(key: str) -> list[dict[str, Any]]:
+    return [{"secretKey": "v", "remoteRef": {"key": key}}]
+
+
+HOSTILE = {
+    # Path tricks ESO and Vault would normalise under another prefix.
+    "dot segment": (_es("dots", data=_read("./keycloak/../alertmanager/oauth2-proxy")), "Vault key './keycloak/../alertmanager/oauth2-proxy'"),
+    "mount name": (_es("mount", data=_read("secret/alertmanager/oauth2-proxy")), "Vault key 'secret/alertmanager/oauth2-proxy'"),
+    "data/ segment": (_es("kv-data", data=_read("data/keycloak/admin")), "Vault key 'data/keycloak/admin'"),
+    "find": (_es("search", dataFrom=[{"find": {"path": "keycloak/", "name": {"regexp": ".*"}}}]), "dataFrom[].find is refused"),
+    "generator": (
+        _es("generated", dataFrom=[{"sourceRef": {"generatorRef": {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": "p"}}}]),
+        "sourceRef (another store or a generator) is refused",
+    ),
+    "unset store kind": (_es("kindless", secretStoreRef={"name": "ameide-vault"}, data=_read("keycloak/admin")), "secretStoreRef is SecretStore ameide-vault"),
+    "push through the store": (
+        {"apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret", "metadata": {"name": "out", "namespace": "ameide"},
+         "spec": {"secretStoreRefs": [{"kind": "ClusterSecretStore", "name": "ameide-vault"}], "selector": {"secret": {"name": "x"}},
+                  "data": [{"match": {"secretKey": "v", "remoteRef": {"remoteKey": "keycloak/admin"}}}]}},
+        "pushing to ClusterSecretStore ameide-vault is refused",
+    ),
+    "vault generator": (
+        {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "VaultDynamicSecret", "metadata": {"name": "dyn", "namespace": "ameide"},
+         "spec": {"path": "database/creds/x", "provider": {"server": "https://127.0.0.1:1", "auth": {"tokenSecretRef": {"name": "t", "key": "t"}}}}},
+        "generators are refused",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_admission_when_developer_sends_hostile_object_then_api_server_refuses_with_the_policy_message(
+    env: Environment, case: str
+) -> None:
+    obj, message = HOSTILE[case]
+    refused = env.kube("staging", "developer").ctl("create", "-f", "-", stdin=yaml.safe_dump(obj), check=False)
+    assert refused.returncode != 0
+    assert "denied request" in refused.stderr
+    assert message in refused.stderr
+
+
 def test_admission_when_developer_creates_a_secret_store_then_api_server_refuses(env: Environment) -> None:
     store = {
         "apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
@@ -275,6 +325,23 @@ def tool(env: Environment, name: str, stack: str, *args: str) -> subprocess.Comp
     )  # fmt: skip
 
 
+STALE_POLICY = re.compile(r"namespace (\S+) is not admitted to ClusterSecretStore ameide-vault")
+
+
+def up_admitting(env: Environment, stack: str, namespace: str) -> None:
+    """`pulumi up` that admits `namespace`, as docs/runbook.md says to run it.
+
+    The API server loads an updated admission policy asynchronously: the ExternalSecret created right
+    after it may meet the old one and be refused, naming the namespace as not admitted. Seen here in
+    about one run of three. Then a second `pulumi up` must pass.
+    """
+    first = env.stack("up", stack, "--yes", check=False)
+    if first.returncode != 0:
+        refused = set(STALE_POLICY.findall(first.stdout + first.stderr))
+        assert refused == {namespace}, first.stdout[-3000:] + first.stderr[-3000:]
+        env.stack("up", stack, "--yes")
+
+
 def test_precheck_when_namespace_to_admit_holds_an_unjudged_reader_then_refused_until_it_goes(env: Environment) -> None:
     admin = env.kube("staging")
     admin.ctl("create", "namespace", "growth")
@@ -301,7 +368,7 @@ def test_precheck_when_namespace_to_admit_holds_an_unjudged_reader_then_refused_
     cleared = tool(env, "precheck", "staging")
     assert cleared.returncode == 0, cleared.stdout + cleared.stderr
     testenv.apply_vault(env.directory, "staging", env.project)
-    env.stack("up", "staging", "--yes")
+    up_admitting(env, "staging", "growth")
     es = admin.get("externalsecret", "growth", "growth-api")
     assert es is not None
     assert synced(es)

@@ -1,5 +1,8 @@
 """README's "Run the whole system on your machine", run as written: up, a real deploy, smoke, down.
 
+A reviewer's new module (every declaration form) is added first: `tools.smoke` passing means its
+Secret holds every declared key, and ESO reports it synced from the values `testenv up` seeded.
+
 `make e2e` has already built the engines and virtualenvs, so the block's `make` line is left out;
 the directory is a temporary one. After `down` no process started there may be left.
 """
@@ -15,6 +18,7 @@ from components.settings import ROOT
 from tools import testenv
 
 from .engine import project_copy
+from .test_pulumi_engine import NEW_MODULE
 
 SECTION = "## Run the whole system on your machine"
 
@@ -40,6 +44,8 @@ def processes_in(directory: Path) -> list[int]:
 
 def test_readme_when_whole_system_block_runs_then_staging_deploys_syncs_and_nothing_is_left_running(tmp_path: Path) -> None:
     project = project_copy(tmp_path / "project")
+    # A module a reviewer adds before `testenv up`: every declaration form, materialised from the seeded values.
+    (project / "workloads/web/reviewer_added.py").write_text(NEW_MODULE)
     environment = tmp_path / "env"
     script = "\n".join(line for line in readme_block().splitlines() if not line.startswith("make "))
     script = script.replace("/tmp/ameide-env", str(environment))
@@ -54,6 +60,7 @@ def test_readme_when_whole_system_block_runs_then_staging_deploys_syncs_and_noth
                        cwd=project, capture_output=True, timeout=120)  # fmt: skip
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     # The developer's view lists the synced ExternalSecrets of its namespace.
-    assert re.search(r"keycloak-db\s+ClusterSecretStore\s+ameide-vault\s+\S+\s+SecretSynced\s+True", completed.stdout)
+    for name in ("keycloak-db", "reviewer-added-secrets"):
+        assert re.search(rf"{name}\s+ClusterSecretStore\s+ameide-vault\s+\S+\s+SecretSynced\s+True", completed.stdout), name
     assert "stopped: " in completed.stderr
     assert processes_in(environment) == []
