@@ -13,18 +13,16 @@ naming each object and key: delete or fix it, then deploy. Exit 2 when the clust
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from components import admission, inventory, tenancy
 from components.manifests import STORE_KIND
 from components.policies import vault_keys
-from components.settings import SettingsError, StackSettings
-from tools.smoke import ClusterUnreachableError, Kubectl
+from components.settings import StackSettings
+from tools import kube
 
 
 @dataclass(frozen=True)
@@ -69,32 +67,14 @@ def refusals(settings: StackSettings, owned: list[inventory.DeclaredWorkload], l
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.precheck", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--context", help="kubeconfig context (default: the stack's kubeContext)")
-    parser.add_argument("--format", choices=["text", "json"], default="text")
-    options = parser.parse_args(argv)
+    options = kube.parser("python -m tools.precheck", __doc__ or "").parse_args(argv)
     try:
-        settings = StackSettings.for_stack(options.stack)
-        context = options.context or settings.kube_context
-        if context is None:
-            print(f"error: stack {options.stack} has no kubeContext (it renders to a directory): pass --context", file=sys.stderr)
-            return 2
+        settings, kubectl = kube.connect(options.stack, options.context)
         owned = inventory.owned(inventory.discover(), settings.environment)
-        live = list(Kubectl(context).list("externalsecrets.external-secrets.io").values())
-    except (SettingsError, inventory.DeclarationErrors) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except ClusterUnreachableError as error:
-        print(f"error: cannot ask the cluster: {error}", file=sys.stderr)
-        return 2
-    found = list(refusals(settings, owned, live))
-    if options.format == "json":
-        print(json.dumps([asdict(r) for r in found], indent=2))
-    else:
-        for refusal in found:
-            print(refusal)
-    return 1 if found else 0
+        live = list(kubectl.list("externalsecrets.external-secrets.io").values())
+    except kube.USAGE_ERRORS as error:
+        return kube.fail(error)
+    return kube.report(list(refusals(settings, owned, live)), options.format)
 
 
 if __name__ == "__main__":

@@ -14,18 +14,15 @@ cluster cannot be asked.
 
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from components import inventory
-from components.settings import SettingsError, StackSettings
+from components.settings import StackSettings
+from tools import kube
 
 
 @dataclass(frozen=True)
@@ -53,10 +50,6 @@ class Failure:
         return f"{self.module}: {self.object}: {self.problem}"
 
 
-class ClusterUnreachableError(Exception):
-    """kubectl could not ask the cluster at all: nothing was checked."""
-
-
 def expected(settings: StackSettings) -> list[Expected]:
     owned = inventory.owned(inventory.discover(), settings.environment)
     found = []
@@ -67,22 +60,6 @@ def expected(settings: StackSettings) -> list[Expected]:
             found.append(Expected(workload.module, "ExternalSecret", args.namespace, spec.name, target, tuple(sorted(spec.data))))
         found += [Expected(workload.module, "Secret", args.namespace, name) for name in args.existing_secrets]
     return found
-
-
-class Kubectl:
-    def __init__(self, context: str) -> None:
-        binary = shutil.which("kubectl")
-        if binary is None:
-            raise ClusterUnreachableError("kubectl is not on PATH")
-        self.argv = [binary, "--context", context]
-
-    def list(self, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
-        """(namespace, name) -> object, of every `kind` in the cluster."""
-        completed = subprocess.run([*self.argv, "get", kind, "-A", "-o", "json"], capture_output=True, text=True, timeout=120)
-        if completed.returncode != 0:
-            raise ClusterUnreachableError(f"kubectl get {kind}: {completed.stderr.strip()}")
-        items = json.loads(completed.stdout)["items"]
-        return {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in items}
 
 
 def _ready(es: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +105,7 @@ def check(
             yield Failure(item.module, label, f"its Secret {item.target} lacks the declared keys {', '.join(missing)}")
 
 
-def run(settings: StackSettings, kubectl: Kubectl, timeout: float, interval: float = 2) -> list[Failure]:
+def run(settings: StackSettings, kubectl: kube.Kubectl, timeout: float, interval: float = 2) -> list[Failure]:
     """The failures still standing at `timeout` (ESO reconciles within seconds of a change)."""
     wanted = expected(settings)
     deadline = time.monotonic() + timeout
@@ -140,33 +117,17 @@ def run(settings: StackSettings, kubectl: Kubectl, timeout: float, interval: flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.smoke", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", required=True)
-    parser.add_argument("--context", help="kubeconfig context (default: the stack's kubeContext)")
+    parser = kube.parser("python -m tools.smoke", __doc__ or "")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for ESO to settle (default 120)")
-    parser.add_argument("--format", choices=["text", "json"], default="text")
     options = parser.parse_args(argv)
     try:
-        settings = StackSettings.for_stack(options.stack)
-        context = options.context or settings.kube_context
-        if context is None:
-            print(f"error: stack {options.stack} has no kubeContext (it renders to a directory): pass --context", file=sys.stderr)
-            return 2
-        failures = run(settings, Kubectl(context), options.timeout)
-    except (SettingsError, inventory.DeclarationErrors) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except ClusterUnreachableError as error:
-        print(f"error: cannot ask the cluster: {error}", file=sys.stderr)
-        return 2
-    if options.format == "json":
-        print(json.dumps([asdict(f) for f in failures], indent=2))
-    else:
-        for failure in failures:
-            print(failure)
-        checked = len(expected(settings))
-        print(f"{options.stack}: {checked - len(failures)} of {checked} objects synced and present", file=sys.stderr)
-    return 1 if failures else 0
+        settings, kubectl = kube.connect(options.stack, options.context)
+        failures = run(settings, kubectl, options.timeout)
+    except kube.USAGE_ERRORS as error:
+        return kube.fail(error)
+    checked = len(expected(settings))
+    print(f"{options.stack}: {checked - len(failures)} of {checked} objects synced and present", file=sys.stderr)
+    return kube.report(failures, options.format)
 
 
 if __name__ == "__main__":

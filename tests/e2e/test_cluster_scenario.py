@@ -300,21 +300,23 @@ def test_vault_when_admission_deleted_then_namespace_still_cannot_read_anothers_
     assert admin.get("validatingadmissionpolicybinding", None, "ameide-vault-external-secrets") is not None
 
 
-GROWTH_MODULE = textwrap.dedent(
-    '''
-    """growth: a new workload in a namespace no workload used before."""
+def module_source(doc: str, workload: str, namespace: str, rollout: str) -> str:
+    """A team module declaring one ExternalSecret `<workload>` that reads `<workload>/v`."""
+    return textwrap.dedent(
+        f'''
+        """{doc}"""
 
-    from components import ExternalSecretSpec, WorkloadSecretsArgs
+        from components import ExternalSecretSpec, WorkloadSecretsArgs
 
-    WORKLOAD = WorkloadSecretsArgs(
-        workload="growth",
-        team="web",
-        namespace="growth",
-        rollout="staging",
-        external_secrets=[ExternalSecretSpec(name="growth-api", data={"API_KEY": "growth/api-key"})],
+        WORKLOAD = WorkloadSecretsArgs(
+            workload="{workload}",
+            team="web",
+            namespace="{namespace}",
+            rollout="{rollout}",
+            external_secrets=[ExternalSecretSpec(name="{workload}", data={{"v": "{workload}/v"}})],
+        )
+        '''
     )
-    '''
-)
 
 
 def tool(env: Environment, name: str, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -357,7 +359,9 @@ def test_precheck_when_namespace_to_admit_holds_an_unjudged_reader_then_refused_
     registry = yaml.safe_load(registry_path.read_text())
     registry["teams"]["web"]["namespaces"].append("growth")
     registry_path.write_text(yaml.safe_dump(registry))
-    (env.project / "workloads/web/growth.py").write_text(GROWTH_MODULE)
+    (env.project / "workloads/web/growth.py").write_text(
+        module_source("A workload in a namespace none used before.", "growth", "growth", "staging")
+    )
 
     refused = tool(env, "precheck", "staging")
     assert refused.returncode == 1, refused.stdout + refused.stderr
@@ -369,7 +373,7 @@ def test_precheck_when_namespace_to_admit_holds_an_unjudged_reader_then_refused_
     assert cleared.returncode == 0, cleared.stdout + cleared.stderr
     testenv.apply_vault(env.directory, "staging", env.project)
     up_admitting(env, "staging", "growth")
-    es = admin.get("externalsecret", "growth", "growth-api")
+    es = admin.get("externalsecret", "growth", "growth")
     assert es is not None
     assert synced(es)
 
@@ -416,26 +420,12 @@ def test_readiness_when_update_names_a_missing_key_then_smoke_names_it_whatever_
 
 # ---- 5. the promotion gate -------------------------------------------------------------------------
 
-GATED_MODULE = textwrap.dedent(
-    '''
-    """A workload promoted to production before staging ever ran it."""
-
-    from components import ExternalSecretSpec, WorkloadSecretsArgs
-
-    WORKLOAD = WorkloadSecretsArgs(
-        workload="skipped-staging",
-        team="web",
-        namespace="ameide",
-        rollout="production",
-        external_secrets=[ExternalSecretSpec(name="skipped-staging", data={"v": "skipped-staging/v"})],
-    )
-    '''
-)
-
 
 def test_promotion_gate_when_staging_does_not_own_workload_then_production_preview_fails_naming_it(env: Environment) -> None:
     module = env.project / "workloads/web/skipped_staging.py"
-    module.write_text(GATED_MODULE)
+    module.write_text(
+        module_source("Promoted to production before staging ever ran it.", "skipped-staging", "ameide", "production")
+    )
     try:
         failed = env.stack("preview", "production", check=False)
     finally:
