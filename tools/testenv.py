@@ -164,9 +164,10 @@ def make_pki(pki: Path, platform_identity: str) -> None:
 # ---- processes -------------------------------------------------------------------------------------
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """`count` distinct free ports, each with its successor free too (OpenBao's dev server binds P+1)."""
     ports: list[int] = []
+    # Another process may take one before it is bound: the e2e dev server retries; `up` fails naming the process.
     while len(ports) < count:
         with socket.socket() as first:
             first.bind((LOCALHOST, 0))
@@ -539,7 +540,7 @@ def up(directory: Path, root: Path = ROOT) -> State:
     identities = {s.platform_identity for s in settings.values()}
     if len(identities) != 1:
         raise TestEnvError(f"the stacks' platformIdentity differ ({sorted(identities)}): one certificate user plays it")
-    ports = iter(_free_ports(5 * len(CLUSTERS)))
+    ports = iter(free_ports(5 * len(CLUSTERS)))
     state = State(
         {cluster: ClusterPorts(*(next(ports) for _ in range(5))) for cluster in CLUSTERS},
         {},

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.testenv import engines_dir
+from tools.testenv import engines_dir, free_ports
 from tools.vault_http import VaultClient, VaultError
 
 LOCALHOST = "127.0.0.1"
@@ -51,21 +50,6 @@ class DevServer:
                 self.process.wait(timeout=10)
 
 
-def _free_port_pair() -> int:
-    """A port P with P and P+1 free: the dev server also binds its cluster listener on P+1."""
-    for _ in range(50):
-        with socket.socket() as api:
-            api.bind((LOCALHOST, 0))
-            port: int = api.getsockname()[1]
-            with socket.socket() as cluster:
-                try:
-                    cluster.bind((LOCALHOST, port + 1))
-                except OSError:
-                    continue
-        return port
-    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
-
-
 def _die_with_parent() -> None:
     # Linux only: a pytest killed outright (CI timeout, SIGKILL) cannot run teardown; the kernel stops the server.
     import ctypes
@@ -75,7 +59,7 @@ def _die_with_parent() -> None:
 
 
 def _start(binary: Path, workdir: Path, timeout: float) -> DevServer:
-    port = _free_port_pair()
+    [port] = free_ports(1)
     address = f"http://{LOCALHOST}:{port}"
     root_token = secrets.token_urlsafe(24)
     log_path = workdir / f"bao-{port}.log"

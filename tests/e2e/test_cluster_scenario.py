@@ -174,6 +174,23 @@ def test_staging_up_when_legacy_objects_live_then_takes_them_over_in_place(env: 
         assert listed[key]["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
 
+def test_rendered_objects_when_validated_strictly_by_the_api_server_then_every_field_is_known(env: Environment) -> None:
+    """Every object the offline preview renders, of every kind, checked against the API server's own
+    schemas with strict field validation (an unknown or misspelt field is an error, not a warning)."""
+    rendered = subprocess.run(
+        [str(env.project / ".venv/bin/python"), "-m", "tools.preview", "--stack", "staging", "--format", "yaml"],
+        cwd=env.project, capture_output=True, text=True, timeout=300, check=True,
+    ).stdout  # fmt: skip
+    kinds = {d["kind"] for d in yaml.safe_load_all(rendered) if d}
+    assert {"ClusterSecretStore", "ExternalSecret", "ServiceAccount", "ValidatingAdmissionPolicy"} <= kinds
+    checked = env.kube("staging", "platform").ctl(
+        "apply", "--server-side", "--force-conflicts", "--dry-run=server", "--validate=strict", "--field-manager=strict-check", "-f", "-",
+        stdin=rendered, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.count("serverside-applied (server dry run)") == sum(1 for d in yaml.safe_load_all(rendered) if d)
+
+
 # ---- 3. admission, evaluated by the API server -----------------------------------------------------
 
 
