@@ -1,0 +1,75 @@
+"""tools.testenv's files for a loopback environment (the processes themselves: tests/e2e)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.settings import ROOT
+from tools import testenv
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+@pytest.fixture
+def environment(tmp_path: Path) -> tuple[Path, testenv.State]:
+    (tmp_path / "pki").mkdir()
+    (tmp_path / "pki" / "ca.crt").write_text(PEM)
+    state = testenv.State(
+        {c: testenv.ClusterPorts(2379 + i, 2380 + i, 6443 + i, 8080 + i, 8200 + i) for i, c in enumerate(testenv.CLUSTERS)},
+        {},
+        "pass phrase with 'quotes'",
+        {c: f"root-{c}" for c in testenv.CLUSTERS},
+    )
+    state.save(tmp_path)
+    return tmp_path, state
+
+
+@pytest.mark.parametrize("stack", testenv.CLUSTERS)
+def test_stack_config_when_written_then_committed_file_plus_loopback_overrides_and_repository_untouched(
+    environment: tuple[Path, testenv.State], stack: str
+) -> None:
+    directory, state = environment
+    committed = (ROOT / f"Pulumi.{stack}.yaml").read_text()
+    path = testenv.stack_config(directory, state, stack)
+    assert (ROOT / f"Pulumi.{stack}.yaml").read_text() == committed
+    written = yaml.safe_load(path.read_text())["config"]
+    for key, value in yaml.safe_load(committed)["config"].items():
+        if key.removeprefix("ameide-secrets:") not in {"vaultServer", "vaultManage", "readinessTimeoutSeconds"}:
+            assert written[key] == value, key
+    settings = testenv.settings_for(directory, stack)
+    ports = state.clusters[stack]
+    assert settings.vault_server == f"https://127.0.0.1:{ports.vault}"
+    assert settings.vault_kubernetes_host == f"https://127.0.0.1:{ports.api}"
+    assert settings.vault_kubernetes_ca_cert == PEM
+    assert settings.vault_manage is False
+    assert settings.refresh_interval == testenv.REFRESH_INTERVAL
+    assert settings.kube_context == f"ameide-{stack}"
+
+
+def test_state_when_saved_then_private_and_read_back(environment: tuple[Path, testenv.State]) -> None:
+    directory, state = environment
+    assert (directory / "state.json").stat().st_mode & 0o077 == 0
+    assert testenv.State.load(directory) == state
+
+
+def test_state_when_missing_then_error_names_the_directory_and_the_command(tmp_path: Path) -> None:
+    with pytest.raises(testenv.TestEnvError, match=rf"{tmp_path}/state.json: no environment here .*tools.testenv up --dir"):
+        testenv.State.load(tmp_path)
+
+
+def test_exports_when_printed_then_shell_quoted_and_pointing_into_the_environment(
+    environment: tuple[Path, testenv.State],
+) -> None:
+    directory, state = environment
+    lines = testenv.exports(directory, "production").splitlines()
+    values = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in lines)
+    assert values["PULUMI_CONFIG_PASSPHRASE"] == state.passphrase
+    assert values["VAULT_ADDR"] == f"https://127.0.0.1:{state.clusters['production'].vault}"
+    assert values["VAULT_TOKEN"] == "root-production"
+    assert values["KUBECONFIG"] == str(directory.resolve() / "kubeconfig")
+    assert values["PULUMI_BACKEND_URL"] == f"file://{directory.resolve() / 'state'}"
+    assert values["AMEIDE_TESTENV"] == str(directory.resolve())
