@@ -11,6 +11,7 @@ server, Vault or Helm — never this program's own rendering.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import textwrap
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from tools import testenv, vault_http
+from tools.crd_schema import crds_dir
 
 from .cluster import Environment, Kube, eventually, ready_condition, secret_mismatches, synced
 from .engine import project_copy
@@ -177,10 +179,14 @@ def test_staging_up_when_legacy_objects_live_then_takes_them_over_in_place(env: 
 def test_rendered_objects_when_validated_strictly_by_the_api_server_then_every_field_is_known(env: Environment) -> None:
     """Every object the offline preview renders, of every kind, checked against the API server's own
     schemas with strict field validation (an unknown or misspelt field is an error, not a warning)."""
-    rendered = subprocess.run(
+    preview = subprocess.run(
         [str(env.project / ".venv/bin/python"), "-m", "tools.preview", "--stack", "staging", "--format", "yaml"],
-        cwd=env.project, capture_output=True, text=True, timeout=300, check=True,
-    ).stdout  # fmt: skip
+        cwd=env.project, capture_output=True, text=True, timeout=300,
+        # The copy has no ../shared beside it: validate against the checkout's CRDs, as engine.py does.
+        env={**os.environ, "ESO_CRDS_DIR": str(crds_dir())},
+    )  # fmt: skip
+    assert preview.returncode == 0, preview.stderr
+    rendered = preview.stdout
     kinds = {d["kind"] for d in yaml.safe_load_all(rendered) if d}
     assert {"ClusterSecretStore", "ExternalSecret", "ServiceAccount", "ValidatingAdmissionPolicy"} <= kinds
     checked = env.kube("staging", "platform").ctl(
