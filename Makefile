@@ -57,8 +57,9 @@ rollout: $(VENV)/.installed
 	mv docs/rollout.md.tmp docs/rollout.md
 
 # Offline preview at 10, 100 and 1000 synthetic workloads; results in docs/performance.md.
+# PEERS="helm engine" also times `helm template` of a central chart and the real Pulumi engine (make engines).
 bench: $(VENV)/.installed
-	$(PY) -m tools.bench
+	$(PY) -m tools.bench $(if $(PEERS),--peers $(PEERS))
 
 clean:
 	rm -rf $(VENV) policy/venv rendered .pytest_cache

@@ -1,6 +1,7 @@
 """Benchmark the offline preview at ameide's scale and beyond.
 
-    python -m tools.bench [--sizes 10 100 1000] [--stack production] [--formats yaml json text] [--json]
+    python -m tools.bench [--sizes 10 100 1000] [--stack production] [--formats yaml json text]
+                          [--peers helm engine] [--json]
 
 For each size N it writes N synthetic but realistic workloads (3 ExternalSecrets each, 5 data
 entries each, string / RemoteRef / camelCase-dict refs mixed, 20 namespaces, 10 teams) into a
@@ -8,13 +9,21 @@ temporary directory, then runs the offline preview end to end in a fresh process
 (discovery and validation, rendering, ESO CRD schema and policy checks, output) and reports
 wall time, time per phase, time per ExternalSecret and peak memory. Beside it, the floor: the
 same manifests as plain dicts dumped with libyaml's CSafeDumper. The repository is not touched.
+
+Peers (with `make engines` built; each a fresh process, wall time and the peak memory of its
+largest process): `helm` — `helm template` of a values-driven central chart holding the same
+ExternalSecrets, the kind of chart this program replaces; `engine` — the real Pulumi CLI, language
+host and kubernetes provider running `pulumi preview` and `pulumi up` of the `local` stack
+(renderYamlToDirectory, file backend) over the same workloads in a project copy.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +34,7 @@ from typing import Any
 import yaml
 
 from components.settings import ROOT
+from tools import testenv
 
 TEAMS = 10
 NAMESPACES = 20
@@ -112,6 +122,16 @@ def measure(workloads: Path, stack: str, fmt: str) -> dict[str, Any]:
     }
 
 
+def preview_objects(workloads: Path, stack: str) -> list[dict[str, Any]]:
+    """The offline YAML view's objects for these workloads (what the peers are given to render)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "tools.bench", "--child-objects", str(workloads), stack],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    objects: list[dict[str, Any]] = json.loads(completed.stdout)
+    return objects
+
+
 def run_child(workloads: Path, stack: str, fmt: str) -> dict[str, Any]:
     completed = subprocess.run(
         [sys.executable, "-m", "tools.bench", "--child", str(workloads), stack, fmt],
@@ -126,14 +146,93 @@ def run_child(workloads: Path, stack: str, fmt: str) -> dict[str, Any]:
     return result
 
 
+# Runs a command from a fresh process and writes its wall time and the peak RSS (KiB) of its largest
+# process (any descendant it waited for) to the file named first: neither this wrapper's start-up
+# nor our own earlier children count.
+_PEAK = (
+    "import resource, subprocess, sys, time; start = time.perf_counter(); code = subprocess.call(sys.argv[2:]); "
+    "wall = time.perf_counter() - start; "
+    "open(sys.argv[1], 'w').write(f'{wall} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}'); sys.exit(code)"
+)
+
+
+def _timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """(wall s, peak MiB of its largest process, stdout) of one command, run to completion; raise on failure."""
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as measured:
+        completed = subprocess.run(
+            [sys.executable, "-c", _PEAK, measured.name, *argv], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[:3])} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
+        wall, peak = measured.read().split()
+        return float(wall), int(peak) / 1024, completed.stdout
+
+
+CENTRAL_CHART = """{{- range .Values.externalSecrets }}
+---
+{{ toYaml . }}
+{{- end }}
+"""
+
+
+def helm_peer(directory: Path, external_secrets: list[dict[str, Any]]) -> dict[str, Any]:
+    """`helm template` of a central chart whose values hold the same ExternalSecrets."""
+    chart = directory / "central-chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: vault-secrets\nversion: 1.0.0\n")
+    (chart / "templates" / "externalsecrets.yaml").write_text(CENTRAL_CHART)
+    (chart / "values.yaml").write_text(yaml.dump({"externalSecrets": external_secrets}, Dumper=yaml.CSafeDumper))
+    wall, peak, rendered = _timed([str(testenv.engines_bin() / "helm"), "template", "vault-secrets", str(chart)], directory)
+    # The same objects, or the comparison means nothing.
+    if [d for d in yaml.load_all(rendered, Loader=yaml.CSafeLoader) if d] != external_secrets:
+        raise RuntimeError("helm template did not render the ExternalSecrets it was given")
+    return {"format": "helm template", "wall_s": wall, "peak_mib": peak, "external_secrets": len(external_secrets)}
+
+
+def engine_peer(directory: Path, workloads: Path, external_secrets: int) -> list[dict[str, Any]]:
+    """The real engine over the same workloads: `pulumi preview` then `pulumi up` of `local`."""
+    project = testenv.project_copy(directory / "project")
+    shutil.rmtree(project / "workloads")
+    shutil.copytree(workloads, project / "workloads")
+    shutil.copy2(workloads.parent / "platform" / "tenants.yaml", project / "platform" / "tenants.yaml")
+    for sub in ("state", "home"):
+        (directory / sub).mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG"))},
+        "PATH": f"{testenv.engines_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PULUMI_HOME": str(directory / "home"),
+        "PULUMI_BACKEND_URL": f"file://{directory / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "bench-only",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    }
+    pulumi = str(testenv.engines_bin() / "pulumi")
+    _timed([pulumi, "stack", "init", "local", "--non-interactive"], project, env)
+    rows = []
+    for fmt, argv in (("pulumi preview", ["preview"]), ("pulumi up", ["up", "--yes", "--skip-preview"])):
+        wall, peak, _ = _timed([pulumi, *argv, "-s", "local", "--non-interactive"], project, env)
+        rows.append({"format": fmt, "wall_s": wall, "peak_mib": peak})
+    # A complete run: every ExternalSecret rendered to the stack's directory.
+    documents = [
+        d
+        for path in (project / "rendered" / "local").rglob("*.yaml")
+        for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader)
+    ]
+    written = sum(1 for d in documents if d and d.get("kind") == "ExternalSecret")
+    if written != external_secrets:
+        raise RuntimeError(f"pulumi up rendered {written} ExternalSecrets, not {external_secrets}")
+    return rows
+
+
 def table(rows: list[dict[str, Any]]) -> str:
-    header = f"{'N':>5} {'ES':>5} {'format':<6} {'wall s':>7} {'ms/ES':>6} {'peak MiB':>8} {'floor s':>7}  phases (s)"
+    header = f"{'N':>5} {'ES':>5} {'run':<14} {'wall s':>7} {'ms/ES':>6} {'peak MiB':>8} {'floor s':>7}  phases (s)"
     lines = [header, "-" * len(header)]
     for r in rows:
-        phases = ", ".join(f"{k} {v:.3f}" for k, v in r["phases_s"].items())
+        phases = ", ".join(f"{k} {v:.3f}" for k, v in r.get("phases_s", {}).items())
+        floor = f"{r['floor_s']:>7.3f}" if "floor_s" in r else f"{'':>7}"
         lines.append(
-            f"{r['workloads']:>5} {r['external_secrets']:>5} {r['format']:<6} {r['wall_s']:>7.3f} "
-            f"{r['per_external_secret_ms']:>6.3f} {r['peak_mib']:>8.1f} {r['floor_s']:>7.3f}  {phases}"
+            f"{r['workloads']:>5} {r['external_secrets']:>5} {r['format']:<14} {r['wall_s']:>7.3f} "
+            f"{1000 * r['wall_s'] / r['external_secrets']:>6.3f} {r['peak_mib']:>8.1f} {floor}  {phases}"
         )
     return "\n".join(lines)
 
@@ -151,17 +250,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--stack", default="production")
     parser.add_argument("--formats", nargs="+", default=["yaml", "json", "text"], choices=["yaml", "json", "text"])
+    parser.add_argument("--peers", nargs="*", default=[], choices=["helm", "engine"], help="also run these (make engines)")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
     parser.add_argument("--child", nargs=3, metavar=("WORKLOADS", "STACK", "FORMAT"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-objects", nargs=2, metavar=("WORKLOADS", "STACK"), help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.child:
         print(json.dumps(measure(Path(options.child[0]), options.child[1], options.child[2])))
+        return 0
+    if options.child_objects:
+        from components import inventory
+        from tools import preview
+
+        inventory.WORKLOADS_DIR = Path(options.child_objects[0])
+        print(json.dumps(preview.render(options.child_objects[1], "yaml").objects))
         return 0
     rows = []
     for size in options.sizes:
         with tempfile.TemporaryDirectory(prefix="ameide-bench-") as tmp:
             workloads = write_workloads(Path(tmp), size)
-            rows += [{"workloads": size, **run_child(workloads, options.stack, fmt)} for fmt in options.formats]
+            runs = [run_child(workloads, options.stack, fmt) for fmt in options.formats]
+            rows += [{"workloads": size, **run} for run in runs]
+            external_secrets = runs[0]["external_secrets"] if runs else SECRETS_PER_WORKLOAD * size
+            if "helm" in options.peers:
+                rendered = preview_objects(workloads, options.stack)
+                rows.append({"workloads": size, **helm_peer(Path(tmp), [o for o in rendered if o["kind"] == "ExternalSecret"])})
+            if "engine" in options.peers:
+                rows += [
+                    {"workloads": size, "external_secrets": external_secrets, **r}
+                    for r in engine_peer(Path(tmp), workloads, external_secrets)
+                ]
     if options.json:
         print(json.dumps({"stack": options.stack, "runs": rows, "growth": growth(rows)}, indent=2))
     else:

@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import socket
 import ssl
@@ -75,6 +76,26 @@ def engines_dir() -> Path:
 
 def engines_bin() -> Path:
     return engines_dir() / "bin"
+
+
+# The working tree's files as git sees them (tracked or new, not ignored): what a clone would hold.
+_LIST = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
+
+
+def project_copy(target: Path) -> Path:
+    """The repository's working tree at `target`, sharing the checkout's virtualenvs (read only):
+    a project that `pulumi` may change (modules, stack files, salts) without touching the checkout."""
+    listed = subprocess.run(_LIST, cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    for relative in filter(None, listed):
+        source = ROOT / relative
+        if source.is_file():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / relative)
+    for venv in (".venv", "policy/venv"):
+        if not (ROOT / venv).is_dir():
+            raise TestEnvError(f"{venv} is missing: run `make venvs` (make e2e does)")
+        (target / venv).symlink_to(ROOT / venv)
+    return target
 
 
 def eso_crds() -> Path:

@@ -10,7 +10,6 @@ without touching the checkout.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,8 @@ from typing import Any
 
 import yaml
 
-from components.settings import ROOT
 from tools.crd_schema import crds_dir
-
-from .openbao import engines_dir
-
-# The working tree's files as git sees them (tracked or new, not ignored): what a clone would hold.
-_LIST = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
+from tools.testenv import engines_dir, project_copy
 
 
 @dataclass
@@ -69,21 +63,6 @@ class Pulumi:
         document: dict[str, Any] = yaml.safe_load(path.read_text())
         document["config"][key] = value
         path.write_text(yaml.safe_dump(document))
-
-
-def project_copy(target: Path) -> Path:
-    """The repository's working tree at `target`, sharing the checkout's virtualenvs (read only)."""
-    listed = subprocess.run(_LIST, cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
-    for relative in filter(None, listed):
-        source = ROOT / relative
-        if source.is_file():
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / relative)
-    for venv in (".venv", "policy/venv"):
-        if not (ROOT / venv).is_dir():
-            raise AssertionError(f"{venv} is missing: run `make venvs` (make e2e does)")
-        (target / venv).symlink_to(ROOT / venv)
-    return target
 
 
 def pulumi(tmp: Path) -> Pulumi:

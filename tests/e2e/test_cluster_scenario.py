@@ -24,9 +24,9 @@ import yaml
 
 from tools import testenv, vault_http
 from tools.crd_schema import crds_dir
+from tools.testenv import project_copy
 
 from .cluster import Environment, Kube, eventually, ready_condition, secret_mismatches, synced
-from .engine import project_copy
 
 CHART = Path(__file__).parent / "legacy-chart"
 RELEASE = "vault-secrets"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from components.settings import ROOT
 from tools import testenv
+from tools.testenv import project_copy
 
-from .engine import project_copy
 from .test_pulumi_engine import NEW_MODULE
 
 SECTION = "## Run the whole system on your machine"

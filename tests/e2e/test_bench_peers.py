@@ -1,0 +1,42 @@
+"""`make bench PEERS="helm engine"`: the peers render the same ExternalSecrets the program does.
+
+The numbers themselves are read in docs/performance.md, never asserted; what is asserted is that
+each peer run was complete (Helm's output equals the objects it was given, `pulumi up` wrote every
+ExternalSecret), so the table compares like with like.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools import bench
+
+WORKLOADS = 4
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    directory = tmp_path_factory.mktemp("bench")
+    return directory, bench.write_workloads(directory, WORKLOADS)
+
+
+def test_helm_peer_when_given_the_preview_s_external_secrets_then_renders_exactly_them(synthetic: tuple[Path, Path]) -> None:
+    directory, workloads = synthetic
+    objects = [o for o in bench.preview_objects(workloads, "production") if o["kind"] == "ExternalSecret"]
+    assert len(objects) == WORKLOADS * bench.SECRETS_PER_WORKLOAD
+    row = bench.helm_peer(directory, objects)
+    assert row["external_secrets"] == len(objects)
+    assert row["wall_s"] > 0
+    assert row["peak_mib"] > 1
+
+
+def test_engine_peer_when_run_then_previews_and_renders_every_external_secret(synthetic: tuple[Path, Path]) -> None:
+    directory, workloads = synthetic
+    rows = bench.engine_peer(directory / "engine", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD)
+    assert [r["format"] for r in rows] == ["pulumi preview", "pulumi up"]
+    assert all(r["wall_s"] > 0 for r in rows)
+    assert all(r["peak_mib"] > 1 for r in rows)
+    with pytest.raises(RuntimeError, match="rendered 12 ExternalSecrets, not 13"):
+        bench.engine_peer(directory / "engine-again", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD + 1)
