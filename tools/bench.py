@@ -24,10 +24,12 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,16 +158,29 @@ _PEAK = (
 )
 
 
-def _timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+class UnfinishedError(Exception):
+    """A peer run stopped at its time limit (and its whole process group with it)."""
+
+
+def _timed(
+    argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float | None = None
+) -> tuple[float, float, str]:
     """(wall s, peak MiB of its largest process, stdout) of one command, run to completion; raise on failure."""
     with tempfile.NamedTemporaryFile("r", suffix=".peak") as measured:
-        completed = subprocess.run(
-            [sys.executable, "-c", _PEAK, measured.name, *argv], cwd=cwd, env=env, capture_output=True, text=True, check=False
-        )
-        if completed.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv[:3])} failed:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}")
+        process = subprocess.Popen(
+            [sys.executable, "-c", _PEAK, measured.name, *argv],
+            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise UnfinishedError(f"{' '.join(argv[:3])}: not finished after {timeout:.0f} s") from None
+        if process.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[:3])} failed:\n{stdout[-2000:]}\n{stderr[-2000:]}")
         wall, peak = measured.read().split()
-        return float(wall), int(peak) / 1024, completed.stdout
+        return float(wall), int(peak) / 1024, stdout
 
 
 CENTRAL_CHART = """{{- range .Values.externalSecrets }}
@@ -193,8 +208,11 @@ def helm_peer(directory: Path, external_secrets: list[dict[str, Any]]) -> dict[s
     return {"format": "helm template", "wall_s": wall, "peak_mib": peak, "external_secrets": len(external_secrets)}
 
 
-def engine_peer(directory: Path, workloads: Path, external_secrets: int) -> list[dict[str, Any]]:
-    """The real engine over the same workloads: `pulumi preview` then `pulumi up` of `local`."""
+def engine_peer(
+    directory: Path, workloads: Path, external_secrets: int, timeout: float | None = None
+) -> Iterator[dict[str, Any]]:
+    """The real engine over the same workloads: `pulumi preview` then `pulumi up` of `local`, a row each
+    as it finishes; a run past `timeout` seconds yields a row marked unfinished and ends the peer."""
     project = testenv.project_copy(directory / "project")
     shutil.rmtree(project / "workloads")
     shutil.copytree(workloads, project / "workloads")
@@ -212,33 +230,32 @@ def engine_peer(directory: Path, workloads: Path, external_secrets: int) -> list
     }
     pulumi = str(testenv.engines_bin() / "pulumi")
     _timed([pulumi, "stack", "init", "local", "--non-interactive"], project, env)
-    rows = []
     for fmt, argv in (("pulumi preview", ["preview"]), ("pulumi up", ["up", "--yes", "--skip-preview"])):
-        wall, peak, _ = _timed([pulumi, *argv, "-s", "local", "--non-interactive"], project, env)
-        rows.append({"format": fmt, "wall_s": wall, "peak_mib": peak})
+        try:
+            wall, peak, _ = _timed([pulumi, *argv, "-s", "local", "--non-interactive"], project, env, timeout)
+        except UnfinishedError:
+            yield {"format": fmt, "wall_s": timeout, "peak_mib": float("nan"), "unfinished": True}
+            return
+        yield {"format": fmt, "wall_s": wall, "peak_mib": peak}
     # A complete run: every ExternalSecret rendered to the stack's directory.
-    documents = [
-        d
-        for path in (project / "rendered" / "local").rglob("*.yaml")
-        for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader)
-    ]
+    rendered = (project / "rendered" / "local").rglob("*.yaml")
+    documents = [d for path in rendered for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader)]
     written = sum(1 for d in documents if d and d.get("kind") == "ExternalSecret")
     if written != external_secrets:
         raise RuntimeError(f"pulumi up rendered {written} ExternalSecrets, not {external_secrets}")
-    return rows
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    header = f"{'N':>5} {'ES':>5} {'run':<14} {'wall s':>7} {'ms/ES':>6} {'peak MiB':>8} {'floor s':>7}  phases (s)"
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        phases = ", ".join(f"{k} {v:.3f}" for k, v in r.get("phases_s", {}).items())
-        floor = f"{r['floor_s']:>7.3f}" if "floor_s" in r else f"{'':>7}"
-        lines.append(
-            f"{r['workloads']:>5} {r['external_secrets']:>5} {r['format']:<14} {r['wall_s']:>7.3f} "
-            f"{1000 * r['wall_s'] / r['external_secrets']:>6.3f} {r['peak_mib']:>8.1f} {floor}  {phases}"
-        )
-    return "\n".join(lines)
+HEADER = f"{'N':>5} {'ES':>5} {'run':<14} {'wall s':>7} {'ms/ES':>6} {'peak MiB':>8} {'floor s':>7}  phases (s)"
+
+
+def line(r: dict[str, Any]) -> str:
+    phases = ", ".join(f"{k} {v:.3f}" for k, v in r.get("phases_s", {}).items())
+    floor = f"{r['floor_s']:>7.3f}" if "floor_s" in r else f"{'':>7}"
+    wall = f"> {r['wall_s']:.0f}" if r.get("unfinished") else f"{r['wall_s']:.3f}"
+    return (
+        f"{r['workloads']:>5} {r['external_secrets']:>5} {r['format']:<14} {wall:>7} "
+        f"{1000 * r['wall_s'] / r['external_secrets']:>6.3f} {r['peak_mib']:>8.1f} {floor}  {phases}"
+    )
 
 
 def growth(rows: list[dict[str, Any]]) -> dict[str, float]:
@@ -246,7 +263,11 @@ def growth(rows: list[dict[str, Any]]) -> dict[str, float]:
     by_format: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         by_format.setdefault(r["format"], []).append(r)
-    return {fmt: runs[-1]["wall_s"] / runs[-2]["wall_s"] for fmt, runs in by_format.items() if len(runs) >= 2}
+    return {
+        fmt: runs[-1]["wall_s"] / runs[-2]["wall_s"]
+        for fmt, runs in by_format.items()
+        if len(runs) >= 2 and not runs[-1].get("unfinished")
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="production")
     parser.add_argument("--formats", nargs="+", default=["yaml", "json", "text"], choices=["yaml", "json", "text"])
     parser.add_argument("--peers", nargs="*", default=[], choices=["helm", "engine"], help="also run these (make engines)")
+    parser.add_argument("--engine-timeout", type=float, help="stop a real-engine run after this many seconds (reported as > N)")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
     parser.add_argument("--child", nargs=3, metavar=("WORKLOADS", "STACK", "FORMAT"), help=argparse.SUPPRESS)
     parser.add_argument("--child-objects", nargs=2, metavar=("WORKLOADS", "STACK"), help=argparse.SUPPRESS)
@@ -269,25 +291,31 @@ def main(argv: list[str] | None = None) -> int:
         inventory.WORKLOADS_DIR = Path(options.child_objects[0])
         print(json.dumps(preview.render(options.child_objects[1], "yaml").objects))
         return 0
-    rows = []
+    rows: list[dict[str, Any]] = []
+
+    def record(row: dict[str, Any]) -> None:
+        # Rows print as they finish: the real engine at 1000 workloads takes minutes.
+        rows.append(row)
+        if not options.json:
+            print(line(row), flush=True)
+
+    if not options.json:
+        print(f"{HEADER}\n{'-' * len(HEADER)}", flush=True)
     for size in options.sizes:
         with tempfile.TemporaryDirectory(prefix="ameide-bench-") as tmp:
             workloads = write_workloads(Path(tmp), size)
-            runs = [run_child(workloads, options.stack, fmt) for fmt in options.formats]
-            rows += [{"workloads": size, **run} for run in runs]
-            external_secrets = runs[0]["external_secrets"] if runs else SECRETS_PER_WORKLOAD * size
+            for fmt in options.formats:
+                record({"workloads": size, **run_child(workloads, options.stack, fmt)})
+            external_secrets = SECRETS_PER_WORKLOAD * size
             if "helm" in options.peers:
                 rendered = preview_objects(workloads, options.stack)
-                rows.append({"workloads": size, **helm_peer(Path(tmp), [o for o in rendered if o["kind"] == "ExternalSecret"])})
+                record({"workloads": size, **helm_peer(Path(tmp), [o for o in rendered if o["kind"] == "ExternalSecret"])})
             if "engine" in options.peers:
-                rows += [
-                    {"workloads": size, "external_secrets": external_secrets, **r}
-                    for r in engine_peer(Path(tmp), workloads, external_secrets)
-                ]
+                for row in engine_peer(Path(tmp), workloads, external_secrets, options.engine_timeout):
+                    record({"workloads": size, "external_secrets": external_secrets, **row})
     if options.json:
         print(json.dumps({"stack": options.stack, "runs": rows, "growth": growth(rows)}, indent=2))
     else:
-        print(table(rows))
         print("growth t(N_max)/t(N_prev): " + ", ".join(f"{k} {v:.1f}" for k, v in growth(rows).items()))
     return 0
 

@@ -7,6 +7,7 @@ ExternalSecret), so the table compares like with like.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,20 @@ def test_helm_peer_when_given_the_preview_s_external_secrets_then_renders_exactl
     assert row["peak_mib"] > 1
 
 
+def test_engine_peer_when_past_its_time_limit_then_row_marked_unfinished_and_nothing_left_running(
+    synthetic: tuple[Path, Path],
+) -> None:
+    directory, workloads = synthetic
+    [row] = bench.engine_peer(directory / "engine-short", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD, timeout=0.5)
+    assert row == {"format": "pulumi preview", "wall_s": 0.5, "peak_mib": row["peak_mib"], "unfinished": True}
+    assert "pulumi preview -s local" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
 def test_engine_peer_when_run_then_previews_and_renders_every_external_secret(synthetic: tuple[Path, Path]) -> None:
     directory, workloads = synthetic
-    rows = bench.engine_peer(directory / "engine", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD)
+    rows = list(bench.engine_peer(directory / "engine", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD))
     assert [r["format"] for r in rows] == ["pulumi preview", "pulumi up"]
     assert all(r["wall_s"] > 0 for r in rows)
     assert all(r["peak_mib"] > 1 for r in rows)
     with pytest.raises(RuntimeError, match="rendered 12 ExternalSecrets, not 13"):
-        bench.engine_peer(directory / "engine-again", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD + 1)
+        list(bench.engine_peer(directory / "engine-again", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD + 1))
