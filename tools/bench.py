@@ -255,7 +255,7 @@ def line(r: dict[str, Any]) -> str:
     return (
         f"{r['workloads']:>5} {r['external_secrets']:>5} {r['format']:<14} {wall:>7} "
         f"{1000 * r['wall_s'] / r['external_secrets']:>6.3f} {r['peak_mib']:>8.1f} {floor}  {phases}"
-    )
+    ).rstrip()
 
 
 def growth(rows: list[dict[str, Any]]) -> dict[str, float]:
