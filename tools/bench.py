@@ -219,15 +219,7 @@ def engine_peer(
     shutil.copy2(workloads.parent / "platform" / "tenants.yaml", project / "platform" / "tenants.yaml")
     for sub in ("state", "home"):
         (directory / sub).mkdir()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG"))},
-        "PATH": f"{testenv.engines_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PULUMI_HOME": str(directory / "home"),
-        "PULUMI_BACKEND_URL": f"file://{directory / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "bench-only",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-    }
+    env = testenv.local_pulumi_env(directory, "bench-only")
     pulumi = str(testenv.engines_bin() / "pulumi")
     _timed([pulumi, "stack", "init", "local", "--non-interactive"], project, env)
     for fmt, argv in (("pulumi preview", ["preview"]), ("pulumi up", ["up", "--yes", "--skip-preview"])):

@@ -481,18 +481,23 @@ def stack_config(directory: Path, state: State, stack: str, root: Path = ROOT) -
     return path
 
 
-def pulumi_env(directory: Path, state: State) -> dict[str, str]:
-    """The environment `pulumi` runs in against this testenv: its own home and file backend, no downloads."""
+def local_pulumi_env(directory: Path, passphrase: str) -> dict[str, str]:
+    """`pulumi` of `make engines` with its home and a file backend under `directory`: nothing downloaded,
+    nothing of the caller's Pulumi, Vault or Kubernetes settings inherited."""
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG"))},
         "PATH": f"{engines_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
         "PULUMI_HOME": str(directory / "home"),
         "PULUMI_BACKEND_URL": f"file://{directory / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": state.passphrase,
+        "PULUMI_CONFIG_PASSPHRASE": passphrase,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "KUBECONFIG": str(kubeconfig(directory)),
     }
+
+
+def pulumi_env(directory: Path, state: State) -> dict[str, str]:
+    """The environment `pulumi` runs in against this testenv."""
+    return {**local_pulumi_env(directory, state.passphrase), "KUBECONFIG": str(kubeconfig(directory))}
 
 
 def _init_stack(directory: Path, state: State, stack: str, root: Path) -> None:

@@ -9,7 +9,6 @@ without touching the checkout.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import yaml
 
 from tools.crd_schema import crds_dir
-from tools.testenv import engines_dir, project_copy
+from tools.testenv import engines_dir, local_pulumi_env, project_copy
 
 
 @dataclass
@@ -73,13 +72,7 @@ def pulumi(tmp: Path) -> Pulumi:
     (tmp / "state").mkdir()
     (tmp / "home").mkdir()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG"))},
-        "PATH": f"{binaries}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PULUMI_HOME": str(tmp / "home"),
-        "PULUMI_BACKEND_URL": f"file://{tmp / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "e2e-only",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        **local_pulumi_env(tmp, "e2e-only"),
         "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
         # The offline preview in the copy validates against the same CRDs as the checkout.
         "ESO_CRDS_DIR": str(crds_dir()),
