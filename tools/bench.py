@@ -20,6 +20,7 @@ host and kubernetes provider running `pulumi preview` and `pulumi up` of the `lo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -159,13 +160,26 @@ _PEAK = (
 
 
 class UnfinishedError(Exception):
-    """A peer run stopped at its time limit (and its whole process group with it)."""
+    """A peer run stopped at its time limit (and every process it started with it)."""
+
+
+def _kill_session(session: int) -> None:
+    """SIGKILL every process of `session`: the Pulumi CLI starts its plugins in process groups of their own."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[3]) == session:  # the field after state, ppid, pgrp: the session id
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
 
 
 def _timed(
     argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float | None = None
 ) -> tuple[float, float, str]:
-    """(wall s, peak MiB of its largest process, stdout) of one command, run to completion; raise on failure."""
+    """(wall s, peak MiB of its largest process, stdout) of one command, run to completion; raise on failure.
+    Past `timeout` seconds the command's whole session is killed and UnfinishedError raised."""
     with tempfile.NamedTemporaryFile("r", suffix=".peak") as measured:
         process = subprocess.Popen(
             [sys.executable, "-c", _PEAK, measured.name, *argv],
@@ -174,7 +188,7 @@ def _timed(
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            _kill_session(process.pid)
             process.communicate()
             raise UnfinishedError(f"{' '.join(argv[:3])}: not finished after {timeout:.0f} s") from None
         if process.returncode != 0:

@@ -7,7 +7,8 @@ ExternalSecret), so the table compares like with like.
 
 from __future__ import annotations
 
-import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,13 +34,31 @@ def test_helm_peer_when_given_the_preview_s_external_secrets_then_renders_exactl
     assert row["peak_mib"] > 1
 
 
-def test_engine_peer_when_past_its_time_limit_then_row_marked_unfinished_and_nothing_left_running(
-    synthetic: tuple[Path, Path],
-) -> None:
-    directory, workloads = synthetic
-    [row] = bench.engine_peer(directory / "engine-short", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD, timeout=0.5)
-    assert row == {"format": "pulumi preview", "wall_s": 0.5, "peak_mib": row["peak_mib"], "unfinished": True}
-    assert "pulumi preview -s local" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+def _cwd(link: Path) -> Path | None:
+    try:
+        return link.resolve(strict=True)
+    except OSError:
+        return None
+
+
+def eventually_none(probe: Callable[[], list[Path]], timeout: float = 10) -> bool:
+    """True once `probe()` finds nothing (a killed process leaves /proc a moment later)."""
+    deadline = time.monotonic() + timeout
+    while probe():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def test_engine_peer_when_past_its_time_limit_then_row_marked_unfinished_and_nothing_left_running(tmp_path: Path) -> None:
+    # Large enough that the preview is still running, its plugins started, when the limit strikes.
+    workloads = bench.write_workloads(tmp_path, 100)
+    [row] = bench.engine_peer(tmp_path / "engine-short", workloads, 100 * bench.SECRETS_PER_WORKLOAD, timeout=4)
+    assert row == {"format": "pulumi preview", "wall_s": 4, "peak_mib": row["peak_mib"], "unfinished": True}
+    # Nothing of that run is left: not the CLI, not the plugins it starts in process groups of their own.
+    project = (tmp_path / "engine-short" / "project").resolve()
+    assert eventually_none(lambda: [p for p in Path("/proc").glob("[0-9]*/cwd") if _cwd(p) == project])
 
 
 def test_engine_peer_when_run_then_previews_and_renders_every_external_secret(synthetic: tuple[Path, Path]) -> None:
