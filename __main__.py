@@ -4,10 +4,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import inventory
-from components.platform_secret_access import PlatformSecretAccess
-from components.rollout_gate import RolloutGate
+from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
+from components.rollout_gate import RolloutGate, RolloutGateArgs
 from components.settings import SettingsError, StackSettings
-from components.vault_access import VaultAccess
+from components.vault_access import VaultAccess, VaultAccessArgs
 from components.workload_secrets import WorkloadSecrets
 
 try:
@@ -28,13 +28,10 @@ adopt_provider = (
     else None
 )
 # Vault's provider is the default one: address and token from VAULT_ADDR / VAULT_TOKEN or vault:address.
-vault_access = VaultAccess("vault", settings=settings, namespaces=namespaces, grants=grants) if settings.vault_manage else None
+vault_access = VaultAccess("vault", VaultAccessArgs(settings, namespaces, grants)) if settings.vault_manage else None
 platform = PlatformSecretAccess(
     "platform",
-    settings=settings,
-    namespaces=namespaces,
-    grants=grants,
-    vault_access=vault_access,
+    PlatformSecretAccessArgs(settings, namespaces, grants, vault_ready=vault_access),
     opts=pulumi.ResourceOptions(provider=provider),
 )
 workloads = {
@@ -49,7 +46,7 @@ workloads = {
     for d in owned
 }
 if settings.rollout_gate:
-    RolloutGate("rollout-gate", upstream=settings.rollout_gate_stack, owned=inventory.modules(owned))
+    RolloutGate("rollout-gate", RolloutGateArgs(upstream=settings.rollout_gate_stack, owned=inventory.modules(owned)))
 
 pulumi.export("environment", settings.environment.value)
 pulumi.export("storeName", platform.store_ref.name)

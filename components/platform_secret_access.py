@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -12,7 +13,17 @@ from components.inventory import Grant
 from components.manifests import StoreRef
 from components.names import resource_name
 from components.settings import StackSettings
-from components.vault_access import VaultAccess
+
+
+@dataclass(frozen=True)
+class PlatformSecretAccessArgs:
+    """The stack's settings and what its declarations admit; `vault_ready`: what the store must wait for
+    on Vault's side (the VaultAccess component, where Vault is managed)."""
+
+    settings: StackSettings
+    namespaces: Sequence[str]
+    grants: Sequence[Grant]
+    vault_ready: pulumi.Resource | None = None
 
 
 class PlatformSecretAccess(pulumi.ComponentResource):
@@ -26,13 +37,11 @@ class PlatformSecretAccess(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        settings: StackSettings,
-        namespaces: Sequence[str],
-        grants: Sequence[Grant],
-        vault_access: VaultAccess | None = None,
+        args: PlatformSecretAccessArgs,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("ameide:secrets:PlatformSecretAccess", name, None, opts)
+        settings, namespaces, grants = args.settings, args.namespaces, args.grants
         child = pulumi.ResourceOptions(parent=self)
         self.service_accounts = [
             k8s.core.v1.ServiceAccount(
@@ -86,7 +95,7 @@ class PlatformSecretAccess(pulumi.ComponentResource):
                     *self.service_accounts,
                     *self.token_reviewer_bindings,
                     *self.admission,
-                    *([vault_access] if vault_access else []),
+                    *([args.vault_ready] if args.vault_ready else []),
                 ],
                 # Every ExternalSecret of the stack reads through it.
                 protect=settings.protect,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_vault as vault
@@ -10,6 +11,15 @@ import pulumi_vault as vault
 from components import vault_config
 from components.inventory import Grant
 from components.settings import StackSettings
+
+
+@dataclass(frozen=True)
+class VaultAccessArgs:
+    """What Vault must allow: the stack's Vault settings, and the namespaces and prefixes its declarations admit."""
+
+    settings: StackSettings
+    namespaces: Sequence[str]
+    grants: Sequence[Grant]
 
 
 class VaultAccess(pulumi.ComponentResource):
@@ -20,15 +30,9 @@ class VaultAccess(pulumi.ComponentResource):
     `vault:address`), never from this repository.
     """
 
-    def __init__(
-        self,
-        name: str,
-        settings: StackSettings,
-        namespaces: Sequence[str],
-        grants: Sequence[Grant],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, args: VaultAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ameide:secrets:VaultAccess", name, None, opts)
+        settings, namespaces, grants = args.settings, args.namespaces, args.grants
         self.auth_backend = vault.AuthBackend(
             "kubernetes-auth",
             type="kubernetes",

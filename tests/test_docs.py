@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from components import inventory, manifests, team_module
-from components.platform_secret_access import PlatformSecretAccess
+from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.settings import ROOT
 from components.workload_secrets import WorkloadSecrets
 
@@ -49,7 +49,9 @@ def test_docs_when_python_block_runs_then_declarations_register_valid_eso_under_
 
     def program() -> None:
         declared = [inventory.DeclaredWorkload(d, name) for d in declarations]
-        platform = PlatformSecretAccess("platform", settings, inventory.namespaces(declared), inventory.grants(declared))
+        platform = PlatformSecretAccess(
+            "platform", PlatformSecretAccessArgs(settings, inventory.namespaces(declared), inventory.grants(declared))
+        )
         for declaration in declarations:
             WorkloadSecrets(declaration.workload, declaration, platform=platform, settings=settings)
 

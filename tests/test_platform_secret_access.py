@@ -6,9 +6,9 @@ import pytest
 
 from components import admission, preview_access
 from components.inventory import Grant
-from components.platform_secret_access import PlatformSecretAccess
+from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.settings import StackSettings
-from components.vault_access import VaultAccess
+from components.vault_access import VaultAccess, VaultAccessArgs
 
 from helpers import settings_for
 
@@ -30,7 +30,9 @@ def platform_run(pulumi_run, staging_settings: StackSettings):
     # The store's own objects; the preview identity's are tested on their own below.
     # Vault outside the cluster (a CA given): ESO's identity needs the token-reviewer binding.
     settings = settings_for("staging", previewIdentity="", authMode="shared", vaultKubernetesCaCert=PEM)
-    return pulumi_run(lambda: PlatformSecretAccess("platform", settings, ["monitoring", "ameide", "ameide"], GRANTS))
+    return pulumi_run(
+        lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(settings, ["monitoring", "ameide", "ameide"], GRANTS))
+    )
 
 
 def test_platform_when_created_then_exactly_store_account_binding_and_three_admission_policies(platform_run) -> None:
@@ -109,7 +111,9 @@ def test_admission_binding_when_created_then_waits_for_its_policy(platform_run) 
 
 def test_platform_when_referent_then_account_per_namespace_and_store_ref_without_namespace(pulumi_run) -> None:
     settings = settings_for("staging", authMode="referent", previewIdentity="", vaultKubernetesCaCert=PEM)
-    result = pulumi_run(lambda: PlatformSecretAccess("platform", settings, ["monitoring", "ameide"], GRANTS))
+    result = pulumi_run(
+        lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(settings, ["monitoring", "ameide"], GRANTS))
+    )
     accounts = result.by_type(ACCOUNT)
     assert sorted(r.name for r in accounts) == ["ameide/ameide-vault-auth", "monitoring/ameide-vault-auth"]
     [store] = result.by_type(STORE)
@@ -131,8 +135,8 @@ def test_platform_when_shared_then_no_account_in_workload_namespaces(platform_ru
 
 def test_store_when_vault_managed_then_waits_for_vault_role_and_policy(pulumi_run, staging_settings) -> None:
     def program() -> None:
-        vault = VaultAccess("vault", staging_settings, ["ameide"], GRANTS)
-        PlatformSecretAccess("platform", staging_settings, ["ameide"], GRANTS, vault_access=vault)
+        vault = VaultAccess("vault", VaultAccessArgs(staging_settings, ["ameide"], GRANTS))
+        PlatformSecretAccess("platform", PlatformSecretAccessArgs(staging_settings, ["ameide"], GRANTS, vault_ready=vault))
 
     result = pulumi_run(program)
     [store] = result.by_type(STORE)
@@ -147,7 +151,7 @@ def test_store_when_vault_managed_then_waits_for_vault_role_and_policy(pulumi_ru
 def test_platform_when_preview_identity_set_then_registers_its_role_binding_and_dry_run_policy(
     pulumi_run, staging_settings
 ) -> None:
-    result = pulumi_run(lambda: PlatformSecretAccess("platform", staging_settings, ["ameide"], GRANTS))
+    result = pulumi_run(lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(staging_settings, ["ameide"], GRANTS)))
     registered = {(r.type.rsplit(":", 1)[1], r.name): r.inputs for r in result.resources if "preview" in r.name}
     expected = {(m["kind"], m["metadata"]["name"]): m for m in preview_access.objects(staging_settings)}
     assert registered == expected
@@ -159,5 +163,5 @@ def test_platform_when_no_preview_identity_then_nothing_for_previews(platform_ru
 
 
 def test_platform_when_vault_runs_in_the_cluster_then_no_cluster_wide_binding(pulumi_run, staging_settings) -> None:
-    result = pulumi_run(lambda: PlatformSecretAccess("platform", staging_settings, ["ameide"], GRANTS))
+    result = pulumi_run(lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(staging_settings, ["ameide"], GRANTS)))
     assert not [r for r in result.by_type(BINDING) if "token-reviewer" in r.name]

@@ -6,7 +6,7 @@ import pulumi
 import pytest
 
 from components.gate import RolloutGateError, enforce, qualified, skipped
-from components.rollout_gate import RolloutGate
+from components.rollout_gate import RolloutGate, RolloutGateArgs
 from tools import harness
 
 UPSTREAM = "organization/ameide-secrets/staging"
@@ -49,7 +49,7 @@ def test_enforce_when_stage_skipped_then_one_error_line_per_workload() -> None:
 
 def test_gate_when_upstream_behind_then_preview_fails_naming_workload() -> None:
     def program() -> None:
-        RolloutGate("rollout-gate", upstream="staging", owned=OWNED)
+        RolloutGate("rollout-gate", RolloutGateArgs(upstream="staging", owned=OWNED))
 
     # A RunError: Pulumi prints it without a traceback.
     with pytest.raises(pulumi.RunError, match=r"workload 'keycloak' \(workloads/identity/keycloak.py\)"):
@@ -60,7 +60,7 @@ def test_gate_when_upstream_caught_up_then_reads_qualified_stack_and_outputs_wha
     result = harness.run(
         "production",
         {},
-        lambda: RolloutGate("rollout-gate", upstream="staging", owned=OWNED),
+        lambda: RolloutGate("rollout-gate", RolloutGateArgs(upstream="staging", owned=OWNED)),
         stack_outputs={UPSTREAM: {"ownedWorkloads": ["graph", "keycloak", "threads"]}},
     )
     [gate] = result.by_type("ameide:secrets:RolloutGate")

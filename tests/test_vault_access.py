@@ -7,7 +7,7 @@ import pytest
 from components import vault_config
 from components.inventory import Grant
 from components.settings import StackSettings
-from components.vault_access import VaultAccess
+from components.vault_access import VaultAccess, VaultAccessArgs
 from tools.harness import RunResult
 
 from helpers import settings_for
@@ -24,7 +24,7 @@ GRANTS = [Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetc
 
 @pytest.fixture
 def vault_run(pulumi_run, staging_settings: StackSettings) -> RunResult:
-    return pulumi_run(lambda: VaultAccess("vault", staging_settings, ["ameide"], GRANTS))
+    return pulumi_run(lambda: VaultAccess("vault", VaultAccessArgs(staging_settings, ["ameide"], GRANTS)))
 
 
 def test_vault_access_when_created_then_backend_config_role_policies_and_identity_under_component(vault_run: RunResult) -> None:
@@ -94,7 +94,7 @@ def test_vault_access_when_created_then_no_provider_and_no_token_in_inputs(vault
 def test_vault_access_when_stack_protects_then_auth_backend_protected_and_never_disabled(
     pulumi_run, stack: str, protected: bool
 ) -> None:
-    result = pulumi_run(lambda: VaultAccess("vault", settings_for(stack), ["ameide"], GRANTS), stack=stack)
+    result = pulumi_run(lambda: VaultAccess("vault", VaultAccessArgs(settings_for(stack), ["ameide"], GRANTS)), stack=stack)
     assert {r.name for r in result.resources if r.protect} == ({"kubernetes-auth"} if protected else set())
     # Disabling the mount would delete every role on it: retained in every stack.
     assert {r.name for r in result.resources if r.retain_on_delete} == {"kubernetes-auth"}

@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.manifests import external_secret
-from components.platform_secret_access import PlatformSecretAccess
+from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.settings import StackSettings
 from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from components.workload_secrets import WorkloadSecrets
@@ -31,7 +31,9 @@ def run_workload(pulumi_run, staging_settings) -> Callable[..., RunResult]:
             provider = k8s.Provider("kubernetes", context="ameide-staging")
             adopt = k8s.Provider("kubernetes-adopt", context="ameide-staging", upsert_existing_objects=True)
             platform = PlatformSecretAccess(
-                "platform", settings, [args.namespace], grants=[], opts=pulumi.ResourceOptions(provider=provider)
+                "platform",
+                PlatformSecretAccessArgs(settings, [args.namespace], []),
+                opts=pulumi.ResourceOptions(provider=provider),
             )
             WorkloadSecrets(
                 args.workload,
@@ -160,7 +162,7 @@ def test_workload_when_adopting_without_upserting_provider_then_refuses(pulumi_r
     args = make_workload(adopt=True)
 
     def program() -> None:
-        platform = PlatformSecretAccess("platform", staging_settings, ["ameide"], grants=[])
+        platform = PlatformSecretAccess("platform", PlatformSecretAccessArgs(staging_settings, ["ameide"], []))
         WorkloadSecrets("plausible", args, platform=platform, settings=staging_settings)
 
     with pytest.raises(ValueError, match="plausible-secrets adopts a legacy object but no adopt_provider"):
