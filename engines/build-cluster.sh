@@ -26,10 +26,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SRC="$ROOT/engines/cluster"
-OUT="${AMEIDE_ENGINES:-$ROOT/.engines}"
-BIN="$OUT/bin"
-STAMPS="$OUT/stamps"
-PYTHON="${PYTHON:-python3}"
 
 # ---- what we build -------------------------------------------------------------------------------
 ETCD_VERSION=v3.6.16                # go.etcd.io/etcd/server/v3 (and api, client/pkg, client/v3, pkg), engines/cluster/etcd/go.mod
@@ -40,11 +36,6 @@ ESO_MODULE=github.com/external-secrets/external-secrets
 ESO_VERSION=v0.16.2                 # engines/cluster/eso/go.mod says why not v1.x
 
 source "$ROOT/engines/common.sh"
-
-# module_dir DIR MODULE: where MODULE (as DIR's go.mod selects it) is in the module cache.
-module_dir() {
-  (cd "$1" && go mod download -json "$2" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
-}
 
 # ---- 1. etcd -------------------------------------------------------------------------------------
 # The module's root package is etcd's main. Upstream's build also sets api/v3/version.GitSHA, which the

@@ -18,10 +18,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SRC="$ROOT/engines"
-OUT="${AMEIDE_ENGINES:-$ROOT/.engines}"
-BIN="$OUT/bin"
-STAMPS="$OUT/stamps"
-PYTHON="${PYTHON:-python3}"
 
 # ---- what we build -------------------------------------------------------------------------------
 PULUMI_VERSION=v3.274.1                   # github.com/pulumi/pulumi/pkg/v3 (and sdk/v3), engines/pulumi/go.mod
@@ -60,7 +56,7 @@ build_kubernetes() {
   log "building pulumi-resource-kubernetes $K8S_VERSION ($K8S_MODULE $(cd "$SRC/kubernetes" && go list -m -f '{{.Version}}' "$K8S_MODULE"))..."
 
   local moddir upstream ours gen
-  moddir="$(cd "$SRC/kubernetes" && go mod download -json "$K8S_MODULE" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+  moddir="$(module_dir "$SRC/kubernetes" "$K8S_MODULE")"
   upstream="$moddir/cmd/pulumi-resource-kubernetes"
   ours="$SRC/kubernetes/cmd/pulumi-resource-kubernetes"
   gen="$OUT/gen/kubernetes-$K8S_VERSION"

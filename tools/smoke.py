@@ -105,9 +105,8 @@ def check(
             yield Failure(item.module, label, f"its Secret {item.target} lacks the declared keys {', '.join(missing)}")
 
 
-def run(settings: StackSettings, kubectl: kube.Kubectl, timeout: float, interval: float = 2) -> list[Failure]:
+def run(wanted: list[Expected], kubectl: kube.Kubectl, timeout: float, interval: float = 2) -> list[Failure]:
     """The failures still standing at `timeout` (ESO reconciles within seconds of a change)."""
-    wanted = expected(settings)
     deadline = time.monotonic() + timeout
     while True:
         failures = list(check(wanted, kubectl.list("externalsecrets.external-secrets.io"), kubectl.list("secrets")))
@@ -122,10 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     try:
         settings, kubectl = kube.connect(options.stack, options.context)
-        failures = run(settings, kubectl, options.timeout)
+        wanted = expected(settings)
+        failures = run(wanted, kubectl, options.timeout)
     except kube.USAGE_ERRORS as error:
         return kube.fail(error)
-    checked = len(expected(settings))
+    checked = len(wanted)
     print(f"{options.stack}: {checked - len(failures)} of {checked} objects synced and present", file=sys.stderr)
     return kube.report(failures, options.format)
 
