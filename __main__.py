@@ -3,15 +3,15 @@
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import inventory
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.rollout_gate import RolloutGate, RolloutGateArgs
-from components.settings import SettingsError, StackSettings
 from components.vault_access import VaultAccess, VaultAccessArgs
 from components.workload_secrets import WorkloadSecrets
+from declarations import inventory
+from declarations.settings import PROJECT, SettingsError, StackSettings
 
 try:
-    settings = StackSettings.from_pulumi()
+    settings = StackSettings.from_lookup(pulumi.Config(PROJECT).get, pulumi.get_stack())
     declared = inventory.discover()
 except (SettingsError, inventory.DeclarationErrors) as error:
     # Mistakes to fix in a file, not bugs: a RunError is printed without a traceback.

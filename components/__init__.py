@@ -1,5 +1,8 @@
-"""ameide-secrets components. Team modules import the declaration models from here."""
+"""The Pulumi components, and the team contract every team module imports from here.
 
-from components.spec import Environment, ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
+Importing this package does not import the Pulumi SDK: the components are in modules of their own,
+so the offline YAML view and the data-only team-module reader never load it."""
+
+from declarations.spec import Environment, ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
 
 __all__ = ["Environment", "ExternalSecretSpec", "RemoteRef", "WorkloadSecretsArgs"]

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import admission, manifests, preview_access
-from components.inventory import Grant
-from components.manifests import StoreRef
-from components.names import resource_name
-from components.settings import StackSettings
+from declarations.inventory import Grant
+from declarations.names import resource_name
+from declarations.settings import StackSettings
+from rendering import admission, manifests, preview_access
+from rendering.manifests import StoreRef
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from components.gate import RolloutGateError, enforce, qualified
+from rules.gate import RolloutGateError, enforce, qualified
 
 
 def _enforced(owned: Mapping[str, str], upstream: str, deployed: Any) -> list[str]:

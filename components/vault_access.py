@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_vault as vault
 
-from components import vault_config
-from components.inventory import Grant
-from components.settings import StackSettings
+from declarations.inventory import Grant
+from declarations.settings import StackSettings
+from rendering import vault_config
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import manifests
-from components.names import resource_name
 from components.platform_secret_access import PlatformSecretAccess
-from components.settings import StackSettings
-from components.spec import WorkloadSecretsArgs
+from declarations.names import resource_name
+from declarations.settings import StackSettings
+from declarations.spec import WorkloadSecretsArgs
+from rendering import manifests
 
 
 class WorkloadSecrets(pulumi.ComponentResource):

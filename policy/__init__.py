@@ -1,1 +1,1 @@
-"""The pulumi-policy pack: `components/policies.py` rules as mandatory policies."""
+"""The pulumi-policy pack: `rules/policies.py` rules as mandatory policies."""

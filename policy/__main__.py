@@ -1,7 +1,7 @@
 """The ameide-secrets policy pack: `pulumi preview --policy-pack policy` from the repository root.
 
 Constructing the PolicyPack starts the analyzer server and blocks, so this file does nothing
-else; the policies are in policy/policies.py, the rules in components/policies.py.
+else; the policies are in policy/policies.py, the rules in rules/policies.py.
 """
 
 import sys

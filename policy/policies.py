@@ -1,4 +1,4 @@
-"""Each rule of `components/policies.py` as a mandatory pulumi-policy; the rules stay there.
+"""Each rule of `rules/policies.py` as a mandatory pulumi-policy; the rules stay there.
 
 Rules judged one object at a time run per resource, so a violation points at its resource;
 rules that need every object (`Rule.stack`) run once over the stack's Kubernetes objects.
@@ -22,9 +22,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from components import policies
-from components.policies import Manifest, Platform, Rule
-from components.settings import PROJECT
+from declarations.settings import PROJECT
+from rules import policies
+from rules.policies import Manifest, Platform, Rule
 
 
 def plain(value: Any) -> Any:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.settings import StackSettings, stack_config
-from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
+from declarations.settings import StackSettings, stack_config
+from declarations.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from tools import harness
 from tools.crd_schema import CrdSchemas
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from components import inventory
-from components.gate import qualified
-from components.settings import PROJECT, StackSettings, stack_config
+from declarations import inventory
+from declarations.settings import PROJECT, StackSettings, stack_config
+from rules.gate import qualified
 from tools import harness
 
 STACKS = ["local", "staging", "production"]
@@ -84,7 +84,7 @@ def store_manifest(namespaces: list[str] | None = None, **spec: Any) -> dict[str
 
 
 def external_secret_manifest(namespace: str | None = "ameide") -> dict[str, Any]:
-    """A valid ExternalSecret of workload plausible as a plain manifest, as components/manifests.py renders one."""
+    """A valid ExternalSecret of workload plausible as a plain manifest, as rendering/manifests.py renders one."""
     metadata: dict[str, Any] = {
         "name": "plausible-secrets",
         "labels": {"ameide.io/workload": "plausible", "ameide.io/team": "analytics", "app.kubernetes.io/managed-by": "pulumi"},

@@ -1,4 +1,4 @@
-"""components/admission.py: the admission policies, their text per stack, and their CEL run by a real engine.
+"""rendering/admission.py: the admission policies, their text per stack, and their CEL run by a real engine.
 
 The engine is `common-expression-language` (the Rust `cel` crate): like Kubernetes' cel-go it
 rejects `has()` on anything but a field selection and errors on a field read through an absent
@@ -17,9 +17,10 @@ from typing import Any
 import cel
 import pytest
 
-from components import admission, inventory, manifests, preview_access
-from components.inventory import Grant
-from components.settings import StackSettings
+from declarations import inventory
+from declarations.inventory import Grant
+from declarations.settings import StackSettings
+from rendering import admission, manifests, preview_access
 from tools.crd_schema import CrdSchemas
 
 from helpers import STACKS, external_secret_manifest, settings_for

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components import inventory
+from declarations import inventory
 from tools import bench
 
 

@@ -8,10 +8,11 @@ import textwrap
 import pytest
 import yaml
 
-from components import inventory, manifests, team_module
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
-from components.settings import ROOT
 from components.workload_secrets import WorkloadSecrets
+from declarations import inventory, team_module
+from declarations.settings import ROOT
+from rendering import manifests
 
 from helpers import settings_for
 

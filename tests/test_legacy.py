@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components import inventory, manifests, tenancy
+from declarations import inventory
+from rendering import manifests
+from rules import tenancy
 from tools import legacy
 
 from helpers import copy_repository_tree, settings_for
@@ -136,5 +138,5 @@ def test_plan_when_map_names_a_workload_its_keys_are_not_under_then_refused() ->
     mapping = {"billing/billing-stripe": {"workload": "stripe"}}
     plan = legacy.plan_import(legacy.load([FIXTURE]), "growth", "local", mapping, "ameide-vault")
     assert any(
-        line.startswith("workload stripe: ") and "outside this workload's prefix 'stripe/'" in line for line in plan.refused
+        line.startswith("workload stripe: ") and "outside the workload's prefix 'stripe/'" in line for line in plan.refused
     )

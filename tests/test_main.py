@@ -10,8 +10,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import inventory, plan, vault_config
-from components.settings import stack_config
+from declarations import inventory
+from declarations.settings import stack_config
+from rendering import plan, vault_config
 from tools import harness
 from tools.harness import RunResult
 

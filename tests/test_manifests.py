@@ -1,4 +1,4 @@
-"""components/manifests.py: declarations and settings rendered into the objects ESO reads."""
+"""rendering/manifests.py: declarations and settings rendered into the objects ESO reads."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from components import manifests
-from components.settings import StackSettings
-from components.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
+from declarations.settings import StackSettings
+from declarations.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
+from rendering import manifests
 from tools.crd_schema import CrdSchemas
 
 from helpers import settings_for

@@ -1,10 +1,10 @@
-"""components/names.py: the Kubernetes naming rules every declaration is checked against."""
+"""declarations/names.py: the Kubernetes naming rules every declaration is checked against."""
 
 from __future__ import annotations
 
 import pytest
 
-from components import names
+from declarations import names
 
 # --- DNS-1123 label (workload, team, namespace) -------------------------------------------
 

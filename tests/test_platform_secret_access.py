@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from components import admission, preview_access
-from components.inventory import Grant
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
-from components.settings import StackSettings
 from components.vault_access import VaultAccess, VaultAccessArgs
+from declarations.inventory import Grant
+from declarations.settings import StackSettings
+from rendering import admission, preview_access
 
 from helpers import settings_for
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components import policies
-from components.policies import Violation
-from components.settings import ROOT
+from declarations.settings import ROOT
+from rules import policies
+from rules.policies import Violation
 from tools import preview
 
 from helpers import STACKS, external_secret_manifest, store_manifest

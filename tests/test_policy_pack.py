@@ -24,10 +24,10 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from components import policies
-from components.policies import Platform
-from components.settings import ROOT
+from declarations.settings import ROOT
 from policy.policies import pack_policies, stack_platform
+from rules import policies
+from rules.policies import Platform
 
 from helpers import external_secret_manifest, store_manifest
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components import inventory
+from declarations import inventory
 from tools.precheck import refusals
 
 from helpers import settings_for

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components import inventory, manifests
-from components.settings import ROOT, stack_config
+from declarations import inventory
+from declarations.settings import ROOT, stack_config
+from rendering import manifests
 from tools import preview, revision
 from tools.crd_schema import crds_dir
 

@@ -1,4 +1,4 @@
-"""components/preview_access.py: the PR preview identity may read and dry-run, and nothing else."""
+"""rendering/preview_access.py: the PR preview identity may read and dry-run, and nothing else."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from components import preview_access
-from components.settings import SettingsError
+from declarations.settings import SettingsError
+from rendering import preview_access
 
 from helpers import STACKS, settings_for
 from kube_cel import evaluate

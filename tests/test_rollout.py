@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from components import inventory
-from components.settings import ROOT
+from declarations import inventory
+from declarations.settings import ROOT
 from tools import preview, rollout
 
 from helpers import STACKS

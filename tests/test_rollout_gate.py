@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.gate import RolloutGateError, enforce, qualified, skipped
 from components.rollout_gate import RolloutGate, RolloutGateArgs
+from rules.gate import RolloutGateError, enforce, qualified, skipped
 from tools import harness
 
 UPSTREAM = "organization/ameide-secrets/staging"

@@ -1,4 +1,4 @@
-"""components/settings.py: reading a stack's config as the CLI would, and validating it."""
+"""declarations/settings.py: reading a stack's config as the CLI would, and validating it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic.alias_generators import to_snake
 
-from components.settings import PROJECT, ROOT, SettingsError, StackSettings, stack_config, stack_names
-from components.spec import Environment
+from declarations.settings import PROJECT, ROOT, SettingsError, StackSettings, stack_config, stack_names
+from declarations.spec import Environment
 
 from helpers import settings_for
 

@@ -1,4 +1,4 @@
-"""components/spec.py: the declaration models a team writes, their defaults and their error messages."""
+"""declarations/spec.py: the declaration models a team writes, their defaults and their error messages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from components.spec import (
+from declarations.spec import (
     DeclarationError,
     Environment,
     ExternalSecretSpec,
@@ -169,7 +169,7 @@ def test_rules_when_data_key_outside_prefix_names_path_and_fix(make_workload: Ma
     assert problems == [
         Problem(
             'WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]',
-            "key 'growth/x' is outside this workload's prefix 'plausible/' (set key_prefix or use a key under plausible/)",
+            "key 'growth/x' is outside the workload's prefix 'plausible/' (use a key under plausible/, or set key_prefix)",
         )
     ]
 
@@ -191,7 +191,7 @@ def test_rules_when_delete_without_owner_names_path_and_fix(make_workload: MakeW
     assert problems == [
         Problem(
             "WORKLOAD.external_secrets[0].deletion_policy",
-            f'"Delete" needs creation_policy "Owner", got {creation!r} (use deletion_policy "Retain")',
+            f'deletion policy "Delete" needs creation policy "Owner", got {creation!r} (use deletion policy "Retain")',
         )
     ]
 
@@ -201,7 +201,7 @@ def test_rules_when_merge_deletion_with_none_creation_names_path_and_fix(make_wo
     assert problems == [
         Problem(
             "WORKLOAD.external_secrets[0].deletion_policy",
-            '"Merge" cannot be used with creation_policy "None" (use deletion_policy "Retain")',
+            'deletion policy "Merge" cannot be used with creation policy "None": there is no Secret to merge (use "Retain")',
         )
     ]
 
@@ -220,7 +220,7 @@ def test_rules_when_neither_data_nor_data_from_names_the_external_secret(make_wo
     assert problems == [
         Problem(
             "WORKLOAD.external_secrets[0]",
-            "ExternalSecret 'plausible-secrets' has neither data nor data_from; ESO rejects it (add at least one entry)",
+            "ExternalSecret 'plausible-secrets' reads no keys: ESO rejects an ExternalSecret without data or dataFrom (add at least one entry)",
         )
     ]
 
@@ -284,7 +284,7 @@ def test_format_when_rollout_unknown_lists_environments(make_workload: MakeWorkl
 )
 def test_format_when_unknown_field_points_at_spelling(make_workload: MakeWorkload, fields: dict[str, Any], path: str) -> None:
     assert format_problems(make_workload, **fields) == [
-        Problem(path, "unknown field (check the spelling against components/spec.py)")
+        Problem(path, "unknown field (check the spelling against declarations/spec.py)")
     ]
 
 

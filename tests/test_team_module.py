@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from components import inventory, team_module
-from components.inventory import DeclarationErrors
+from declarations import inventory, team_module
+from declarations.inventory import DeclarationErrors
 
 HEADER = "from components import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs\n"
 
@@ -38,7 +38,7 @@ HOSTILE = {
     "cross-module": "from workloads.identity.keycloak import WORKLOAD as OTHER",
     "environ": "from os import environ",
     "environ-in-message": "X = WorkloadSecretsArgs(workload=environ['AMEIDE_CANARY'])",
-    "platform-module": "from components.settings import ROOT",
+    "platform-module": "from declarations.settings import ROOT",
     "components-attribute": "from components import spec",
     "model-attribute": "X = RemoteRef.model_construct(key='x')",
     "walrus": "X = (Y := open('{marker}', 'w'))",

@@ -1,7 +1,8 @@
-"""components/tenancy.py: the access registry, system namespaces and canonical Vault paths, at every layer."""
+"""rules/tenancy.py: the access registry, system namespaces and canonical Vault paths, at every layer."""
 
 from __future__ import annotations
 
+import fnmatch
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from components import admission, inventory, policies, tenancy, vault_config
-from components.inventory import DeclarationErrors, Grant
+from declarations import inventory
+from declarations.inventory import DeclarationErrors, Grant
+from declarations.spec import DeclarationError, WorkloadSecretsArgs
+from rendering import admission, vault_config
+from rules import policies, tenancy
 
 from helpers import external_secret_manifest, settings_for
 from kube_cel import evaluate
@@ -265,3 +269,31 @@ def test_policy_rule_when_externalsecret_namespace_then_system_namespaces_refuse
 def test_vault_policy_when_prefix_non_canonical_then_generation_refuses() -> None:
     with pytest.raises(ValueError, match="starts with 'secret/'"):
         vault_config.acl_policy(settings_for("staging"), [Grant("ameide", "secret/keycloak/", "workloads/x/y.py", False)])
+
+
+@pytest.mark.parametrize("key", ["plausible/db", "plausible/a/b", "plausible-admin/x", "growth/x", "plausible"])
+def test_key_prefix_when_key_given_then_declaration_policy_admission_and_vault_agree(key: str) -> None:
+    """One rule (`tenancy.key_prefix_problem`), four layers: the team's declaration, the guardrail
+    policy, the admission CEL and the Vault ACL's `<prefix>*` glob give the same verdict."""
+    outside = tenancy.key_prefix_problem(key, "plausible/") is not None
+    assert outside is not key.startswith("plausible/")
+    try:
+        WorkloadSecretsArgs.model_validate(
+            {"workload": "plausible", "team": "analytics", "namespace": "ameide", "rollout": "local",
+             "external_secrets": [{"name": "plausible-secrets", "data": {"K": key}}]}
+        )  # fmt: skip
+        declared = False
+    except DeclarationError:
+        declared = True
+    manifest = external_secret_manifest()
+    manifest["spec"]["data"] = [{"secretKey": "K", "remoteRef": {"key": key}}]
+    policy = any(v.rule == "external-secret-key-prefix" for v in policies.check([manifest]))
+    grants = [Grant("ameide", "plausible/", "workloads/analytics/plausible.py", False)]
+    variables = admission.external_secret_policy(settings_for("staging"), ["ameide"], grants)["spec"]["variables"]
+    [refused] = [v for v in variables if v["name"] == "refusedKeys"]
+    allowed = {"plausible/": "workloads/analytics/plausible.py"}
+    in_cel = evaluate(refused["expression"], {"variables": {"keys": [key], "allowed": allowed}}) == [key]
+    acl = vault_config.acl_policy(settings_for("staging"), grants)
+    vault_paths = [line.split('"')[1] for line in acl.splitlines() if line.startswith("path ")]
+    in_vault = not any(fnmatch.fnmatchcase(f"secret/data/{key}", path) for path in vault_paths)
+    assert (declared, policy, in_cel, in_vault) == (outside,) * 4

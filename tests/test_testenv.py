@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.settings import ROOT
+from declarations.settings import ROOT
 from tools import testenv
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components import vault_config
-from components.inventory import Grant
-from components.settings import StackSettings
 from components.vault_access import VaultAccess, VaultAccessArgs
+from declarations.inventory import Grant
+from declarations.settings import StackSettings
+from rendering import vault_config
 from tools.harness import RunResult
 
 from helpers import settings_for

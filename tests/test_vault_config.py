@@ -1,4 +1,4 @@
-"""components/vault_config.py: the ACL policy's HCL, the role and the auth config, without a Vault."""
+"""rendering/vault_config.py: the ACL policy's HCL, the role and the auth config, without a Vault."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from components import inventory, vault_config
-from components.inventory import Grant
-from components.settings import StackSettings
+from declarations import inventory
+from declarations.inventory import Grant
+from declarations.settings import StackSettings
+from rendering import vault_config
 
 from helpers import settings_for
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.settings import ROOT
+from declarations.settings import ROOT
 
 from helpers import STACKS
 

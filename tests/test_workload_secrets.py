@@ -8,11 +8,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components.manifests import external_secret
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
-from components.settings import StackSettings
-from components.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from components.workload_secrets import WorkloadSecrets
+from declarations.settings import StackSettings
+from declarations.spec import ExternalSecretSpec, WorkloadSecretsArgs
+from rendering.manifests import external_secret
 from tools.harness import Registration, RunResult
 
 from helpers import settings_for

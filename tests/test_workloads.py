@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from components import inventory
-from components.settings import ROOT
-from components.spec import Environment
+from declarations import inventory
+from declarations.settings import ROOT
+from declarations.spec import Environment
 
 
 def test_workloads_when_discovered_then_every_team_module_declares_one_workload() -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 import yaml
 
-from components.settings import ROOT
+from declarations.settings import ROOT
 from tools import testenv
 
 TEAMS = 10
@@ -100,7 +100,7 @@ def write_workloads(directory: Path, count: int) -> Path:
 
 def measure(workloads: Path, stack: str, fmt: str) -> dict[str, Any]:
     """One preview run in this process, phase by phase (run it in a fresh process)."""
-    from components import inventory
+    from declarations import inventory
     from tools import preview
 
     inventory.WORKLOADS_DIR = workloads
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(Path(options.child[0]), options.child[1], options.child[2])))
         return 0
     if options.child_objects:
-        from components import inventory
+        from declarations import inventory
         from tools import preview
 
         inventory.WORKLOADS_DIR = Path(options.child_objects[0])

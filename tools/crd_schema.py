@@ -25,8 +25,8 @@ from typing import Any
 import fastjsonschema
 import yaml
 
-from components.manifests import ESO_API_VERSION
-from components.settings import ROOT
+from declarations.settings import ROOT
+from rendering.manifests import ESO_API_VERSION
 
 _FILES = {
     "ExternalSecret": "external-secrets.io_externalsecrets.yaml",

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.manifests import ANNOTATION_DELETION_PROPAGATION, STORE_KIND
+from rendering.manifests import ANNOTATION_DELETION_PROPAGATION, STORE_KIND
 
 Key = tuple[str, str, str]  # kind, namespace, name
 

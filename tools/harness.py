@@ -19,8 +19,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc
 
-from components.gate import DEFAULT_ORGANIZATION
-from components.settings import PROJECT, ROOT
+from declarations.settings import PROJECT, ROOT
+from rules.gate import DEFAULT_ORGANIZATION
 from tools import pulumi_internals
 
 # What the Pulumi CLI reports for a self-managed backend; StackReferences resolve against it.

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from components import inventory
-from components.settings import SettingsError, StackSettings
+from declarations import inventory
+from declarations.settings import SettingsError, StackSettings
 
 
 class ClusterUnreachableError(Exception):

@@ -31,8 +31,10 @@ from typing import Any
 
 import yaml
 
-from components import inventory, manifests, team_module, tenancy
-from components.settings import ROOT, SettingsError, StackSettings
+from declarations import inventory, team_module
+from declarations.settings import ROOT, SettingsError, StackSettings
+from rendering import manifests
+from rules import tenancy
 
 ESO_GROUP = "external-secrets.io/"
 # ESO's defaults, applied to both sides before comparing (an explicit default is no difference).

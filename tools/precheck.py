@@ -18,10 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from components import admission, inventory, tenancy
-from components.manifests import STORE_KIND
-from components.policies import vault_keys
-from components.settings import StackSettings
+from declarations import inventory
+from declarations.settings import StackSettings
+from rendering import admission
+from rendering.manifests import STORE_KIND
+from rules import tenancy
+from rules.policies import vault_keys
 from tools import kube
 
 

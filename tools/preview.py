@@ -20,11 +20,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from components import inventory, plan, policies
-from components.gate import DEFAULT_ORGANIZATION, RolloutGateError, enforce, qualified
-from components.inventory import DeclarationErrors
-from components.manifests import ANNOTATION_PATCH_FORCE
-from components.settings import PROJECT, SettingsError, StackSettings, stack_config, stack_names
+from declarations import inventory
+from declarations.inventory import DeclarationErrors
+from declarations.settings import PROJECT, SettingsError, StackSettings, stack_config, stack_names
+from rendering import plan
+from rendering.manifests import ANNOTATION_PATCH_FORCE
+from rules import policies
+from rules.gate import DEFAULT_ORGANIZATION, RolloutGateError, enforce, qualified
 from tools import diff, manifest_yaml, revision
 from tools.crd_schema import CrdSchemas
 

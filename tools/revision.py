@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from components.settings import ROOT
+from declarations.settings import ROOT
 from tools.crd_schema import crds_dir
 
 

@@ -13,9 +13,9 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 
-from components import inventory
-from components.inventory import DeclarationErrors, DeclaredWorkload
-from components.spec import Environment
+from declarations import inventory
+from declarations.inventory import DeclarationErrors, DeclaredWorkload
+from declarations.spec import Environment
 
 OWNED = "owned"
 LEGACY = "legacy"

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from components import inventory
-from components.settings import StackSettings
+from declarations import inventory
+from declarations.settings import StackSettings
 from tools import kube
 
 

@@ -46,8 +46,9 @@ from typing import Any
 
 import yaml
 
-from components import inventory, plan
-from components.settings import PROJECT, ROOT, SettingsError, StackSettings
+from declarations import inventory
+from declarations.settings import PROJECT, ROOT, SettingsError, StackSettings
+from rendering import plan
 from tools import vault_http
 
 CLUSTERS = ("staging", "production")

@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from components import inventory
-from components.settings import SettingsError, StackSettings
-from components.spec import RemoteRef
+from declarations import inventory
+from declarations.settings import SettingsError, StackSettings
+from declarations.spec import RemoteRef
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import inventory, vault_config
-from components.settings import StackSettings
+from declarations import inventory
+from declarations.settings import StackSettings
+from rendering import vault_config
 
 # Refs without `property` (and dataFrom extracts) read the whole secret: it gets this one property.
 WHOLE_SECRET_PROPERTY = "value"

@@ -7,7 +7,7 @@
 #
 # It uses only the Pulumi Python SDK's public runtime API: Settings / configure / set_all_config /
 # run_in_stack; the program itself is run with runpy.run_path, so a directory runs its __main__.py
-# with the directory first on sys.path (how __main__.py imports components/ here).
+# with the directory first on sys.path (how __main__.py imports its packages here).
 import argparse
 import asyncio
 import logging

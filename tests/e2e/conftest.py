@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from components import inventory, plan, vault_config
-from components.inventory import Grant
-from components.settings import StackSettings
+from declarations import inventory
+from declarations.inventory import Grant
+from declarations.settings import StackSettings
+from rendering import plan, vault_config
 from tools import testenv, vault_http
 from tools.vault_http import random_value as canary
 

@@ -135,7 +135,7 @@ def test_policy_pack_when_program_renders_a_violation_then_real_preview_fails_na
 @pytest.mark.parametrize(
     ("key", "value", "named"),
     [
-        # components/settings.py refuses it, naming the key.
+        # declarations/settings.py refuses it, naming the key.
         ("ameide-secrets:refreshInterval", "1 hour", "ameide-secrets:refreshInterval"),
         # The Pulumi.yaml schema types it: the CLI refuses it before the program runs.
         ("ameide-secrets:protect", "maybe", "protect"),

@@ -14,7 +14,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from components.settings import ROOT
+from declarations.settings import ROOT
 from tools import testenv
 from tools.testenv import project_copy
 

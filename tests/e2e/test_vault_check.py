@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from components.settings import ROOT
+from declarations.settings import ROOT
 
 from .conftest import SeededStack
 

@@ -1,4 +1,4 @@
-"""components/vault_config.py's ACL policy, enforced by a real Vault-API engine (OpenBao).
+"""rendering/vault_config.py's ACL policy, enforced by a real Vault-API engine (OpenBao).
 
 For each real stack: its KV mount seeded with canaries under every key its ExternalSecrets read and
 under keys next to them, the policy the program generates put, and a token carrying only that
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from components import vault_config
+from rendering import vault_config
 
 from .conftest import UNDECLARED, SeededStack
 from .openbao import DevServer

@@ -1,4 +1,4 @@
-"""components/vault_config.py's preview policy on a real OpenBao: a PR preview's Vault token reads
+"""rendering/vault_config.py's preview policy on a real OpenBao: a PR preview's Vault token reads
 this program's Vault configuration and nothing else — no secret, no write, no token.
 
 The stack's Vault side is set up as `VaultAccess` would (kubernetes auth mount, its config, ESO's
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import vault_config
+from rendering import vault_config
 
 from .conftest import SeededStack
 from .openbao import VaultClient

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components import tenancy
-from components.inventory import Grant
-from components.manifests import reviewer_namespaces
-from components.settings import StackSettings
+from declarations.inventory import Grant
+from declarations.settings import StackSettings
+from rendering.manifests import reviewer_namespaces
+from rules import tenancy
 
 # ESO logs in again when its token expires; a short life bounds what a leaked token can do.
 TOKEN_TTL_SECONDS = 600

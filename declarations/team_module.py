@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from components.spec import (
+from declarations.spec import (
     DeclarationError,
     ExternalSecretSpec,
     Problem,

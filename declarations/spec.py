@@ -15,11 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from components import names, tenancy
+from declarations import names
+from rules import eso, tenancy
 
 # ESO's enums, spelled as ESO spells them (external-secrets.io/v1).
-CreationPolicy = Literal["Owner", "Orphan", "Merge", "None", "CreateOrMerge"]
-DeletionPolicy = Literal["Delete", "Merge", "Retain"]
 DecodingStrategy = Literal["Auto", "Base64", "Base64URL", "None"]
 ConversionStrategy = Literal["Default", "Unicode"]
 MetadataPolicy = Literal["None", "Fetch"]
@@ -142,9 +141,9 @@ class ExternalSecretSpec(BaseModel):
     """Vault keys whose every field becomes a Secret key (ESO `dataFrom[].extract`)."""
     refresh_interval: str | None = None
     """How often ESO re-reads Vault (Go duration); the stack's default when unset."""
-    creation_policy: CreationPolicy = "Owner"
+    creation_policy: eso.CreationPolicy = eso.DEFAULT_CREATION_POLICY
     """ESO `target.creationPolicy`; `Owner` garbage-collects the Secret with the ExternalSecret."""
-    deletion_policy: DeletionPolicy = "Retain"
+    deletion_policy: eso.DeletionPolicy = eso.DEFAULT_DELETION_POLICY
     """ESO `target.deletionPolicy`: what happens to Secret keys that vanish from Vault."""
     labels: dict[str, str] = {}
     """Extra labels for the ExternalSecret and its Secret."""
@@ -273,30 +272,15 @@ class WorkloadSecretsArgs(BaseModel):
     def _rule_problems(self) -> Iterator[Problem]:
         for i, spec in enumerate(self.external_secrets):
             at = f"WORKLOAD.external_secrets[{i}]"
-            if not spec.data and not spec.data_from:
-                yield Problem(
-                    at, f"ExternalSecret {spec.name!r} has neither data nor data_from; ESO rejects it (add at least one entry)"
-                )
-            # ESO's admission webhook rules, enforced here so a PR fails before the cluster does.
-            if spec.deletion_policy == "Delete" and spec.creation_policy != "Owner":
-                yield Problem(
-                    f"{at}.deletion_policy",
-                    f'"Delete" needs creation_policy "Owner", got {spec.creation_policy!r} (use deletion_policy "Retain")',
-                )
-            if spec.deletion_policy == "Merge" and spec.creation_policy == "None":
-                yield Problem(
-                    f"{at}.deletion_policy",
-                    '"Merge" cannot be used with creation_policy "None" (use deletion_policy "Retain")',
-                )
+            if problem := eso.data_problem(bool(spec.data), bool(spec.data_from)):
+                yield Problem(at, f"ExternalSecret {spec.name!r} {problem}")
+            if problem := eso.deletion_policy_problem(spec.creation_policy, spec.deletion_policy):
+                yield Problem(f"{at}.deletion_policy", problem)
             refs = [(f'{at}.data["{k}"]', ref) for k, ref in spec.data.items()]
             refs += [(f"{at}.data_from[{j}]", ref) for j, ref in enumerate(spec.data_from)]
             for path, ref in refs:
-                if not ref.key.startswith(self.prefix):
-                    yield Problem(
-                        path,
-                        f"key {ref.key!r} is outside this workload's prefix {self.prefix!r} "
-                        f"(set key_prefix or use a key under {self.prefix})",
-                    )
+                if problem := tenancy.key_prefix_problem(ref.key, self.prefix):
+                    yield Problem(path, f"key {problem}")
 
 
 def _path(loc: tuple[int | str, ...], root: str) -> str:
@@ -329,7 +313,7 @@ def problems_from_validation_error(error: ValidationError, root: str = "WORKLOAD
     for item in error.errors(include_url=False):
         kind, message, value = item["type"], item["msg"], item.get("input")
         if kind == "extra_forbidden":
-            message = "unknown field (check the spelling against components/spec.py)"
+            message = "unknown field (check the spelling against declarations/spec.py)"
         elif kind == "missing":
             message = "required field is missing"
         elif kind == "value_error":

@@ -57,6 +57,15 @@ def vault_path_problem(path: str, mounts: Iterable[str] = (), prefix: bool = Fal
     return None
 
 
+def key_prefix_problem(key: str, prefix: str) -> str | None:
+    """Why `key` is not one of the workload's keys under `prefix`, or None. A key is under a prefix
+    when it starts with it: the admission CEL (`startsWith`) and the Vault policy (`<prefix>*`) grant
+    exactly that, and `vault_path_problem` keeps `..` from leaving it."""
+    if key.startswith(prefix):
+        return None
+    return f"{key!r} is outside the workload's prefix {prefix!r} (use a key under {prefix}, or set key_prefix)"
+
+
 def cel_refused_key(mount: str) -> str:
     """A CEL (RE2) pattern matching every key `vault_path_problem` refuses for `mount`."""
     reserved = "|".join(re.escape(name) for name in [*KV_API_SEGMENTS, mount])

@@ -13,10 +13,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from components import tenancy
-from components.inventory import Grant
-from components.manifests import ESO_API_VERSION, PLATFORM_LABELS, STORE_KIND
-from components.settings import StackSettings
+from declarations.inventory import Grant
+from declarations.settings import StackSettings
+from rendering.manifests import ESO_API_VERSION, PLATFORM_LABELS, STORE_KIND
+from rules import tenancy
 
 ADMISSION_API_VERSION = "admissionregistration.k8s.io/v1"
 DECLARED_IN = "workloads/<team>/<workload>.py"

@@ -7,6 +7,7 @@ the mock monitor does not, so `stack_config()` merges them the same way for offl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,8 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components import names
-from components.spec import Environment, go_duration_problem
+from declarations import names
+from declarations.spec import Environment, go_duration_problem
 
 PROJECT = "ameide-secrets"
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,17 +184,14 @@ class StackSettings(BaseModel):
             raise SettingsError("\n".join(lines)) from None
 
     @classmethod
-    def from_pulumi(cls) -> StackSettings:
-        """The current stack's settings, read from Pulumi config."""
-        import pulumi  # only the program reads Pulumi config: the offline tools never import the SDK
-
-        config = pulumi.Config(PROJECT)
+    def from_lookup(cls, get: Callable[[str], str | None], stack: str) -> StackSettings:
+        """The settings `get` (the program passes `pulumi.Config(PROJECT).get`) returns by their camelCase keys."""
         values = {}
         for name in cls.model_fields:
-            value = config.get(to_camel(name))
+            value = get(to_camel(name))
             if value is not None:
                 values[to_camel(name)] = value
-        return cls.from_config(values, pulumi.get_stack())
+        return cls.from_config(values, stack)
 
     @classmethod
     def for_stack(cls, stack: str, root: Path = ROOT) -> StackSettings:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.settings import StackSettings
-from components.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
+from declarations.settings import StackSettings
+from declarations.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
 
 ESO_API_VERSION = "external-secrets.io/v1"
 STORE_KIND = "ClusterSecretStore"

@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components import tenancy
-from components.manifests import (
+from rendering.manifests import (
     ANNOTATION_KEY_PREFIX,
     ESO_API_VERSION,
     LABEL_MANAGED_BY,
@@ -22,6 +21,7 @@ from components.manifests import (
     PLATFORM_LABELS,
     STORE_KIND,
 )
+from rules import eso, tenancy
 
 Manifest = Mapping[str, Any]
 
@@ -300,10 +300,8 @@ def _key_prefix(manifest: Manifest, _: Platform) -> Iterator[str]:
     for path, key in vault_keys(_spec(manifest)):
         if key is None:
             yield f"{path} is unset, so find searches every workload's keys (set it to a path under {prefix})"
-        elif problem := tenancy.vault_path_problem(key):
+        elif (problem := tenancy.vault_path_problem(key)) or (problem := tenancy.key_prefix_problem(key, str(prefix))):
             yield f"{path} {problem}"
-        elif not key.startswith(str(prefix)):
-            yield f"{path} {key!r} is outside the workload's prefix {prefix!r} (use a key under {prefix}, or set key_prefix)"
 
 
 @_object_rule(
@@ -330,8 +328,8 @@ def _labels(manifest: Manifest, _: Platform) -> Iterator[str]:
 )
 def _data_required(manifest: Manifest, _: Platform) -> Iterator[str]:
     spec = _spec(manifest)
-    if not spec.get("data") and not spec.get("dataFrom"):
-        yield "has neither spec.data nor spec.dataFrom, which ESO rejects (add at least one entry)"
+    if problem := eso.data_problem(bool(spec.get("data")), bool(spec.get("dataFrom"))):
+        yield problem
 
 
 @_object_rule(
@@ -341,11 +339,10 @@ def _data_required(manifest: Manifest, _: Platform) -> Iterator[str]:
 )
 def _deletion_policy(manifest: Manifest, _: Platform) -> Iterator[str]:
     target = _spec(manifest).get("target") or {}
-    creation, deletion = target.get("creationPolicy", "Owner"), target.get("deletionPolicy", "Retain")  # ESO defaults
-    if deletion == "Delete" and creation != "Owner":
-        yield f"deletionPolicy Delete needs creationPolicy Owner, got {creation!r} (use deletionPolicy Retain)"
-    if deletion == "Merge" and creation == "None":
-        yield "deletionPolicy Merge cannot be used with creationPolicy None: there is no Secret to merge (use Retain)"
+    creation = target.get("creationPolicy", eso.DEFAULT_CREATION_POLICY)
+    deletion = target.get("deletionPolicy", eso.DEFAULT_DELETION_POLICY)
+    if problem := eso.deletion_policy_problem(str(creation), str(deletion)):
+        yield f"spec.target: {problem}"
 
 
 @_object_rule(

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from components import admission, inventory, manifests, preview_access
-from components.inventory import DeclaredWorkload
-from components.settings import StackSettings
+from declarations import inventory
+from declarations.inventory import DeclaredWorkload
+from declarations.settings import StackSettings
+from rendering import admission, manifests, preview_access
 
 
 def stack_manifests(settings: StackSettings, owned: Sequence[DeclaredWorkload]) -> list[dict[str, Any]]:

@@ -11,9 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from components import team_module, tenancy
-from components.settings import ROOT, StackSettings, stack_names
-from components.spec import Environment, WorkloadSecretsArgs
+from declarations import team_module
+from declarations.settings import ROOT, StackSettings, stack_names
+from declarations.spec import Environment, WorkloadSecretsArgs
+from rules import tenancy
 
 WORKLOADS_DIR = ROOT / "workloads"
 
@@ -108,7 +109,7 @@ def _stack_facts() -> tuple[tuple[str, ...], tuple[str, ...]]:
 def tenancy_check(
     declared: list[DeclaredWorkload], registry: tenancy.Registry, eso_namespaces: Sequence[str], mounts: Sequence[str]
 ) -> list[ModuleProblem]:
-    """What the access registry and the canonical-path rule (components/tenancy.py) refuse, per module."""
+    """What the access registry and the canonical-path rule (rules/tenancy.py) refuse, per module."""
     problems: list[ModuleProblem] = []
     prefixes: dict[str, DeclaredWorkload] = {}
     for d in declared:

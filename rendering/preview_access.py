@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from components import admission
-from components.admission import ADMISSION_API_VERSION
-from components.manifests import ESO_API_VERSION, PLATFORM_LABELS
-from components.settings import StackSettings
+from declarations.settings import StackSettings
+from rendering import admission
+from rendering.admission import ADMISSION_API_VERSION
+from rendering.manifests import ESO_API_VERSION, PLATFORM_LABELS
 
 RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
 _READ = ["get", "list", "watch"]
