@@ -6,7 +6,7 @@ import pulumi_kubernetes as k8s
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.rollout_gate import RolloutGate, RolloutGateArgs
 from components.vault_access import VaultAccess, VaultAccessArgs
-from components.workload_secrets import WorkloadSecrets
+from components.workload_secrets import WorkloadSecrets, WorkloadSecretsComponentArgs
 from declarations import inventory
 from declarations.settings import PROJECT, SettingsError, StackSettings
 
@@ -37,10 +37,7 @@ platform = PlatformSecretAccess(
 workloads = {
     d.args.workload: WorkloadSecrets(
         d.args.workload,
-        d.args,
-        platform=platform,
-        settings=settings,
-        adopt_provider=adopt_provider,
+        WorkloadSecretsComponentArgs.for_stack(d.args, settings, platform.prerequisites, adopt_provider),
         opts=pulumi.ResourceOptions(provider=provider),
     )
     for d in owned

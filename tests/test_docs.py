@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
-from components.workload_secrets import WorkloadSecrets
+from components.workload_secrets import WorkloadSecrets, WorkloadSecretsComponentArgs
 from declarations import inventory, team_module
 from declarations.settings import ROOT
 from rendering import manifests
@@ -54,7 +54,10 @@ def test_docs_when_python_block_runs_then_declarations_register_valid_eso_under_
             "platform", PlatformSecretAccessArgs(settings, inventory.namespaces(declared), inventory.grants(declared))
         )
         for declaration in declarations:
-            WorkloadSecrets(declaration.workload, declaration, platform=platform, settings=settings)
+            WorkloadSecrets(
+                declaration.workload,
+                WorkloadSecretsComponentArgs.for_stack(declaration, settings, platform.prerequisites),
+            )
 
     registered = [r.inputs for r in pulumi_run(program, stack="production").by_type(EXTERNAL_SECRET)]
     assert len(registered) == sum(len(d.external_secrets) for d in declarations)

@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
-from components.workload_secrets import WorkloadSecrets
+from components.workload_secrets import WorkloadSecrets, WorkloadSecretsComponentArgs
 from declarations.settings import StackSettings
 from declarations.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from rendering.manifests import external_secret
@@ -37,10 +37,7 @@ def run_workload(pulumi_run, staging_settings) -> Callable[..., RunResult]:
             )
             WorkloadSecrets(
                 args.workload,
-                args,
-                platform=platform,
-                settings=settings,
-                adopt_provider=adopt,
+                WorkloadSecretsComponentArgs.for_stack(args, settings, platform.prerequisites, adopt),
                 opts=pulumi.ResourceOptions(provider=provider),
             )
 
@@ -161,9 +158,5 @@ def test_workload_when_workload_adopts_but_spec_opts_out_then_spec_keeps_default
 def test_workload_when_adopting_without_upserting_provider_then_refuses(pulumi_run, make_workload, staging_settings) -> None:
     args = make_workload(adopt=True)
 
-    def program() -> None:
-        platform = PlatformSecretAccess("platform", PlatformSecretAccessArgs(staging_settings, ["ameide"], []))
-        WorkloadSecrets("plausible", args, platform=platform, settings=staging_settings)
-
     with pytest.raises(ValueError, match="plausible-secrets adopts a legacy object but no adopt_provider"):
-        pulumi_run(program)
+        WorkloadSecretsComponentArgs.for_stack(args, staging_settings, [])
