@@ -57,9 +57,10 @@ rollout: $(VENV)/.installed
 	mv docs/rollout.md.tmp docs/rollout.md
 
 # Offline preview at 10, 100 and 1000 synthetic workloads; results in docs/performance.md.
-# PEERS="helm engine" also times `helm template` of a central chart and the real Pulumi engine (make engines).
+# PEER=cdk8s (or PEERS="cdk8s helm engine") also times `cdk8s synth` (from npm, into .cache/cdk8s) beside
+# the whole YAML-view process, `helm template` of a central chart and the real Pulumi engine (make engines).
 bench: $(VENV)/.installed
-	$(PY) -m tools.bench $(if $(PEERS),--peers $(PEERS))
+	$(PY) -m tools.bench $(if $(strip $(PEERS) $(PEER)),--peers $(PEERS) $(PEER))
 
 clean:
 	rm -rf $(VENV) policy/venv rendered .pytest_cache

@@ -34,3 +34,13 @@ def test_measure_when_yaml_then_phases_floor_and_memory_reported(tmp_path: Path,
 def test_growth_when_two_sizes_then_ratio_of_largest_to_previous() -> None:
     rows = [{"format": "yaml", "wall_s": 1.0}, {"format": "yaml", "wall_s": 8.0}, {"format": "json", "wall_s": 2.0}]
     assert bench.growth(rows) == {"yaml": 8.0}
+
+
+def test_against_cdk8s_when_both_rows_at_a_size_then_ratio_of_yaml_process_to_synth() -> None:
+    rows = [
+        {"workloads": 10, "format": "yaml process", "wall_s": 0.3},
+        {"workloads": 10, "format": "cdk8s synth", "wall_s": 0.6},
+        {"workloads": 1000, "format": "yaml process", "wall_s": 1.0},
+        {"workloads": 100, "format": "cdk8s synth", "wall_s": 0.9},
+    ]
+    assert bench.against_cdk8s(rows) == {10: 0.5}

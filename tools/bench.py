@@ -1,7 +1,7 @@
 """Benchmark the offline preview at ameide's scale and beyond.
 
     python -m tools.bench [--sizes 10 100 1000] [--stack production] [--formats yaml json text]
-                          [--peers helm engine] [--json]
+                          [--peers cdk8s helm engine] [--json]
 
 For each size N it writes N synthetic but realistic workloads (3 ExternalSecrets each, 5 data
 entries each, string / RemoteRef / camelCase-dict refs mixed, 20 namespaces, 10 teams) into a
@@ -10,11 +10,14 @@ temporary directory, then runs the offline preview end to end in a fresh process
 wall time, time per phase, time per ExternalSecret and peak memory. Beside it, the floor: the
 same manifests as plain dicts dumped with libyaml's CSafeDumper. The repository is not touched.
 
-Peers (with `make engines` built; each a fresh process, wall time and the peak memory of its
-largest process): `helm` — `helm template` of a values-driven central chart holding the same
-ExternalSecrets, the kind of chart this program replaces; `engine` — the real Pulumi CLI, language
-host and kubernetes provider running `pulumi preview` and `pulumi up` of the `local` stack
-(renderYamlToDirectory, file backend) over the same workloads in a project copy.
+Peers (each a fresh process, wall time and the peak memory of its largest process), each checked
+to render the same ExternalSecrets: `cdk8s` — `cdk8s synth` of a chart holding them (cdk8s from
+npm at the versions pinned in tools/cdk8s-peer/, installed into .cache/cdk8s on first use), beside
+`yaml process`: the whole `python -m tools.preview --format yaml` process over the same workloads
+(start-up, discovery, checks, output); with `make engines` built, `helm` — `helm template` of a
+values-driven central chart holding them, the kind of chart this program replaces — and `engine` —
+the real Pulumi CLI, language host and kubernetes provider running `pulumi preview` and `pulumi up`
+of the `local` stack (renderYamlToDirectory, file backend) over the same workloads in a project copy.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import yaml
 
 from declarations.settings import ROOT
 from tools import testenv
+from tools.crd_schema import crds_dir
 
 TEAMS = 10
 NAMESPACES = 20
@@ -216,10 +220,65 @@ def helm_peer(directory: Path, external_secrets: list[dict[str, Any]]) -> dict[s
     values.write_text(yaml.dump({"externalSecrets": external_secrets}, Dumper=yaml.CSafeDumper))
     helm = str(testenv.engines_bin() / "helm")
     wall, peak, rendered = _timed([helm, "template", "vault-secrets", str(chart), "-f", str(values)], directory)
-    # The same objects, or the comparison means nothing.
-    if [d for d in yaml.load_all(rendered, Loader=yaml.CSafeLoader) if d] != external_secrets:
-        raise RuntimeError("helm template did not render the ExternalSecrets it was given")
+    _same_documents(rendered, external_secrets, "helm template")
     return {"format": "helm template", "wall_s": wall, "peak_mib": peak, "external_secrets": len(external_secrets)}
+
+
+CDK8S_PEER = ROOT / "tools" / "cdk8s-peer"
+CDK8S_CACHE = ROOT / ".cache" / "cdk8s"
+
+
+def cdk8s_cli() -> Path:
+    """The cdk8s CLI at the versions tools/cdk8s-peer/package-lock.json pins, installed from npm on first use."""
+    lock = (CDK8S_PEER / "package-lock.json").read_bytes()
+    cli, stamp = CDK8S_CACHE / "node_modules" / ".bin" / "cdk8s", CDK8S_CACHE / ".installed"
+    if not cli.exists() or not stamp.exists() or stamp.read_bytes() != lock:
+        CDK8S_CACHE.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy2(CDK8S_PEER / name, CDK8S_CACHE / name)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=CDK8S_CACHE, check=True, capture_output=True
+        )
+        stamp.write_bytes(lock)
+    return cli
+
+
+def _same_documents(text: str, expected: list[dict[str, Any]], who: str) -> None:
+    # The same objects, or the comparison means nothing.
+    if [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d] != expected:
+        raise RuntimeError(f"{who} did not render the ExternalSecrets it was given")
+
+
+def cdk8s_peer(directory: Path, external_secrets: list[dict[str, Any]]) -> dict[str, Any]:
+    """`cdk8s synth` of one chart holding the same ExternalSecrets (read from JSON, as Helm reads values)."""
+    app = directory / "cdk8s-app"
+    app.mkdir()
+    for name in ("main.js", "cdk8s.yaml"):
+        shutil.copy2(CDK8S_PEER / name, app / name)
+    (app / "node_modules").symlink_to(cdk8s_cli().parent.parent)
+    objects = directory / "objects.json"
+    objects.write_text(json.dumps(external_secrets))
+    # No upgrade check: it asks registry.npmjs.org synchronously on every run.
+    argv = [str(cdk8s_cli()), "synth", "--check-upgrade=false"]
+    wall, peak, _ = _timed(argv, app, {**os.environ, "OBJECTS": str(objects)})
+    _same_documents((app / "dist" / "vault-secrets.k8s.yaml").read_text(), external_secrets, "cdk8s synth")
+    return {"format": "cdk8s synth", "wall_s": wall, "peak_mib": peak, "external_secrets": len(external_secrets)}
+
+
+def yaml_process(directory: Path, workloads: Path, stack: str, external_secrets: int) -> dict[str, Any]:
+    """The whole `python -m tools.preview --format yaml` process over these workloads, in a project copy
+    (the program reads its workloads beside its code): interpreter start-up, imports, discovery,
+    schema and policy checks, output."""
+    project = testenv.project_copy(directory / "yaml-project", venvs=())
+    shutil.rmtree(project / "workloads")
+    shutil.copytree(workloads, project / "workloads")
+    shutil.copy2(workloads.parent / "platform" / "tenants.yaml", project / "platform" / "tenants.yaml")
+    argv = [sys.executable, "-m", "tools.preview", "--stack", stack, "--format", "yaml"]
+    wall, peak, output = _timed(argv, project, {**os.environ, "ESO_CRDS_DIR": str(crds_dir())})
+    written = sum(1 for d in yaml.load_all(output, Loader=yaml.CSafeLoader) if d and d["kind"] == "ExternalSecret")
+    if written != external_secrets:
+        raise RuntimeError(f"the YAML view wrote {written} ExternalSecrets, not {external_secrets}")
+    return {"format": "yaml process", "wall_s": wall, "peak_mib": peak, "external_secrets": written}
 
 
 def engine_peer(
@@ -276,12 +335,24 @@ def growth(rows: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
+def against_cdk8s(rows: list[dict[str, Any]]) -> dict[int, float]:
+    """Workloads -> the whole YAML view's wall time over `cdk8s synth`'s on the same ExternalSecrets."""
+    walls = {(r["workloads"], r["format"]): r["wall_s"] for r in rows}
+    return {
+        n: walls[(n, "yaml process")] / walls[(n, "cdk8s synth")]
+        for n, fmt in walls
+        if fmt == "cdk8s synth" and (n, "yaml process") in walls
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--stack", default="production")
     parser.add_argument("--formats", nargs="+", default=["yaml", "json", "text"], choices=["yaml", "json", "text"])
-    parser.add_argument("--peers", nargs="*", default=[], choices=["helm", "engine"], help="also run these (make engines)")
+    parser.add_argument(
+        "--peers", nargs="*", default=[], choices=["cdk8s", "helm", "engine"], help="also run these (helm, engine: make engines)"
+    )
     parser.add_argument("--engine-timeout", type=float, help="stop a real-engine run after this many seconds (reported as > N)")
     parser.add_argument("--json", action="store_true", help="print the measurements as JSON")
     parser.add_argument("--child", nargs=3, metavar=("WORKLOADS", "STACK", "FORMAT"), help=argparse.SUPPRESS)
@@ -313,16 +384,23 @@ def main(argv: list[str] | None = None) -> int:
             for fmt in options.formats:
                 record({"workloads": size, **run_child(workloads, options.stack, fmt)})
             external_secrets = SECRETS_PER_WORKLOAD * size
+            if {"cdk8s", "helm"} & set(options.peers):
+                rendered = [o for o in preview_objects(workloads, options.stack) if o["kind"] == "ExternalSecret"]
+            if "cdk8s" in options.peers:
+                record({"workloads": size, **yaml_process(Path(tmp), workloads, options.stack, external_secrets)})
+                record({"workloads": size, **cdk8s_peer(Path(tmp), rendered)})
             if "helm" in options.peers:
-                rendered = preview_objects(workloads, options.stack)
-                record({"workloads": size, **helm_peer(Path(tmp), [o for o in rendered if o["kind"] == "ExternalSecret"])})
+                record({"workloads": size, **helm_peer(Path(tmp), rendered)})
             if "engine" in options.peers:
                 for row in engine_peer(Path(tmp), workloads, external_secrets, options.engine_timeout):
                     record({"workloads": size, "external_secrets": external_secrets, **row})
     if options.json:
-        print(json.dumps({"stack": options.stack, "runs": rows, "growth": growth(rows)}, indent=2))
+        summary = {"stack": options.stack, "runs": rows, "growth": growth(rows), "yaml_process_over_cdk8s": against_cdk8s(rows)}
+        print(json.dumps(summary, indent=2))
     else:
         print("growth t(N_max)/t(N_prev): " + ", ".join(f"{k} {v:.1f}" for k, v in growth(rows).items()))
+        if ratios := against_cdk8s(rows):
+            print("yaml process / cdk8s synth: " + ", ".join(f"{n} workloads {v:.2f}" for n, v in ratios.items()))
     return 0
 
 

@@ -83,8 +83,8 @@ def engines_bin() -> Path:
 _LIST = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
 
 
-def project_copy(target: Path) -> Path:
-    """The repository's working tree at `target`, sharing the checkout's virtualenvs (read only):
+def project_copy(target: Path, venvs: tuple[str, ...] = (".venv", "policy/venv")) -> Path:
+    """The repository's working tree at `target`, sharing the checkout's virtualenvs `venvs` (read only):
     a project that `pulumi` may change (modules, stack files, salts) without touching the checkout."""
     listed = subprocess.run(_LIST, cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
     for relative in filter(None, listed):
@@ -92,7 +92,7 @@ def project_copy(target: Path) -> Path:
         if source.is_file():
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / relative)
-    for venv in (".venv", "policy/venv"):
+    for venv in venvs:
         if not (ROOT / venv).is_dir():
             raise TestEnvError(f"{venv} is missing: run `make venvs` (make e2e does)")
         (target / venv).symlink_to(ROOT / venv)

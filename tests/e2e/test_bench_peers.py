@@ -1,8 +1,9 @@
-"""`make bench PEERS="helm engine"`: the peers render the same ExternalSecrets the program does.
+"""`make bench PEERS="cdk8s helm engine"`: the peers render the same ExternalSecrets the program does.
 
 The numbers themselves are read in docs/performance.md, never asserted; what is asserted is that
-each peer run was complete (Helm's output equals the objects it was given, `pulumi up` wrote every
-ExternalSecret), so the table compares like with like.
+each peer run was complete (cdk8s's and Helm's output equal the objects they were given, the whole
+YAML-view process wrote every ExternalSecret, `pulumi up` wrote every ExternalSecret), so the table
+compares like with like.
 """
 
 from __future__ import annotations
@@ -32,6 +33,30 @@ def test_helm_peer_when_given_the_preview_s_external_secrets_then_renders_exactl
     assert row["external_secrets"] == len(objects)
     assert row["wall_s"] > 0
     assert row["peak_mib"] > 1
+
+
+def test_cdk8s_peer_when_given_the_preview_s_external_secrets_then_synthesises_exactly_them(
+    synthetic: tuple[Path, Path],
+) -> None:
+    """cdk8s comes from npm at the pinned versions into .cache/cdk8s (CI reaches the npm registry)."""
+    directory, workloads = synthetic
+    objects = [o for o in bench.preview_objects(workloads, "production") if o["kind"] == "ExternalSecret"]
+    row = bench.cdk8s_peer(directory, objects)
+    assert (row["format"], row["external_secrets"]) == ("cdk8s synth", len(objects))
+    assert row["wall_s"] > 0
+    assert row["peak_mib"] > 1
+    with pytest.raises(RuntimeError, match="cdk8s synth did not render the ExternalSecrets it was given"):
+        bench._same_documents(
+            (directory / "cdk8s-app" / "dist" / "vault-secrets.k8s.yaml").read_text(), objects[1:], "cdk8s synth"
+        )
+
+
+def test_yaml_process_when_run_on_synthetic_workloads_then_writes_every_external_secret(synthetic: tuple[Path, Path]) -> None:
+    directory, workloads = synthetic
+    row = bench.yaml_process(directory, workloads, "production", WORKLOADS * bench.SECRETS_PER_WORKLOAD)
+    assert (row["format"], row["external_secrets"]) == ("yaml process", WORKLOADS * bench.SECRETS_PER_WORKLOAD)
+    with pytest.raises(RuntimeError, match="wrote 12 ExternalSecrets, not 13"):
+        bench.yaml_process(directory / "again", workloads, "production", WORKLOADS * bench.SECRETS_PER_WORKLOAD + 1)
 
 
 def _cwd(link: Path) -> Path | None:
