@@ -111,7 +111,8 @@ def tenancy_check(
 ) -> list[ModuleProblem]:
     """What the access registry and the canonical-path rule (rules/tenancy.py) refuse, per module."""
     problems: list[ModuleProblem] = []
-    prefixes: dict[str, DeclaredWorkload] = {}
+    index = tenancy.PrefixIndex()
+    holders: dict[str, DeclaredWorkload] = {}
     for d in declared:
         args = d.args
 
@@ -146,19 +147,19 @@ def tenancy_check(
                 )
         if (refused := tenancy.vault_path_problem(args.prefix, mounts, prefix=True)) is not None:
             problem("WORKLOAD.key_prefix", refused)
-        for other_prefix, other in prefixes.items():
-            if tenancy.nested(args.prefix, other_prefix):
-                for this, that in ((d, other), (other, d)):
-                    problems.append(
-                        ModuleProblem(
-                            this.module,
-                            this.args.workload,
-                            "WORKLOAD.key_prefix",
-                            f"prefix {this.args.prefix!r} overlaps {that.args.prefix!r} of workload {that.args.workload} in "
-                            f"{that.module}: each workload's keys are its own (choose prefixes that do not contain each other)",
-                        )
+        for other in map(holders.__getitem__, index.overlapping(args.prefix)):
+            for this, that in ((d, other), (other, d)):
+                problems.append(
+                    ModuleProblem(
+                        this.module,
+                        this.args.workload,
+                        "WORKLOAD.key_prefix",
+                        f"prefix {this.args.prefix!r} overlaps {that.args.prefix!r} of workload {that.args.workload} in "
+                        f"{that.module}: each workload's keys are its own (choose prefixes that do not contain each other)",
                     )
-        prefixes.setdefault(args.prefix, d)
+                )
+        index.add(args.prefix)
+        holders.setdefault(args.prefix, d)
         for i, spec in enumerate(args.external_secrets):
             at = f"WORKLOAD.external_secrets[{i}]"
             if args.adopts(spec) and f"{args.namespace}/{spec.name}" not in registry.legacy:

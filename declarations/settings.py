@@ -211,17 +211,21 @@ class StackSettings(BaseModel):
         return {"context": self.kube_context}
 
 
+# libyaml's loader where installed: every offline run reads the project and stack files several times.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def stack_config(stack: str, root: Path = ROOT) -> dict[str, str]:
     """`Pulumi.yaml` defaults overlaid with `Pulumi.<stack>.yaml`, as the CLI passes them: fully
     qualified keys, string values (JSON for objects)."""
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    project = yaml.load((root / "Pulumi.yaml").read_text(), Loader=_Loader)
     stack_file = root / f"Pulumi.{stack}.yaml"
     if not stack_file.exists():
         stacks = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
         raise SettingsError(f"no stack {stack!r}: {stack_file.name} does not exist (stacks: {', '.join(stacks)})")
     schema = {_qualified(key): spec for key, spec in (project.get("config") or {}).items()}
     values = {key: spec["default"] for key, spec in schema.items() if isinstance(spec, dict) and "default" in spec}
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+    for key, value in ((yaml.load(stack_file.read_text(), Loader=_Loader) or {}).get("config") or {}).items():
         if key.startswith(f"{PROJECT}:") and key not in schema:
             raise SettingsError(f"{stack_file.name}: {key}: unknown setting (the settings are declared in Pulumi.yaml)")
         values[key] = value

@@ -77,6 +77,27 @@ def nested(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
+class PrefixIndex:
+    """Key prefixes seen so far, answering which of them are `nested` with a new one without comparing
+    every pair (a thousand workloads would be half a million comparisons on every preview)."""
+
+    def __init__(self) -> None:
+        self._order: dict[str, int] = {}
+        self._under: dict[str, list[str]] = {}  # every leading substring -> the prefixes starting with it
+
+    def overlapping(self, prefix: str) -> list[str]:
+        """The added prefixes `nested` with `prefix`, in the order they were added."""
+        found = {prefix[:k] for k in range(len(prefix) + 1) if prefix[:k] in self._order}
+        found.update(self._under.get(prefix, ()))
+        return sorted(found, key=self._order.__getitem__)
+
+    def add(self, prefix: str) -> None:
+        if prefix not in self._order:
+            self._order[prefix] = len(self._order)
+            for k in range(len(prefix) + 1):
+                self._under.setdefault(prefix[:k], []).append(prefix)
+
+
 # --- the access registry ----------------------------------------------------------------------------
 
 
@@ -109,7 +130,7 @@ def load_registry(root: Path, team_folders: Iterable[str], eso_namespaces: Itera
     if not path.exists():
         raise RegistryError([("file", "missing; the platform grants each team its namespaces there")])
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except yaml.YAMLError as error:
         raise RegistryError([("file", f"not valid YAML: {error}")]) from None
     problems = list(_registry_problems(document, set(team_folders), list(eso_namespaces), list(mounts)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import http.server
 import shutil
@@ -13,6 +14,8 @@ import pytest
 
 from tools import crd_schema
 from tools.crd_schema import CrdSchemas
+
+from helpers import external_secret_manifest
 
 
 @pytest.fixture
@@ -59,3 +62,16 @@ def test_fetch_when_source_unreachable_then_says_where_and_how_to_fix(tmp_path: 
 def test_crds_dir_when_env_set_then_it_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ESO_CRDS_DIR", str(tmp_path))
     assert crd_schema.crds_dir() == tmp_path
+
+
+def test_errors_when_defaults_unrendered_then_reported_by_with_defaults_and_manifest_left_alone(crds: CrdSchemas) -> None:
+    """`errors` validates without filling defaults (so without copying every manifest); `with_defaults`
+    shows what the API server would add, on a copy."""
+    manifest = external_secret_manifest()
+    del manifest["spec"]["target"]["creationPolicy"]
+    before = copy.deepcopy(manifest)
+    assert crds.errors(manifest) == []
+    assert manifest == before
+    filled = crds.with_defaults(manifest)
+    assert filled["spec"]["target"]["creationPolicy"] == "Owner"
+    assert manifest == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import random
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,17 @@ def test_key_prefix_when_key_given_then_declaration_policy_admission_and_vault_a
     vault_paths = [line.split('"')[1] for line in acl.splitlines() if line.startswith("path ")]
     in_vault = not any(fnmatch.fnmatchcase(f"secret/data/{key}", path) for path in vault_paths)
     assert (declared, policy, in_cel, in_vault) == (outside,) * 4
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_prefix_index_when_prefixes_added_then_finds_exactly_the_nested_ones_in_order(seed: int) -> None:
+    """The index discovery uses instead of comparing every pair answers as `nested` would, pair by pair."""
+    rng = random.Random(seed)
+    prefixes = ["".join(rng.choice("ab/") for _ in range(rng.randint(0, 4))) for _ in range(200)]
+    index = tenancy.PrefixIndex()
+    added: list[str] = []
+    for prefix in prefixes:
+        assert index.overlapping(prefix) == [other for other in added if tenancy.nested(prefix, other)]
+        index.add(prefix)
+        if prefix not in added:
+            added.append(prefix)

@@ -96,7 +96,7 @@ class CrdSchemas:
         self.directory = directory or crds_dir()
         if not self.directory.is_dir():
             raise FileNotFoundError(f"ESO CRDs not found at {self.directory}; set ESO_CRDS_DIR to the folder holding them")
-        self._validators: dict[str, Callable[[Any], Any]] = {}
+        self._validators: dict[tuple[str, bool], Callable[[Any], Any]] = {}
 
     def schema(self, kind: str, version: str = "v1") -> dict[str, Any]:
         """The `openAPIV3Schema` of `kind` at `version`, tightened as the module docstring says."""
@@ -113,12 +113,13 @@ class CrdSchemas:
         _forbid_unknown_fields(schema)
         return schema
 
-    def _validator(self, kind: str) -> Callable[[Any], Any]:
-        if kind not in self._validators:
-            self._validators[kind] = self._cached_validator(kind)
-        return self._validators[kind]
+    def _validator(self, kind: str, defaults: bool = False) -> Callable[[Any], Any]:
+        """Validates a manifest; with `defaults` it also fills schema defaults into it (so give it a copy)."""
+        if (kind, defaults) not in self._validators:
+            self._validators[kind, defaults] = self._cached_validator(kind, defaults)
+        return self._validators[kind, defaults]
 
-    def _cached_validator(self, kind: str) -> Callable[[Any], Any]:
+    def _cached_validator(self, kind: str, defaults: bool) -> Callable[[Any], Any]:
         """The compiled validator of `kind`, kept as a Python module in the user's cache.
 
         Generating it costs more than validating thousands of objects; like a .pyc, it is keyed
@@ -126,20 +127,21 @@ class CrdSchemas:
         """
         crd = self.directory / _FILES[kind]
         digest = hashlib.sha256(crd.read_bytes() + Path(__file__).read_bytes() + fastjsonschema.VERSION.encode()).hexdigest()[:24]
-        path = _cache_dir() / f"{kind.lower()}_{digest}.py"
+        name = f"{kind.lower()}{'_defaults' if defaults else ''}_{digest}"
+        path = _cache_dir() / f"{name}.py"
         try:
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 partial = path.with_suffix(f".{os.getpid()}.tmp")
-                partial.write_text(fastjsonschema.compile_to_code(self.schema(kind), formats=_FORMATS))
+                partial.write_text(fastjsonschema.compile_to_code(self.schema(kind), formats=_FORMATS, use_default=defaults))
                 partial.replace(path)  # atomic: a concurrent run sees all of it or nothing
-            spec = importlib.util.spec_from_file_location(f"_ameide_crd_{kind.lower()}_{digest}", path)
+            spec = importlib.util.spec_from_file_location(f"_ameide_crd_{name}", path)
             assert spec is not None
             assert spec.loader is not None
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
         except OSError:  # no writable cache: compile in memory
-            return fastjsonschema.compile(self.schema(kind), formats=_FORMATS)
+            return fastjsonschema.compile(self.schema(kind), formats=_FORMATS, use_default=defaults)
         validate: Callable[..., Any] = module.validate
         return functools.partial(validate, custom_formats=_FORMATS)
 
@@ -151,14 +153,15 @@ class CrdSchemas:
         if api_version != ESO_API_VERSION:
             return [f"apiVersion {api_version!r} is not served by ESO 2.9 (use {ESO_API_VERSION})"]
         try:
-            self._validator(kind)(copy.deepcopy(manifest))
+            # Without defaults the validator only reads: no copy of every manifest.
+            self._validator(kind)(manifest)
         except fastjsonschema.JsonSchemaValueException as error:
             return [f"{error.name}: {error.message}"]
         return []
 
     def with_defaults(self, manifest: dict[str, Any]) -> dict[str, Any]:
         """The manifest as the API server would store it after applying schema defaults."""
-        filled: dict[str, Any] = self._validator(manifest["kind"])(copy.deepcopy(manifest))
+        filled: dict[str, Any] = self._validator(manifest["kind"], defaults=True)(copy.deepcopy(manifest))
         return filled
 
 

@@ -11,6 +11,7 @@ on adversarial strings.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -39,9 +40,15 @@ def _plain(text: str) -> bool:
     )
 
 
+# Manifests repeat the same keys and values thousands of times: each string is judged once.
+@functools.lru_cache(maxsize=1 << 16)
+def _string(text: str) -> str:
+    return text if _plain(text) else json.dumps(text)
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, str):
-        return value if _plain(value) else json.dumps(value)
+        return _string(value)
     if value is True:
         return "true"
     if value is False:
