@@ -24,23 +24,6 @@ def test_without_source_positions_when_active_then_sdk_trace_is_empty_and_restor
     assert runtime_resource._get_stack_trace is original
 
 
-def test_registered_state_when_resource_registered_then_monitor_keeps_its_inputs() -> None:
-    seen: dict[str, object] = {}
-
-    class Probe(harness.RecordingMonitor):
-        def _record(self, request, urn, *args, **kwargs):  # type: ignore[no-untyped-def]
-            seen[urn] = pulumi_internals.registered_state(self, urn)
-            super()._record(request, urn, *args, **kwargs)
-
-    original = harness.RecordingMonitor
-    harness.RecordingMonitor = Probe  # type: ignore[misc]
-    try:
-        harness.run("local", {}, lambda: pulumi.CustomResource("test:index:Thing", "thing", {"answer": 42}))
-    finally:
-        harness.RecordingMonitor = original  # type: ignore[misc]
-    assert list(seen.values()) == [{"answer": 42}]
-
-
 def test_root_resource_when_program_exports_then_outputs_are_read_from_it() -> None:
     result = harness.run("local", {}, lambda: pulumi.export("answer", 42))
     assert result.outputs == {"answer": 42}

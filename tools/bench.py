@@ -110,7 +110,7 @@ def measure(workloads: Path, stack: str, fmt: str) -> dict[str, Any]:
     inventory.WORKLOADS_DIR = workloads
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    rendered = preview.render(stack, fmt, timings=timings)
+    rendered = preview.render(stack, fmt, timings=timings, one_shot=True)
     wall = time.perf_counter() - start
     if rendered.violations:
         raise RuntimeError("\n".join(map(str, rendered.violations[:10])))

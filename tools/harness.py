@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import gc
 import runpy
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,14 +62,27 @@ class RunResult:
 class _Mocks(mocks.Mocks):
     def __init__(self, stack_outputs: dict[str, dict[str, Any]]) -> None:
         self.stack_outputs = stack_outputs
+        self._seen = threading.local()
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        # The monitor calls this on the thread that registers the resource, which records them next.
+        self._seen.inputs = args.inputs
         if args.typ == "pulumi:pulumi:StackReference":
             # What `pulumi preview` would read from the backend for that stack (nothing if unknown).
             name = args.inputs["name"]
             return name, {"name": name, "outputs": self.stack_outputs.get(name, {}), "secretOutputNames": []}
-        # Custom resources get their name as id; their state echoes their inputs.
+        # Custom resources get their name as id; their state echoes their inputs, as a provider's
+        # preview does (Vault's auth backend `path` is read by its config). Kubernetes objects are the
+        # exception: nothing reads their outputs, and echoing thousands of manifests back, to be
+        # serialised and deserialised again, was a quarter of a mock run's time.
+        if args.typ.startswith("kubernetes:"):
+            return (f"{args.name}-id" if args.custom else ""), {}
         return (f"{args.name}-id" if args.custom else ""), dict(args.inputs)
+
+    def last_inputs(self) -> dict[str, Any]:
+        """The inputs of the resource this thread registered last."""
+        inputs: dict[str, Any] = self._seen.inputs
+        return inputs
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
@@ -91,7 +105,8 @@ class RecordingMonitor(mocks.MockMonitor):
     """A MockMonitor that also keeps the resource options the engine would receive."""
 
     def __init__(self, stack_outputs: dict[str, dict[str, Any]] | None = None) -> None:
-        super().__init__(_Mocks(stack_outputs or {}))
+        self._mocks = _Mocks(stack_outputs or {})
+        super().__init__(self._mocks)
         self.registrations: list[Registration] = []
         self.component_outputs: dict[str, dict[str, Any]] = {}
 
@@ -103,7 +118,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 urn=urn,
                 parent=request.parent,
                 custom=custom,
-                inputs=_known(pulumi_internals.registered_state(self, urn)),
+                inputs=_known(self._mocks.last_inputs()),
                 protect=protect,
                 retain_on_delete=retain,
                 depends_on=list(request.dependencies),
@@ -146,12 +161,14 @@ def _close_loops() -> None:
 
 
 @contextlib.contextmanager
-def _lean_runtime() -> Iterator[None]:
+def _lean_runtime(one_shot: bool) -> Iterator[None]:
     """Skip work the offline run does not need; measured in tools/bench.py (docs/performance.md).
 
     - The cyclic garbage collector: a run allocates hundreds of thousands of short-lived objects
       (Outputs, protobuf Structs) that reference counting frees anyway, and each collection walks
-      all live ones again, so its cost grew faster than the stack. One collection at the end.
+      all live ones again, so its cost grew faster than the stack. One collection at the end, or,
+      in a process that ends after this run (`one_shot`), none: the heap is frozen instead, so no
+      later allocation triggers that collection either, and the exit frees it all.
     - Source positions: the SDK walks and formats the Python stack on every registration for the
       engine's diagnostics; the mock monitor ignores them.
     """
@@ -161,9 +178,12 @@ def _lean_runtime() -> Iterator[None]:
         with pulumi_internals.without_source_positions():
             yield
     finally:
+        if one_shot:
+            gc.freeze()
+        else:
+            gc.collect()
         if gc_enabled:
             gc.enable()
-        gc.collect()
 
 
 def run(
@@ -172,10 +192,12 @@ def run(
     program: Callable[[], Any],
     preview: bool = True,
     stack_outputs: dict[str, dict[str, Any]] | None = None,
+    one_shot: bool = False,
 ) -> RunResult:
     """Run `program` as stack `stack` with fully qualified string `config`, under mocks.
 
-    `stack_outputs` maps a fully qualified stack name to the outputs a StackReference reads.
+    `stack_outputs` maps a fully qualified stack name to the outputs a StackReference reads;
+    `one_shot`: the process ends soon after this run (the CLI), so its garbage is never collected.
     """
     pulumi_internals.reset_root_resource()
     monitor = RecordingMonitor(stack_outputs)
@@ -192,7 +214,7 @@ def run(
         exported = getattr(root, "outputs", {})
         return pulumi.Output.all(**exported).apply(outputs.update) if exported else None
 
-    with _lean_runtime():
+    with _lean_runtime(one_shot):
         _program()
     _loops.add(pulumi_internals.event_loop())
     return RunResult(stack, monitor.registrations, outputs, monitor.component_outputs)
@@ -203,6 +225,11 @@ def run_main(
     config: dict[str, str],
     stack_outputs: dict[str, dict[str, Any]] | None = None,
     main: Path = ROOT / "__main__.py",
+    one_shot: bool = False,
 ) -> RunResult:
     """Run the whole program (`__main__.py`) under mocks."""
-    return run(stack, config, lambda: runpy.run_path(str(main), run_name="__main__"), stack_outputs=stack_outputs)
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    return run(stack, config, program, stack_outputs=stack_outputs, one_shot=one_shot)

@@ -152,11 +152,12 @@ def _upstream_outputs(config: dict[str, str], gate_base: str | None) -> dict[str
     return {upstream: revision.stack_outputs_at(gate_base, upstream.rsplit("/", 1)[-1])}
 
 
-def preview(stack: str, gate_base: str | None = None) -> RunResult:
+def preview(stack: str, gate_base: str | None = None, one_shot: bool = False) -> RunResult:
     """Run the program for `stack` with its stack file and Pulumi.yaml defaults, under mocks.
 
     A rollout gate reads the upstream stack as rendered at git revision `gate_base` (what is
-    deployed); without it there is no backend to read, and the gate is switched off.
+    deployed); without it there is no backend to read, and the gate is switched off. `one_shot`:
+    the process ends after this preview (harness.run).
     """
     config = stack_config(stack)
     upstream = _upstream_outputs(config, gate_base)
@@ -168,7 +169,7 @@ def preview(stack: str, gate_base: str | None = None) -> RunResult:
     from tools import harness
 
     try:
-        return harness.run_main(stack, config, upstream)
+        return harness.run_main(stack, config, upstream, one_shot=one_shot)
     except pulumi.RunError as error:  # what the program reports to the user: a declaration, setting or gate
         raise ProgramError(str(error)) from None
 
@@ -225,7 +226,9 @@ class Rendered:
     violations: list[policies.Violation]
 
 
-def render(stack: str, fmt: str, gate_base: str | None = None, timings: dict[str, float] | None = None) -> Rendered:
+def render(
+    stack: str, fmt: str, gate_base: str | None = None, timings: dict[str, float] | None = None, one_shot: bool = False
+) -> Rendered:
     """The preview of `stack` in `fmt`, phase by phase into `timings` (as tools/bench.py reports them).
 
     YAML comes from the pure plan; JSON and text run the whole program under the mock monitor,
@@ -238,7 +241,7 @@ def render(stack: str, fmt: str, gate_base: str | None = None, timings: dict[str
             objects = plan_objects(stack, gate_base)
     else:
         with _phase(timings, "program"):
-            result = preview(stack, gate_base)
+            result = preview(stack, gate_base, one_shot)
             objects = kubernetes_objects(result)
     violations = verify(objects, stack, timings)
     with _phase(timings, "output"):
@@ -289,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         if options.diff_against is not None:
             print(diff_against(options.diff_against, [options.stack] if options.stack else stack_names(), options.format))
             return 0
-        rendered = render(options.stack, options.format, options.gate_base)
+        rendered = render(options.stack, options.format, options.gate_base, one_shot=True)
     except (DeclarationErrors, SettingsError, RolloutGateError, ProgramError, revision.RevisionError, FileNotFoundError) as error:
         print(str(error), file=sys.stderr)
         return 1

@@ -1,6 +1,6 @@
 """Every use of the Pulumi SDK's private or internal API, in one place (tests/test_pulumi_internals.py).
 
-The offline harness needs four things the SDK does not publish. Each test in
+The offline harness needs these things the SDK does not publish. Each test in
 tests/test_pulumi_internals.py fails loudly, naming what moved, when the pinned SDK changes one.
 """
 
@@ -13,7 +13,6 @@ from typing import Any
 
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop
 
@@ -33,12 +32,6 @@ def without_source_positions() -> Iterator[None]:
         yield
     finally:
         runtime_resource._get_stack_trace = stack_trace
-
-
-def registered_state(monitor: MockMonitor, urn: str) -> dict[str, Any]:
-    """The state a MockMonitor keeps for a registered resource (its inputs, echoed by our mocks)."""
-    state: dict[str, Any] = monitor.resources[urn].state
-    return state
 
 
 def reset_root_resource() -> None:
