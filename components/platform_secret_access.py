@@ -32,7 +32,8 @@ class PlatformSecretAccess(pulumi.ComponentResource):
     store_ref: StoreRef
     """What each ExternalSecret puts in `secretStoreRef`."""
     prerequisites: list[pulumi.Resource]
-    """What each ExternalSecret waits for: the store it reads through and the admission policy that judges it."""
+    """What each ExternalSecret waits for: the store it reads through, which itself waits for the admission
+    policies that judge the ExternalSecret (so one edge each instead of seven: 3000 fewer gives a faster run)."""
 
     def __init__(
         self,
@@ -102,8 +103,9 @@ class PlatformSecretAccess(pulumi.ComponentResource):
             ),
         )
         self.store_ref = StoreRef(name=settings.store_name)
-        # An ExternalSecret with a newly declared key created before the policy knows its prefix is refused.
-        self.prerequisites = [self.store, *self.admission]
+        # An ExternalSecret with a newly declared key created before the policy knows its prefix is
+        # refused: it waits for the store, which is registered only once every policy has been applied.
+        self.prerequisites = [self.store]
         self.register_outputs({"storeName": self.store_ref.name, "storeKind": self.store_ref.kind})
 
     def _preview_access(self, settings: StackSettings) -> list[pulumi.Resource]:

@@ -26,7 +26,7 @@ class WorkloadSecretsComponentArgs:
     exactly what the offline preview, the CRD schema checks and the policies see."""
     protect: bool
     prerequisites: Sequence[pulumi.Resource]
-    """What each ExternalSecret waits for: the store it reads through and the admission policy that judges it."""
+    """What each ExternalSecret waits for: the store it reads through (which waits for the admission policies)."""
     adopt_provider: k8s.Provider | None = None
     """The upserting provider for ExternalSecrets taken over from the legacy chart (and only those)."""
 
@@ -73,7 +73,7 @@ class WorkloadSecrets(pulumi.ComponentResource):
                         parent=self,
                         # Children do not inherit the component's dependencies: wait for the
                         # store here, or ESO reports "store not found" until its next retry, and
-                        # for the admission policy, or a newly declared key is refused.
+                        # through it for the admission policies, or a newly declared key is refused.
                         depends_on=list(args.prerequisites),
                         protect=args.protect,
                         # Only objects the legacy chart still holds may be upserted; anything

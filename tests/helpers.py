@@ -105,3 +105,16 @@ def external_secret_manifest(namespace: str | None = "ameide") -> dict[str, Any]
             ],
         },
     }
+
+
+def waits_for(result: harness.RunResult, registration: harness.Registration) -> set[str]:
+    """Every URN `registration` waits for before it is created: its dependencies, theirs, and so on."""
+    by_urn = {r.urn: r for r in result.resources}
+    seen: set[str] = set()
+    pending = list(registration.depends_on)
+    while pending:
+        urn = pending.pop()
+        if urn not in seen:
+            seen.add(urn)
+            pending += by_urn[urn].depends_on
+    return seen

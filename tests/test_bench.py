@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from declarations import inventory
@@ -44,3 +45,14 @@ def test_against_cdk8s_when_both_rows_at_a_size_then_ratio_of_yaml_process_to_sy
         {"workloads": 100, "format": "cdk8s synth", "wall_s": 0.9},
     ]
     assert bench.against_cdk8s(rows) == {10: 0.5}
+
+
+def test_timed_when_a_program_burns_cpu_then_its_seconds_are_attributed_to_it(tmp_path: Path) -> None:
+    """The real engine's rows say where the time went (CLI, program, provider) from these samples."""
+    script = tmp_path / "burn.py"
+    script.write_text("import time\nend = time.process_time() + 1.2\nwhile time.process_time() < end:\n    pass\nprint('done')\n")
+    run = bench._timed([sys.executable, str(script)], tmp_path)
+    assert run.stdout == "done\n"
+    assert list(run.cpu_s) == ["python burn.py"]  # the measuring wrapper is left out
+    assert 0.5 <= run.cpu_s["python burn.py"] <= 1.5
+    assert run.wall_s >= 1.2

@@ -16,7 +16,7 @@ from rendering import plan, vault_config
 from tools import harness
 from tools.harness import RunResult
 
-from helpers import STACKS, copy_repository_tree, grant, run_stack, settings_for
+from helpers import STACKS, copy_repository_tree, grant, run_stack, settings_for, waits_for
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
@@ -218,7 +218,7 @@ def test_program_when_workload_declared_in_new_namespace_then_store_admission_an
     assert role_after.inputs["boundServiceAccountNamespaces"] == expected_bound
     [new] = [r for r in after.by_type(EXTERNAL_SECRET) if r.name == "growth/funnel-secrets"]
     # The policies that judge ExternalSecrets; the preview identity's dry-run policy judges no ExternalSecret.
-    assert set(new.depends_on) >= {r.urn for r in after.by_type(POLICY) if not r.name.endswith("-dry-run-only")}
+    assert waits_for(after, new) >= {r.urn for r in after.by_type(POLICY) if not r.name.endswith("-dry-run-only")}
 
 
 @pytest.mark.parametrize(("stack", "managed"), [("local", False), ("staging", True), ("production", True)])

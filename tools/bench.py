@@ -32,8 +32,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,41 +166,121 @@ _PEAK = (
 
 
 class UnfinishedError(Exception):
-    """A peer run stopped at its time limit (and every process it started with it)."""
+    """A peer run stopped at its time limit (and every process it started with it); `cpu_s`: where its
+    time had gone by then."""
+
+    def __init__(self, message: str, cpu_s: dict[str, float]) -> None:
+        super().__init__(message)
+        self.cpu_s = cpu_s
 
 
-def _kill_session(session: int) -> None:
-    """SIGKILL every process of `session`: the Pulumi CLI starts its plugins in process groups of their own."""
+def _session_processes(session: int) -> Iterator[tuple[int, list[str]]]:
+    """(pid, the /proc stat fields after the command name) of every live process of `session`."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(") ", 1)[1].split()
         except (OSError, IndexError):
             continue  # gone meanwhile
         if int(fields[3]) == session:  # the field after state, ppid, pgrp: the session id
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(stat.parent.name), signal.SIGKILL)
+            yield int(stat.parent.name), fields
 
 
-def _timed(
-    argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float | None = None
-) -> tuple[float, float, str]:
-    """(wall s, peak MiB of its largest process, stdout) of one command, run to completion; raise on failure.
-    Past `timeout` seconds the command's whole session is killed and UnfinishedError raised."""
+def _kill_session(session: int) -> None:
+    """SIGKILL every process of `session`: the Pulumi CLI starts its plugins in process groups of their own."""
+    for pid, _ in _session_processes(session):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _program_name(pid: int) -> str:
+    """What a process is, for a reader: its executable, and for Python the script or module it runs."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    except OSError:
+        return "?"
+    name = Path(argv[0]).name
+    if not name.startswith("python"):
+        return name
+    for i, arg in enumerate(argv[1:], 1):
+        if arg == "-c":
+            return "python -c"
+        if arg == "-m":
+            return f"python -m {argv[i + 1] if i + 1 < len(argv) else ''}".rstrip()
+        if not arg.startswith("-"):
+            return f"python {Path(arg).name}"
+    return "python"
+
+
+class _CpuSampler(threading.Thread):
+    """CPU seconds per program of a session, sampled from /proc until stopped: where a run's time goes.
+    A process that ends between two samples loses at most one interval of its time."""
+
+    INTERVAL = 0.5
+
+    def __init__(self, session: int) -> None:
+        super().__init__(daemon=True)
+        self.session = session
+        self.stopped = threading.Event()
+        self.seen: dict[int, tuple[str, float]] = {}
+        self._names: dict[int, str] = {}
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> None:
+        for pid, fields in _session_processes(self.session):
+            if pid == self.session:
+                continue  # the measuring wrapper, which leads the session
+            if pid not in self._names:
+                self._names[pid] = _program_name(pid)
+            # utime and stime, the 14th and 15th stat fields (12th and 13th after the name).
+            self.seen[pid] = (self._names[pid], (int(fields[11]) + int(fields[12])) / self._tick)
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.INTERVAL):
+            self.sample()
+
+    def by_program(self) -> dict[str, float]:
+        """CPU seconds per program name, largest first."""
+        totals: dict[str, float] = {}
+        for name, cpu in self.seen.values():
+            totals[name] = totals.get(name, 0.0) + cpu
+        return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One command's run: wall seconds, peak MiB of its largest process, stdout, CPU seconds per program."""
+
+    wall_s: float
+    peak_mib: float
+    stdout: str
+    cpu_s: dict[str, float]
+
+
+def _timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float | None = None) -> Timed:
+    """One command run to completion; raise on failure. Past `timeout` seconds the command's whole
+    session is killed and UnfinishedError raised."""
     with tempfile.NamedTemporaryFile("r", suffix=".peak") as measured:
         process = subprocess.Popen(
             [sys.executable, "-c", _PEAK, measured.name, *argv],
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         )  # fmt: skip
+        sampler = _CpuSampler(process.pid)
+        sampler.start()
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            sampler.sample()
             _kill_session(process.pid)
             process.communicate()
-            raise UnfinishedError(f"{' '.join(argv[:3])}: not finished after {timeout:.0f} s") from None
+            message = f"{' '.join(argv[:3])}: not finished after {timeout:.0f} s"
+            raise UnfinishedError(message, sampler.by_program()) from None
+        finally:
+            sampler.stopped.set()
+            sampler.join()
         if process.returncode != 0:
             raise RuntimeError(f"{' '.join(argv[:3])} failed:\n{stdout[-2000:]}\n{stderr[-2000:]}")
         wall, peak = measured.read().split()
-        return float(wall), int(peak) / 1024, stdout
+        return Timed(float(wall), int(peak) / 1024, stdout, sampler.by_program())
 
 
 CENTRAL_CHART = """{{- range .Values.externalSecrets }}
@@ -219,9 +301,9 @@ def helm_peer(directory: Path, external_secrets: list[dict[str, Any]]) -> dict[s
     values = directory / "values.yaml"
     values.write_text(yaml.dump({"externalSecrets": external_secrets}, Dumper=yaml.CSafeDumper))
     helm = str(testenv.engines_bin() / "helm")
-    wall, peak, rendered = _timed([helm, "template", "vault-secrets", str(chart), "-f", str(values)], directory)
-    _same_documents(rendered, external_secrets, "helm template")
-    return {"format": "helm template", "wall_s": wall, "peak_mib": peak, "external_secrets": len(external_secrets)}
+    run = _timed([helm, "template", "vault-secrets", str(chart), "-f", str(values)], directory)
+    _same_documents(run.stdout, external_secrets, "helm template")
+    return {"format": "helm template", "wall_s": run.wall_s, "peak_mib": run.peak_mib, "external_secrets": len(external_secrets)}
 
 
 CDK8S_PEER = ROOT / "tools" / "cdk8s-peer"
@@ -260,9 +342,9 @@ def cdk8s_peer(directory: Path, external_secrets: list[dict[str, Any]]) -> dict[
     objects.write_text(json.dumps(external_secrets))
     # No upgrade check: it asks registry.npmjs.org synchronously on every run.
     argv = [str(cdk8s_cli()), "synth", "--check-upgrade=false"]
-    wall, peak, _ = _timed(argv, app, {**os.environ, "OBJECTS": str(objects)})
+    run = _timed(argv, app, {**os.environ, "OBJECTS": str(objects)})
     _same_documents((app / "dist" / "vault-secrets.k8s.yaml").read_text(), external_secrets, "cdk8s synth")
-    return {"format": "cdk8s synth", "wall_s": wall, "peak_mib": peak, "external_secrets": len(external_secrets)}
+    return {"format": "cdk8s synth", "wall_s": run.wall_s, "peak_mib": run.peak_mib, "external_secrets": len(external_secrets)}
 
 
 def yaml_process(directory: Path, workloads: Path, stack: str, external_secrets: int) -> dict[str, Any]:
@@ -274,11 +356,11 @@ def yaml_process(directory: Path, workloads: Path, stack: str, external_secrets:
     shutil.copytree(workloads, project / "workloads")
     shutil.copy2(workloads.parent / "platform" / "tenants.yaml", project / "platform" / "tenants.yaml")
     argv = [sys.executable, "-m", "tools.preview", "--stack", stack, "--format", "yaml"]
-    wall, peak, output = _timed(argv, project, {**os.environ, "ESO_CRDS_DIR": str(crds_dir())})
-    written = sum(1 for d in yaml.load_all(output, Loader=yaml.CSafeLoader) if d and d["kind"] == "ExternalSecret")
+    run = _timed(argv, project, {**os.environ, "ESO_CRDS_DIR": str(crds_dir())})
+    written = sum(1 for d in yaml.load_all(run.stdout, Loader=yaml.CSafeLoader) if d and d["kind"] == "ExternalSecret")
     if written != external_secrets:
         raise RuntimeError(f"the YAML view wrote {written} ExternalSecrets, not {external_secrets}")
-    return {"format": "yaml process", "wall_s": wall, "peak_mib": peak, "external_secrets": written}
+    return {"format": "yaml process", "wall_s": run.wall_s, "peak_mib": run.peak_mib, "external_secrets": written}
 
 
 def engine_peer(
@@ -297,11 +379,11 @@ def engine_peer(
     _timed([pulumi, "stack", "init", "local", "--non-interactive"], project, env)
     for fmt, argv in (("pulumi preview", ["preview"]), ("pulumi up", ["up", "--yes", "--skip-preview"])):
         try:
-            wall, peak, _ = _timed([pulumi, *argv, "-s", "local", "--non-interactive"], project, env, timeout)
-        except UnfinishedError:
-            yield {"format": fmt, "wall_s": timeout, "peak_mib": float("nan"), "unfinished": True}
+            run = _timed([pulumi, *argv, "-s", "local", "--non-interactive"], project, env, timeout)
+        except UnfinishedError as unfinished:
+            yield {"format": fmt, "wall_s": timeout, "peak_mib": float("nan"), "unfinished": True, "cpu_s": unfinished.cpu_s}
             return
-        yield {"format": fmt, "wall_s": wall, "peak_mib": peak}
+        yield {"format": fmt, "wall_s": run.wall_s, "peak_mib": run.peak_mib, "cpu_s": run.cpu_s}
     # A complete run: every ExternalSecret rendered to the stack's directory.
     rendered = (project / "rendered" / "local").rglob("*.yaml")
     documents = [d for path in rendered for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader)]
@@ -315,6 +397,7 @@ HEADER = f"{'N':>5} {'ES':>5} {'run':<14} {'wall s':>7} {'ms/ES':>6} {'peak MiB'
 
 def line(r: dict[str, Any]) -> str:
     phases = ", ".join(f"{k} {v:.3f}" for k, v in r.get("phases_s", {}).items())
+    phases += "CPU s: " + ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_s"].items()) if r.get("cpu_s") else ""
     floor = f"{r['floor_s']:>7.3f}" if "floor_s" in r else f"{'':>7}"
     wall = f"> {r['wall_s']:.0f}" if r.get("unfinished") else f"{r['wall_s']:.3f}"
     return (
