@@ -80,7 +80,15 @@ def test_engine_peer_when_past_its_time_limit_then_row_marked_unfinished_and_not
     # Large enough that the preview is still running, its plugins started, when the limit strikes.
     workloads = bench.write_workloads(tmp_path, 100)
     [row] = bench.engine_peer(tmp_path / "engine-short", workloads, 100 * bench.SECRETS_PER_WORKLOAD, timeout=4)
-    assert row == {"format": "pulumi preview", "wall_s": 4, "peak_mib": row["peak_mib"], "unfinished": True}
+    assert row == {
+        "format": "pulumi preview",
+        "wall_s": 4,
+        "peak_mib": row["peak_mib"],
+        "unfinished": True,
+        "cpu_s": row["cpu_s"],
+    }
+    # Where its time had gone when it was stopped: the CLI at least.
+    assert row["cpu_s"]["pulumi"] > 0
     # Nothing of that run is left: not the CLI, not the plugins it starts in process groups of their own.
     project = (tmp_path / "engine-short" / "project").resolve()
     assert eventually_none(lambda: [p for p in Path("/proc").glob("[0-9]*/cwd") if _cwd(p) == project])
@@ -91,6 +99,8 @@ def test_engine_peer_when_run_then_previews_and_renders_every_external_secret(sy
     rows = list(bench.engine_peer(directory / "engine", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD))
     assert [r["format"] for r in rows] == ["pulumi preview", "pulumi up"]
     assert all(r["wall_s"] > 0 for r in rows)
+    # CPU per program: the CLI, the program (run by our language host with `python -c`) and the provider.
+    assert all({"pulumi", "python -c", "pulumi-resource-kubernetes"} <= set(r["cpu_s"]) for r in rows)
     assert all(r["peak_mib"] > 1 for r in rows)
     with pytest.raises(RuntimeError, match="rendered 12 ExternalSecrets, not 13"):
         list(bench.engine_peer(directory / "engine-again", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD + 1))
