@@ -97,7 +97,7 @@ def test_engine_peer_when_past_its_time_limit_then_row_marked_unfinished_and_not
 def test_engine_peer_when_run_then_previews_and_renders_every_external_secret(synthetic: tuple[Path, Path]) -> None:
     directory, workloads = synthetic
     rows = list(bench.engine_peer(directory / "engine", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD))
-    assert [r["format"] for r in rows] == ["pulumi preview", "pulumi up"]
+    assert [r["format"] for r in rows] == ["pulumi preview", "preview nockpt", "pulumi up"]
     assert all(r["wall_s"] > 0 for r in rows)
     # CPU per program: the CLI, the program (run by our language host with `python -c`) and the provider.
     assert all({"pulumi", "python -c", "pulumi-resource-kubernetes"} <= set(r["cpu_s"]) for r in rows)
