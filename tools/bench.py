@@ -347,14 +347,20 @@ def cdk8s_peer(directory: Path, external_secrets: list[dict[str, Any]]) -> dict[
     return {"format": "cdk8s synth", "wall_s": run.wall_s, "peak_mib": run.peak_mib, "external_secrets": len(external_secrets)}
 
 
+def _project_with(workloads: Path, target: Path, venvs: tuple[str, ...] = testenv.VENVS) -> Path:
+    """A copy of the project at `target` whose team modules and access registry are the synthetic ones."""
+    project = testenv.project_copy(target, venvs)
+    shutil.rmtree(project / "workloads")
+    shutil.copytree(workloads, project / "workloads")
+    shutil.copy2(workloads.parent / "platform" / "tenants.yaml", project / "platform" / "tenants.yaml")
+    return project
+
+
 def yaml_process(directory: Path, workloads: Path, stack: str, external_secrets: int) -> dict[str, Any]:
     """The whole `python -m tools.preview --format yaml` process over these workloads, in a project copy
     (the program reads its workloads beside its code): interpreter start-up, imports, discovery,
     schema and policy checks, output."""
-    project = testenv.project_copy(directory / "yaml-project", venvs=())
-    shutil.rmtree(project / "workloads")
-    shutil.copytree(workloads, project / "workloads")
-    shutil.copy2(workloads.parent / "platform" / "tenants.yaml", project / "platform" / "tenants.yaml")
+    project = _project_with(workloads, directory / "yaml-project", venvs=())
     argv = [sys.executable, "-m", "tools.preview", "--stack", stack, "--format", "yaml"]
     run = _timed(argv, project, {**os.environ, "ESO_CRDS_DIR": str(crds_dir())})
     written = sum(1 for d in yaml.load_all(run.stdout, Loader=yaml.CSafeLoader) if d and d["kind"] == "ExternalSecret")
@@ -369,10 +375,7 @@ def engine_peer(
     """The real engine over the same workloads: `pulumi preview` (with and without checkpoints) then
     `pulumi up` of `local`, a row each as it finishes; a run past `timeout` seconds yields a row marked
     unfinished and ends the peer."""
-    project = testenv.project_copy(directory / "project")
-    shutil.rmtree(project / "workloads")
-    shutil.copytree(workloads, project / "workloads")
-    shutil.copy2(workloads.parent / "platform" / "tenants.yaml", project / "platform" / "tenants.yaml")
+    project = _project_with(workloads, directory / "project")
     for sub in ("state", "home"):
         (directory / sub).mkdir()
     env = testenv.local_pulumi_env(directory, "bench-only")

@@ -83,7 +83,11 @@ def engines_bin() -> Path:
 _LIST = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
 
 
-def project_copy(target: Path, venvs: tuple[str, ...] = (".venv", "policy/venv")) -> Path:
+# The virtualenvs a real `pulumi` run needs: the program's and the policy pack's.
+VENVS = (".venv", "policy/venv")
+
+
+def project_copy(target: Path, venvs: tuple[str, ...] = VENVS) -> Path:
     """The repository's working tree at `target`, sharing the checkout's virtualenvs `venvs` (read only):
     a project that `pulumi` may change (modules, stack files, salts) without touching the checkout."""
     listed = subprocess.run(_LIST, cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
