@@ -99,8 +99,10 @@ def test_engine_peer_when_run_then_previews_and_renders_every_external_secret(sy
     rows = list(bench.engine_peer(directory / "engine", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD))
     assert [r["format"] for r in rows] == ["pulumi preview", "preview nockpt", "pulumi up"]
     assert all(r["wall_s"] > 0 for r in rows)
-    # CPU per program: the CLI, the program (run by our language host with `python -c`) and the provider.
-    assert all({"pulumi", "python -c", "pulumi-resource-kubernetes"} <= set(r["cpu_s"]) for r in rows)
+    # CPU per program: the CLI in every run; over the runs also the program (run by our language host
+    # with `python -c`) and the provider (a run this small may start and end one between two samples).
+    assert all("pulumi" in r["cpu_s"] for r in rows)
+    assert {"pulumi", "python -c", "pulumi-resource-kubernetes"} <= {name for r in rows for name in r["cpu_s"]}
     assert all(r["peak_mib"] > 1 for r in rows)
     with pytest.raises(RuntimeError, match="rendered 12 ExternalSecrets, not 13"):
         list(bench.engine_peer(directory / "engine-again", workloads, WORKLOADS * bench.SECRETS_PER_WORKLOAD + 1))
