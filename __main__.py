@@ -1,52 +1,49 @@
-"""ameide-secrets: wiring only. Settings -> platform access -> team workloads -> exports."""
+"""ameide-secrets: wiring only. Project -> Stack -> components -> exports."""
+
+from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ameide_secrets.declare.inventory import DeclarationErrors
+from ameide_secrets.declare.settings import PROJECT, SettingsError
+from ameide_secrets.project import Project
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.rollout_gate import RolloutGate, RolloutGateArgs
 from components.vault_access import VaultAccess, VaultAccessArgs
 from components.workload_secrets import WorkloadSecrets, WorkloadSecretsComponentArgs
-from declarations import inventory
-from declarations.settings import PROJECT, SettingsError, StackSettings
 
 try:
-    settings = StackSettings.from_lookup(pulumi.Config(PROJECT).get, pulumi.get_stack())
-    declared = inventory.discover()
-except (SettingsError, inventory.DeclarationErrors) as error:
+    # The project is the folder of this file; its settings are what the CLI was given for this stack.
+    stack = Project(Path(__file__).resolve().parent).stack(pulumi.get_stack(), lookup=pulumi.Config(PROJECT).get)
+    stack.objects  # noqa: B018 - every declaration read and checked before anything is registered
+except (SettingsError, DeclarationErrors) as error:
     # Mistakes to fix in a file, not bugs: a RunError is printed without a traceback.
     raise pulumi.RunError(str(error)) from None
-owned = inventory.owned(declared, settings.environment)
-namespaces = inventory.namespaces(owned)
-grants = inventory.grants(owned)
 
-provider = k8s.Provider("kubernetes", **settings.kubernetes_provider_args())
+provider = k8s.Provider("kubernetes", **stack.settings.kubernetes_provider_args())
 # Only ExternalSecrets taken over from the legacy bundle may update an existing object.
 adopt_provider = (
-    k8s.Provider("kubernetes-adopt", upsert_existing_objects=True, **settings.kubernetes_provider_args())
-    if inventory.adopting(owned)
+    k8s.Provider("kubernetes-adopt", upsert_existing_objects=True, **stack.settings.kubernetes_provider_args())
+    if stack.adopting
     else None
 )
 # Vault's provider is the default one: address and token from VAULT_ADDR / VAULT_TOKEN or vault:address.
-vault_access = VaultAccess("vault", VaultAccessArgs(settings, namespaces, grants)) if settings.vault_manage else None
+vault_access = VaultAccess("vault", VaultAccessArgs(stack.vault)) if stack.settings.vault_manage else None
 platform = PlatformSecretAccess(
     "platform",
-    PlatformSecretAccessArgs(settings, namespaces, grants, vault_ready=vault_access),
+    PlatformSecretAccessArgs(stack.platform_objects, vault_ready=vault_access),
     opts=pulumi.ResourceOptions(provider=provider),
 )
-workloads = {
-    d.args.workload: WorkloadSecrets(
-        d.args.workload,
-        WorkloadSecretsComponentArgs.for_stack(d.args, settings, platform.prerequisites, adopt_provider),
+for declared in stack.owned:
+    workload = declared.args.workload
+    WorkloadSecrets(
+        workload,
+        WorkloadSecretsComponentArgs(declared.args, stack.workload_objects(workload), platform.registered, adopt_provider),
         opts=pulumi.ResourceOptions(provider=provider),
     )
-    for d in owned
-}
-if settings.rollout_gate:
-    RolloutGate("rollout-gate", RolloutGateArgs(upstream=settings.rollout_gate_stack, owned=inventory.modules(owned)))
+if stack.settings.rollout_gate:
+    RolloutGate("rollout-gate", RolloutGateArgs(upstream=stack.settings.rollout_gate_stack, owned=stack.modules))
 
-pulumi.export("environment", settings.environment.value)
-pulumi.export("storeName", platform.store_ref.name)
-pulumi.export("storeKind", platform.store_ref.kind)
-pulumi.export("ownedWorkloads", sorted(workloads))
-pulumi.export("secretsByWorkload", {name: w.secret_names for name, w in workloads.items()})
+for name, value in stack.outputs.items():
+    pulumi.export(name, value)

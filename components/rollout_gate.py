@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from rules.gate import RolloutGateError, enforce, qualified
+from ameide_secrets.rules.gate import RolloutGateError, enforce, qualified
 
 
 def _enforced(owned: Mapping[str, str], upstream: str, deployed: Any) -> list[str]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from declarations.names import resource_name
-from declarations.settings import StackSettings
-from declarations.spec import WorkloadSecretsArgs
-from rendering import manifests
+from ameide_secrets.declare.spec import WorkloadSecretsArgs
+from ameide_secrets.render.objects import Key, StackObject
+from components.kinds import register
 
 
 @dataclass(frozen=True)
@@ -21,37 +19,24 @@ class WorkloadSecretsComponentArgs:
     writes, a public name that stays; this holds that declaration and what the stack adds to it.)"""
 
     declaration: WorkloadSecretsArgs
-    external_secrets: Sequence[Mapping[str, Any]]
-    """The declaration's ExternalSecrets as rendered for the stack (`rendering/manifests.py`), in its order:
-    exactly what the offline preview, the CRD schema checks and the policies see."""
-    protect: bool
-    prerequisites: Sequence[pulumi.Resource]
-    """What each ExternalSecret waits for: the store it reads through (which waits for the admission policies)."""
+    objects: Sequence[StackObject]
+    """The declaration's ExternalSecrets as the stack renders them (`Stack.workload_objects`), in its order:
+    exactly what the offline preview, the CRD schema checks and the guardrails see."""
+    platform: Mapping[Key, pulumi.Resource]
+    """The platform's resources by (kind, name): what the ExternalSecrets wait for (the store)."""
     adopt_provider: k8s.Provider | None = None
     """The upserting provider for ExternalSecrets taken over from the legacy chart (and only those)."""
 
     def __post_init__(self) -> None:
         declared = [spec.name for spec in self.declaration.external_secrets]
-        rendered = [manifest["metadata"]["name"] for manifest in self.external_secrets]
-        if rendered != declared:
+        rendered = [o.manifest["metadata"]["name"] for o in self.objects]
+        if rendered != declared or any(o.workload != self.declaration.workload for o in self.objects):
             raise ValueError(f"{self.declaration.workload}: rendered ExternalSecrets {rendered} are not the declared {declared}")
-        adopting = [spec.name for spec in self.declaration.external_secrets if self.declaration.adopts(spec)]
+        adopting = [o.manifest["metadata"]["name"] for o in self.objects if o.adopt]
         if adopting and self.adopt_provider is None:
             raise ValueError(
                 f"{self.declaration.workload}: ExternalSecret {adopting[0]} adopts a legacy object but no adopt_provider was given"
             )
-
-    @classmethod
-    def for_stack(
-        cls,
-        declaration: WorkloadSecretsArgs,
-        settings: StackSettings,
-        prerequisites: Sequence[pulumi.Resource],
-        adopt_provider: k8s.Provider | None = None,
-    ) -> WorkloadSecretsComponentArgs:
-        """The declaration rendered with the stack's settings, as `__main__.py` wires it."""
-        rendered = [manifests.external_secret(declaration, spec, settings) for spec in declaration.external_secrets]
-        return cls(declaration, rendered, settings.protect, prerequisites, adopt_provider)
 
 
 class WorkloadSecrets(pulumi.ComponentResource):
@@ -60,30 +45,12 @@ class WorkloadSecrets(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkloadSecretsComponentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ameide:secrets:WorkloadSecrets", name, None, opts)
         declaration = args.declaration
-        self.external_secrets: list[k8s.apiextensions.CustomResource] = []
-        for spec, manifest in zip(declaration.external_secrets, args.external_secrets, strict=True):
-            self.external_secrets.append(
-                k8s.apiextensions.CustomResource(
-                    resource_name(declaration.namespace, spec.name),
-                    api_version=manifest["apiVersion"],
-                    kind=manifest["kind"],
-                    metadata=manifest["metadata"],
-                    spec=manifest["spec"],
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        # Children do not inherit the component's dependencies: wait for the
-                        # store here, or ESO reports "store not found" until its next retry, and
-                        # through it for the admission policies, or a newly declared key is refused.
-                        depends_on=list(args.prerequisites),
-                        protect=args.protect,
-                        # Only objects the legacy chart still holds may be upserted; anything
-                        # else must fail loudly on AlreadyExists (a name clash, not a migration).
-                        provider=args.adopt_provider if declaration.adopts(spec) else None,
-                    ),
-                )
-            )
-        # Cluster-managed Secrets (e.g. CNPG's) are listed beside the hydrated ones: consumers
-        # see every Secret the workload may mount, and none of them is re-created here.
+        self.external_secrets = [
+            # Only objects the legacy chart still holds may be upserted; anything else must fail loudly
+            # on AlreadyExists (a name clash, not a migration).
+            register(obj, args.platform, self, provider=args.adopt_provider if obj.adopt else None)
+            for obj in args.objects
+        ]
         self.secret_names = [spec.target_name for spec in declaration.external_secrets] + list(declaration.existing_secrets)
         self.register_outputs(
             {

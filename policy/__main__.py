@@ -1,17 +1,11 @@
-"""The ameide-secrets policy pack: `pulumi preview --policy-pack policy` from the repository root.
+"""The ameide-secrets CrossGuard pack: `pulumi preview --policy-pack policy` from the repository root.
 
-Constructing the PolicyPack starts the analyzer server and blocks, so this file does nothing
-else; the policies are in policy/policies.py, the rules in rules/policies.py.
+Its policies are `ameide_secrets/crossguard.py` (the guardrails of `rules/guardrails.py`), for the
+project this folder sits in; the pack's virtualenv (policy/venv) has the package installed.
 """
 
-import sys
 from pathlib import Path
 
-# The CLI runs this directory with only policy/ on sys.path; the rules live in the repository.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ameide_secrets.crossguard import pack
 
-from pulumi_policy import EnforcementLevel, PolicyPack
-
-from policy.policies import pack_policies
-
-PolicyPack("ameide-secrets-guardrails", pack_policies(), EnforcementLevel.MANDATORY)
+pack(Path(__file__).resolve().parent.parent)

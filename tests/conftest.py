@@ -3,6 +3,7 @@ gets its own run through the `pulumi_run` fixture, never a monitor set up at imp
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,18 +11,19 @@ from typing import Any
 import pytest
 import yaml
 
-from declarations.settings import StackSettings, stack_config
-from declarations.spec import ExternalSecretSpec, WorkloadSecretsArgs
-from tools import harness
-from tools.crd_schema import CrdSchemas
+from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.declare.spec import ExternalSecretSpec, WorkloadSecretsArgs
+from ameide_secrets.offline import harness
+from ameide_secrets.offline.crd_schema import CrdSchemas, crds_dir
+from ameide_secrets.project import REPOSITORY
 
-from helpers import settings_for
+from helpers import PROJECT_FILES, config_for, run_program, settings_for
 
 
 @pytest.fixture(scope="session")
 def crds() -> CrdSchemas:
     """ESO v2.9 CRD validators, compiled once for the session."""
-    return CrdSchemas()
+    return CrdSchemas(crds_dir(REPOSITORY))
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def pulumi_run() -> Callable[..., harness.RunResult]:
     """Run a Pulumi program (a callable) under a fresh recording mock monitor for this test."""
 
     def run(program: Callable[[], Any], stack: str = "staging", config: dict[str, str] | None = None) -> harness.RunResult:
-        return harness.run(stack, stack_config(stack) if config is None else config, program)
+        return harness.run(stack, config_for(stack) if config is None else config, program)
 
     return run
 
@@ -79,13 +81,16 @@ def write_registry(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
 
 @pytest.fixture
 def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
-    """Write a team module into a temporary `workloads/` tree; returns that tree.
+    """Write a team module into the `workloads/` tree of a temporary project (this repository's settings and
+    program, no team module of its own); returns that tree (`Project(tree.parent)` reads it).
 
     Unless the test wrote its own registry, every team folder is granted TEST_NAMESPACES, so
     tests of other rules are not refused by tenancy (tests/test_tenancy.py tests that).
     """
     workloads = tmp_path / "workloads"
     workloads.mkdir()
+    for name in PROJECT_FILES:
+        shutil.copy2(REPOSITORY / name, tmp_path / name)
 
     def write(relative: str, source: str) -> Path:
         path = workloads / relative
@@ -100,3 +105,21 @@ def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
         return workloads
 
     return write
+
+
+@pytest.fixture(scope="session")
+def run_stack() -> Callable[..., harness.RunResult]:
+    """The whole program for a real stack of this repository, with `config` overrides (aliases): `run_program`.
+
+    Runs are deterministic, so one run per distinct input serves every test of the session: treat the
+    result as read-only. Projects in temporary trees run `run_program` themselves.
+    """
+    runs: dict[tuple[object, ...], harness.RunResult] = {}
+
+    def run(stack: str, upstream_owned: list[str] | None = None, **config: str) -> harness.RunResult:
+        key = (stack, None if upstream_owned is None else tuple(upstream_owned), tuple(sorted(config.items())))
+        if key not in runs:
+            runs[key] = run_program(stack, upstream_owned=upstream_owned, **config)
+        return runs[key]
+
+    return run

@@ -9,55 +9,60 @@ from typing import Any
 
 import yaml
 
-from declarations import inventory
-from declarations.settings import PROJECT, StackSettings, stack_config
-from rules.gate import qualified
-from tools import harness
+from ameide_secrets.declare import inventory
+from ameide_secrets.declare.inventory import DeclaredWorkload, Grant
+from ameide_secrets.declare.settings import PROJECT, StackSettings
+from ameide_secrets.declare.spec import WorkloadSecretsArgs
+from ameide_secrets.offline import harness
+from ameide_secrets.project import REPOSITORY, Project, Stack
+from ameide_secrets.render.objects import StackObject, stack_objects
+from ameide_secrets.rules.gate import qualified
 
 STACKS = ["local", "staging", "production"]
+# What a project holds beside its team modules and registry: its settings and its program.
+PROJECT_FILES = ["Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS), "__main__.py"]
+
+
+def config_for(stack: str, root: Path = REPOSITORY, **overrides: str) -> dict[str, str]:
+    """A stack's config as the CLI passes it (defaults overlaid), with config keys (aliases) overridden."""
+    return {**Project(root).config(stack), **{f"{PROJECT}:{key}": value for key, value in overrides.items()}}
+
+
+def stack_for(stack: str, root: Path = REPOSITORY, **overrides: str) -> Stack:
+    """A real stack of the project at `root`, optionally with config keys (aliases) overridden."""
+    return Project(root).stack(stack, config=config_for(stack, root, **overrides))
 
 
 def settings_for(stack: str, **overrides: str) -> StackSettings:
     """A real stack's settings, optionally with config keys (aliases) overridden."""
-    if not overrides:
-        return StackSettings.for_stack(stack)
-    values = {
-        key.removeprefix(f"{PROJECT}:"): value for key, value in stack_config(stack).items() if key.startswith(f"{PROJECT}:")
-    }
-    return StackSettings.from_config({**values, **overrides}, stack)
+    return stack_for(stack, **overrides).settings
 
 
-_stack_runs: dict[tuple[object, ...], harness.RunResult] = {}
+def discover(workloads: Path | None = None) -> list[DeclaredWorkload]:
+    """The team modules of the project whose `workloads/` folder is `workloads` (default: this repository's)."""
+    return list(Project(workloads.parent if workloads else REPOSITORY).declared)
 
 
-def run_stack(stack: str, upstream_owned: list[str] | None = None, **config: str) -> harness.RunResult:
-    """The whole program for a real stack, with `config` overrides (aliases). A rollout gate reads
-    `upstream_owned`, by default what the upstream stack owns at this revision.
-
-    Runs are deterministic, so one run per distinct input serves every test: treat the result as
-    read-only. The workloads directory is part of the key (tests point it at their own trees).
-    """
-    key = (
-        stack,
-        None if upstream_owned is None else tuple(upstream_owned),
-        tuple(sorted(config.items())),
-        inventory.WORKLOADS_DIR,
-    )
-    if key not in _stack_runs:
-        values = stack_config(stack)
-        values.update({f"{PROJECT}:{name}": value for name, value in config.items()})
-        upstream = qualified(values[f"{PROJECT}:rolloutGateStack"], harness.ORGANIZATION, PROJECT)
-        if upstream_owned is None and values[f"{PROJECT}:rolloutGate"] == "true":
-            upstream_owned = run_stack(upstream.rsplit("/", 1)[-1]).outputs["ownedWorkloads"]
-        outputs = {} if upstream_owned is None else {upstream: {"ownedWorkloads": upstream_owned}}
-        _stack_runs[key] = harness.run_main(stack, values, outputs)
-    return _stack_runs[key]
+def run_program(stack: str, root: Path = REPOSITORY, upstream_owned: list[str] | None = None, **config: str) -> harness.RunResult:
+    """The whole program of the project at `root` for a real stack, with `config` overrides (aliases). A
+    rollout gate reads `upstream_owned`, by default what the upstream stack owns there."""
+    values = config_for(stack, root, **config)
+    upstream = qualified(values[f"{PROJECT}:rolloutGateStack"], harness.ORGANIZATION, PROJECT)
+    if upstream_owned is None and values[f"{PROJECT}:rolloutGate"] == "true":
+        upstream_owned = run_program(upstream.rsplit("/", 1)[-1], root).outputs["ownedWorkloads"]
+    outputs = {} if upstream_owned is None else {upstream: {"ownedWorkloads": upstream_owned}}
+    return harness.run_main(root / "__main__.py", stack, values, outputs)
 
 
-def copy_repository_tree(tmp_path: Path) -> Path:
-    """The repository's `workloads/` and `platform/` (the access registry) under `tmp_path`; returns the workloads tree."""
-    shutil.copytree(inventory.WORKLOADS_DIR.parent / "platform", tmp_path / "platform")
-    return Path(shutil.copytree(inventory.WORKLOADS_DIR, tmp_path / "workloads", ignore=shutil.ignore_patterns("__pycache__")))
+def project_tree(tmp_path: Path, workloads: bool = True) -> Path:
+    """A project at `tmp_path`: this repository's settings, program and access registry, and (with
+    `workloads`) its team modules; returns its root."""
+    for name in PROJECT_FILES:
+        shutil.copy2(REPOSITORY / name, tmp_path / name)
+    shutil.copytree(REPOSITORY / "platform", tmp_path / "platform", dirs_exist_ok=True)
+    if workloads:
+        shutil.copytree(REPOSITORY / "workloads", tmp_path / "workloads", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
 
 
 def grant(tmp_path: Path, team: str, namespaces: list[str], key_prefixes: list[str] | None = None) -> None:
@@ -118,3 +123,15 @@ def waits_for(result: harness.RunResult, registration: harness.Registration) -> 
             seen.add(urn)
             pending += by_urn[urn].depends_on
     return seen
+
+
+def platform_objects(settings: StackSettings, namespaces: list[str], grants: list[Grant]) -> list[StackObject]:
+    """The platform's objects of a stack with `settings` admitting `namespaces` with `grants` (no workload's)."""
+    return stack_objects(settings, [], namespaces, grants)
+
+
+def workload_objects(args: WorkloadSecretsArgs, settings: StackSettings, module: str = "workloads/x/y.py") -> list[StackObject]:
+    """One workload's ExternalSecrets as a stack with `settings` renders them."""
+    declared = [DeclaredWorkload(args, module)]
+    objects = stack_objects(settings, declared, [args.namespace], inventory.grants(declared))
+    return [o for o in objects if o.workload == args.workload]

@@ -17,13 +17,14 @@ from typing import Any
 import cel
 import pytest
 
-from declarations import inventory
-from declarations.inventory import Grant
-from declarations.settings import StackSettings
-from rendering import admission, manifests, preview_access
-from tools.crd_schema import CrdSchemas
+from ameide_secrets import vocabulary
+from ameide_secrets.declare import inventory
+from ameide_secrets.declare.inventory import Grant
+from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.offline.crd_schema import CrdSchemas
+from ameide_secrets.render import admission, manifests, preview_access
 
-from helpers import STACKS, external_secret_manifest, settings_for
+from helpers import STACKS, discover, external_secret_manifest, settings_for
 from kube_cel import evaluate
 
 NAMESPACES = ["ameide", "monitoring"]
@@ -179,7 +180,7 @@ def test_binding_when_rendered_then_denies_with_its_policy_everywhere(es_policy:
     assert admission.binding(es_policy) == {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": "ameide-vault-external-secrets", "labels": manifests.PLATFORM_LABELS},
+        "metadata": {"name": "ameide-vault-external-secrets", "labels": vocabulary.PLATFORM_LABELS},
         # No matchResources: the generated literals in the policy decide which namespaces are judged.
         "spec": {"policyName": "ameide-vault-external-secrets", "validationActions": ["Deny"]},
     }
@@ -206,7 +207,7 @@ def test_declared_prefixes_when_namespace_has_no_grant_then_it_owns_none() -> No
 @pytest.mark.parametrize("stack", STACKS)
 def test_policies_when_stack_rendered_then_literals_are_that_stacks_declarations(stack: str) -> None:
     settings = settings_for(stack)
-    owned = inventory.owned(inventory.discover(), settings.environment)
+    owned = inventory.owned(discover(), settings.environment)
     es_policy, store_policy, _ = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned))
     [declared] = [v["expression"] for v in es_policy["spec"]["variables"] if v["name"] == "declared"]
     assert json.loads(declared) == {
@@ -223,7 +224,7 @@ def test_policies_when_stack_rendered_then_literals_are_that_stacks_declarations
 @pytest.mark.parametrize("stack", STACKS)
 def test_cel_when_stack_policies_compiled_then_engine_parses_every_expression(stack: str) -> None:
     settings = settings_for(stack)
-    owned = inventory.owned(inventory.discover(), settings.environment)
+    owned = inventory.owned(discover(), settings.environment)
     policies = [
         *admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned)),
         *preview_access.objects(settings)[2:3],
@@ -242,7 +243,7 @@ def test_cel_when_expression_invalid_then_engine_refuses_it() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 def test_cel_when_stack_renders_its_externalsecrets_then_policy_admits_every_one(stack: str) -> None:
     settings = settings_for(stack)
-    owned = inventory.owned(inventory.discover(), settings.environment)
+    owned = inventory.owned(discover(), settings.environment)
     es_policy, *_ = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned))
     rendered = [manifests.external_secret(d.args, spec, settings) for d in owned for spec in d.args.external_secrets]
     assert rendered

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from declarations import inventory
-from tools import bench
+from ameide_secrets.offline.crd_schema import crds_dir
+from ameide_secrets.project import REPOSITORY, Project
+from lab import bench
 
 
 def test_workloads_when_generated_then_valid_and_spread_over_teams_and_namespaces(tmp_path: Path) -> None:
-    declared = inventory.discover(bench.write_workloads(tmp_path, 40))
+    declared = Project(bench.write_project(tmp_path, 40)).declared
     assert len(declared) == 40
     assert len({d.args.team for d in declared}) == bench.TEAMS
     assert len({d.args.namespace for d in declared}) == bench.NAMESPACES
@@ -23,8 +24,9 @@ def test_workloads_when_generated_then_valid_and_spread_over_teams_and_namespace
 
 
 def test_measure_when_yaml_then_phases_floor_and_memory_reported(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(inventory, "WORKLOADS_DIR", inventory.WORKLOADS_DIR)  # measure() repoints it
-    result = bench.measure(bench.write_workloads(tmp_path, 5), "production", "yaml")
+    # The synthetic project is not beside ../shared: the CRDs this checkout validates against (as run_child passes them).
+    monkeypatch.setenv("ESO_CRDS_DIR", str(crds_dir(REPOSITORY)))
+    result = bench.measure(bench.write_project(tmp_path, 5), "production", "yaml")
     assert result["external_secrets"] == 5 * bench.SECRETS_PER_WORKLOAD
     assert set(result["phases_s"]) == {"plan", "schema", "policy", "output"}
     # The floor (libyaml dumping the same dicts) is a fraction of the whole run; memory is a real reading.

@@ -1,4 +1,4 @@
-"""tools/crd_schema.py: where the ESO CRDs come from on a fresh clone, and that a download is verified."""
+"""offline/crd_schema.py: where the ESO CRDs come from on a fresh clone, and that a download is verified."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tools import crd_schema
-from tools.crd_schema import CrdSchemas
+from ameide_secrets.offline import crd_schema
+from ameide_secrets.offline.crd_schema import CrdSchemas
+from ameide_secrets.project import REPOSITORY
 
 from helpers import external_secret_manifest
 
@@ -23,7 +24,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """An HTTP server on loopback serving a copy of the CRDs at /<version>/<name>; yields (its folder, URL template)."""
     root = tmp_path / "served"
     # copyfile: the shared folder is read-only, the copy must not be.
-    shutil.copytree(crd_schema.crds_dir(), root / crd_schema.ESO_VERSION, copy_function=shutil.copyfile)
+    shutil.copytree(crd_schema.crds_dir(REPOSITORY), root / crd_schema.ESO_VERSION, copy_function=shutil.copyfile)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -48,20 +49,22 @@ def test_fetch_when_a_file_is_tampered_then_refused_and_nothing_written(served, 
     path = folder / "external-secrets.io_secretstores.yaml"
     path.write_text(path.read_text() + "\n# changed\n")
     target = tmp_path / "cache"
-    with pytest.raises(FileNotFoundError, match="does not match the pinned sha256"):
+    with pytest.raises(crd_schema.CrdsMissingError, match="does not match the pinned sha256"):
         crd_schema.fetch_crds(target, source=source)
     assert not target.exists()
 
 
 def test_fetch_when_source_unreachable_then_says_where_and_how_to_fix(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"could not be downloaded from http://127\.0\.0\.1:9/.*set ESO_CRDS_DIR"):
+    with pytest.raises(
+        crd_schema.CrdsMissingError, match=r"could not be downloaded from http://127\.0\.0\.1:9/.*set ESO_CRDS_DIR"
+    ):
         crd_schema.fetch_crds(tmp_path / "cache", source="http://127.0.0.1:9/{version}/{name}", timeout=2)
     assert not (tmp_path / "cache").exists()
 
 
 def test_crds_dir_when_env_set_then_it_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ESO_CRDS_DIR", str(tmp_path))
-    assert crd_schema.crds_dir() == tmp_path
+    assert crd_schema.crds_dir(REPOSITORY) == tmp_path
 
 
 def test_errors_when_defaults_unrendered_then_reported_by_with_defaults_and_manifest_left_alone(crds: CrdSchemas) -> None:

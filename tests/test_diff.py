@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from tools import diff
+from ameide_secrets.offline import diff
 
 
 def es(name: str, key: str = "plausible/a", **annotations: str) -> dict[str, Any]:

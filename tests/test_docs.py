@@ -8,21 +8,21 @@ import textwrap
 import pytest
 import yaml
 
+from ameide_secrets.declare import inventory, team_module
+from ameide_secrets.project import REPOSITORY
+from ameide_secrets.render import manifests
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.workload_secrets import WorkloadSecrets, WorkloadSecretsComponentArgs
-from declarations import inventory, team_module
-from declarations.settings import ROOT
-from rendering import manifests
 
-from helpers import settings_for
+from helpers import platform_objects, settings_for, workload_objects
 
 _BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 
 
 def python_blocks() -> list[tuple[str, str]]:
-    files = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+    files = [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").glob("**/*.md"))]
     return [
-        (f"{path.relative_to(ROOT)}#{i}", textwrap.dedent(match.group(2)))
+        (f"{path.relative_to(REPOSITORY)}#{i}", textwrap.dedent(match.group(2)))
         for path in files
         if path.exists()
         for i, match in enumerate(_BLOCK.finditer(path.read_text()))
@@ -51,12 +51,13 @@ def test_docs_when_python_block_runs_then_declarations_register_valid_eso_under_
     def program() -> None:
         declared = [inventory.DeclaredWorkload(d, name) for d in declarations]
         platform = PlatformSecretAccess(
-            "platform", PlatformSecretAccessArgs(settings, inventory.namespaces(declared), inventory.grants(declared))
+            "platform",
+            PlatformSecretAccessArgs(platform_objects(settings, inventory.namespaces(declared), inventory.grants(declared))),
         )
         for declaration in declarations:
             WorkloadSecrets(
                 declaration.workload,
-                WorkloadSecretsComponentArgs.for_stack(declaration, settings, platform.prerequisites),
+                WorkloadSecretsComponentArgs(declaration, workload_objects(declaration, settings), platform.registered),
             )
 
     registered = [r.inputs for r in pulumi_run(program, stack="production").by_type(EXTERNAL_SECRET)]
@@ -65,7 +66,7 @@ def test_docs_when_python_block_runs_then_declarations_register_valid_eso_under_
 
 
 def test_consuming_doc_when_sample_rendered_then_equals_the_listed_externalsecrets() -> None:
-    text = (ROOT / "docs" / "consuming-vault-secrets.md").read_text()
+    text = (REPOSITORY / "docs" / "consuming-vault-secrets.md").read_text()
     [module] = [code for name, code in BLOCKS if name.startswith("docs/consuming-vault-secrets.md#") and "WORKLOAD =" in code]
     workload = team_module.read(module, "consuming-vault-secrets.md").workload
     assert workload is not None
@@ -75,6 +76,6 @@ def test_consuming_doc_when_sample_rendered_then_equals_the_listed_externalsecre
 
 
 def test_docs_when_linked_then_every_relative_link_resolves() -> None:
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+    for path in [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", path.read_text()):
-            assert (path.parent / target).exists(), f"{path.relative_to(ROOT)} links to missing {target}"
+            assert (path.parent / target).exists(), f"{path.relative_to(REPOSITORY)} links to missing {target}"

@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from declarations.spec import DeclarationError, WorkloadSecretsArgs
-from rules import eso, policies
+from ameide_secrets import vocabulary
+from ameide_secrets.declare.spec import DeclarationError, WorkloadSecretsArgs
+from ameide_secrets.rules import eso, guardrails
 
 from helpers import external_secret_manifest
 
-PAIRS = list(itertools.product(typing.get_args(eso.CreationPolicy), typing.get_args(eso.DeletionPolicy)))
-REFUSED_BY_ESO = {(c, "Delete") for c in typing.get_args(eso.CreationPolicy) if c != "Owner"} | {("None", "Merge")}
+PAIRS = list(itertools.product(typing.get_args(vocabulary.CreationPolicy), typing.get_args(vocabulary.DeletionPolicy)))
+REFUSED_BY_ESO = {(c, "Delete") for c in typing.get_args(vocabulary.CreationPolicy) if c != "Owner"} | {("None", "Merge")}
 
 
 def declaration_problems(**spec: Any) -> list[str]:
@@ -42,7 +43,7 @@ def policy_problems(rule: str, edit: dict[str, Any]) -> list[str]:
             manifest["spec"].pop(field, None)
         else:
             manifest["spec"][field] = value
-    return [v.message for v in policies.check([manifest]) if v.rule == rule]
+    return [v.message for v in guardrails.check([manifest]) if v.rule == rule]
 
 
 @pytest.mark.parametrize(("creation", "deletion"), PAIRS)

@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from tools import harness
+from ameide_secrets.offline import harness
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from declarations import inventory, team_module
-from declarations.inventory import DeclarationErrors
-from declarations.spec import Environment
+from ameide_secrets.declare import inventory, team_module
+from ameide_secrets.declare.inventory import DeclarationErrors
+from ameide_secrets.declare.spec import Environment
+
+from helpers import discover
 
 PLAUSIBLE = """
 from components import ExternalSecretSpec, WorkloadSecretsArgs
@@ -47,12 +49,12 @@ def module(workload: str, team: str, body: str = "", rollout: str = "production"
 
 def problems(workloads: Path) -> list[str]:
     with pytest.raises(DeclarationErrors) as caught:
-        inventory.discover(workloads)
+        discover(workloads)
     return [str(p) for p in caught.value.problems]
 
 
 def test_discover_when_repository_modules_then_every_workload_loads_sorted() -> None:
-    declared = inventory.discover()
+    declared = discover()
     names = [d.args.workload for d in declared]
     assert len(names) == len(set(names)) >= 18
     assert all(d.module == f"workloads/{d.args.team}/{inventory.module_name(d.args.workload)}" for d in declared)
@@ -60,7 +62,7 @@ def test_discover_when_repository_modules_then_every_workload_loads_sorted() -> 
 
 def test_discover_when_valid_module_then_declaration_and_module_path(write_module: Write) -> None:
     tree = write_module("analytics/plausible.py", PLAUSIBLE)
-    [declared] = inventory.discover(tree)
+    [declared] = discover(tree)
     assert declared.module == "workloads/analytics/plausible.py"
     assert declared.args.prefix == "plausible/"
 
@@ -68,7 +70,7 @@ def test_discover_when_valid_module_then_declaration_and_module_path(write_modul
 def test_discover_when_helper_module_starts_with_underscore_then_skipped(write_module: Write) -> None:
     write_module("analytics/plausible.py", PLAUSIBLE)
     tree = write_module("analytics/_shared.py", "KEYS = ['a']\n")
-    assert [d.args.workload for d in inventory.discover(tree)] == ["plausible"]
+    assert [d.args.workload for d in discover(tree)] == ["plausible"]
 
 
 def test_discover_when_key_outside_prefix_then_design_message(write_module: Write) -> None:
@@ -165,7 +167,7 @@ def test_discover_when_same_name_in_other_namespace_then_allowed(write_module: W
             namespace="growth",
         ),
     )
-    assert len(inventory.discover(tree)) == 2
+    assert len(discover(tree)) == 2
 
 
 def test_discover_when_two_externalsecrets_write_one_secret_then_problem(write_module: Write) -> None:
@@ -296,14 +298,14 @@ def test_owned_when_environment_then_workloads_rolled_out_that_far(
     write_module("t/a.py", module("a", "t", rollout="local"))
     write_module("t/b.py", module("b", "t", rollout="staging"))
     tree = write_module("t/c.py", module("c", "t", rollout="production"))
-    assert [d.args.workload for d in inventory.owned(inventory.discover(tree), environment)] == expected
+    assert [d.args.workload for d in inventory.owned(discover(tree), environment)] == expected
 
 
 def test_namespaces_when_workloads_share_namespace_then_sorted_unique(write_module: Write) -> None:
     write_module("t/a.py", module("a", "t", namespace="ameide"))
     write_module("t/b.py", module("b", "t", namespace="monitoring"))
     tree = write_module("t/c.py", module("c", "t", namespace="ameide"))
-    assert inventory.namespaces(inventory.discover(tree)) == ["ameide", "monitoring"]
+    assert inventory.namespaces(discover(tree)) == ["ameide", "monitoring"]
 
 
 def test_grants_when_workloads_declared_then_one_per_reader_with_namespace_prefix_and_module(
@@ -320,7 +322,7 @@ def test_grants_when_workloads_declared_then_one_per_reader_with_namespace_prefi
         ),
     )
     tree = write_module("t/c.py", module("c", "t", body='existing_secrets=["postgres-ameide-auth"],'))
-    assert inventory.grants(inventory.discover(tree)) == [
+    assert inventory.grants(discover(tree)) == [
         inventory.Grant("ameide", "a/", "workloads/t/a.py", fetch_metadata=False),
         inventory.Grant("ameide", "shared/db/", "workloads/t/b.py", fetch_metadata=False),
     ]  # c reads nothing from Vault: no grant
@@ -331,7 +333,7 @@ def test_grants_when_a_ref_fetches_metadata_then_grant_says_so(write_module: Wri
     ref = 'RemoteRef(key="a/labels", metadata_policy="Fetch")'
     value = f'{{"L": {ref}}}' if field == "data" else f"[{ref}]"
     tree = write_module("t/a.py", module("a", "t", body=f'external_secrets=[ExternalSecretSpec(name="a", {field}={value})],'))
-    [grant] = inventory.grants(inventory.discover(tree))
+    [grant] = inventory.grants(discover(tree))
     assert grant.fetch_metadata
 
 

@@ -1,4 +1,4 @@
-"""tools/legacy.py: the legacy chart's objects become team modules that render them identically."""
+"""legacy.py and `ameide-secrets legacy`: the legacy chart's objects become team modules that render them identically."""
 
 from __future__ import annotations
 
@@ -9,30 +9,28 @@ from typing import Any
 import pytest
 import yaml
 
-from declarations import inventory
-from rendering import manifests
-from rules import tenancy
-from tools import legacy
+from ameide_secrets import legacy
+from ameide_secrets.cli import legacy as verb
+from ameide_secrets.project import REPOSITORY, Project
+from ameide_secrets.rules import tenancy
 
-from helpers import copy_repository_tree, settings_for
+from helpers import discover, project_tree
 
 FIXTURE = Path(__file__).parent / "fixtures" / "legacy-vault-secrets.yaml"
 
 
 @pytest.fixture
-def imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str, Path]:
+def imported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str, Path]:
     """`import` of the fixture as team `growth` into a copy of the repository; (exit code, out, err, workloads tree)."""
-    tree = copy_repository_tree(tmp_path)
-    code = legacy.main(["import", str(FIXTURE), "--team", "growth", "--rollout", "staging", "--root", str(tmp_path)])
+    root = project_tree(tmp_path)
+    code = verb.main(["import", str(FIXTURE), "--team", "growth", "--rollout", "staging", "--root", str(root)])
     out, err = capsys.readouterr()
-    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
-    return code, out, err, tree
+    return code, out, err, root / "workloads"
 
 
-def rendered(stack: str) -> list[dict[str, Any]]:
-    settings = settings_for(stack)
-    owned = inventory.owned(inventory.discover(), settings.environment)
-    return [manifests.external_secret(d.args, s, settings) for d in owned for s in d.args.external_secrets]
+def rendered(stack: str, root: Path = REPOSITORY) -> list[dict[str, Any]]:
+    """The ExternalSecrets `stack` of the project at `root` owns."""
+    return [o.manifest for o in Project(root).stack(stack).objects if o.kind == "ExternalSecret"]
 
 
 def test_import_when_legacy_rendering_then_one_module_per_prefix_and_unprefixed_key_refused(imported) -> None:
@@ -50,11 +48,11 @@ def test_import_when_legacy_rendering_then_one_module_per_prefix_and_unprefixed_
 
 def test_import_when_written_then_modules_are_data_and_render_the_legacy_objects_identically(imported) -> None:
     *_, tree = imported
-    declared = {d.args.workload: d for d in inventory.discover()}  # parses every module as data
+    declared = {d.args.workload: d for d in discover(tree)}  # parses every module as data
     billing = declared["billing"].args
     assert (billing.team, billing.namespace, billing.rollout, billing.adopt) == ("growth", "billing", "staging", True)
     legacy_objects = [o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] != "mailer"]
-    rows = list(legacy.compare(legacy_objects, rendered("staging"), set()))
+    rows = list(legacy.compare(legacy_objects, rendered("staging", tree.parent), set()))
     assert {(r.namespace, r.name): r.status for r in rows if r.namespace in {"billing", "search"}} == {
         ("billing", "billing-secrets"): "same",
         ("billing", "billing-stripe"): "same",
@@ -78,7 +76,7 @@ def test_import_when_registry_present_then_team_granted_and_objects_listed_keepi
 def test_import_when_run_again_then_existing_modules_not_overwritten_without_force(imported, tmp_path: Path, capsys) -> None:
     *_, tree = imported
     (tree / "growth" / "billing.py").write_text("# edited by hand\n")
-    code = legacy.main(["import", str(FIXTURE), "--team", "growth", "--root", str(tmp_path)])
+    code = verb.main(["import", str(FIXTURE), "--team", "growth", "--root", str(tmp_path)])
     _, err = capsys.readouterr()
     assert code == 1
     assert "refused: workloads/growth/billing.py exists: not overwritten (pass --force to replace it)" in err
@@ -86,11 +84,12 @@ def test_import_when_run_again_then_existing_modules_not_overwritten_without_for
 
 
 def test_compare_when_a_field_changed_then_differs_naming_the_path_and_both_values(imported) -> None:
+    *_, tree = imported
     legacy_objects = legacy.load([FIXTURE])
     changed = copy.deepcopy(legacy_objects)
     stripe = next(o for o in changed if o["metadata"]["name"] == "billing-stripe")
     stripe["spec"]["data"][0]["remoteRef"]["property"] = "secret"
-    rows = {(r.namespace, r.name): r for r in legacy.compare(changed, rendered("staging"), set())}
+    rows = {(r.namespace, r.name): r for r in legacy.compare(changed, rendered("staging", tree.parent), set())}
     row = rows[("billing", "billing-stripe")]
     assert row.status == "differs"
     assert row.fields == {"spec.data[STRIPE_KEY].remoteRef.property": {"legacy": "secret", "owned": "key"}}

@@ -10,13 +10,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from declarations import inventory
-from declarations.settings import stack_config
-from rendering import plan, vault_config
-from tools import harness
-from tools.harness import RunResult
+from ameide_secrets.offline import harness
+from ameide_secrets.offline.harness import RunResult
+from ameide_secrets.project import REPOSITORY, Project
 
-from helpers import STACKS, copy_repository_tree, grant, run_stack, settings_for, waits_for
+from helpers import STACKS, config_for, grant, project_tree, run_program, stack_for, waits_for
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
@@ -28,7 +26,7 @@ VAULT_ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 
 
 @pytest.fixture(params=STACKS)
-def stack_run(request: pytest.FixtureRequest) -> RunResult:
+def stack_run(request: pytest.FixtureRequest, run_stack) -> RunResult:
     return run_stack(request.param)
 
 
@@ -41,29 +39,39 @@ def test_program_when_stack_runs_then_exactly_one_store(stack_run: RunResult) ->
     assert store.inputs["metadata"]["name"] == "ameide-vault"
 
 
-def test_program_when_stack_runs_then_registers_exactly_the_pure_manifests(stack_run: RunResult) -> None:
-    """What Pulumi receives is what the pure plan (and so the YAML preview, the tests and the
-    schema checks) sees."""
-    settings = settings_for(stack_run.stack)
-    expected = plan.stack_manifests(settings, inventory.owned(inventory.discover(), settings.environment))
+def test_program_when_stack_runs_then_registers_exactly_the_stacks_objects(stack_run: RunResult) -> None:
+    """What Pulumi receives is the Stack's one list of objects (and so what the YAML preview, the schema
+    checks and the guardrails see): each object's inputs, what it waits for and its protection."""
+    stack = Project().stack(stack_run.stack)
     kubernetes = [r for r in stack_run.resources if r.type.startswith("kubernetes:") and r.custom]
     assert all("kind" in r.inputs for r in kubernetes)  # nothing Kubernetes-side escapes the comparison
-    registered = [r.inputs for r in kubernetes]
+    by_key = {(r.inputs["kind"], r.name): r for r in kubernetes}
+    assert sorted(by_key) == sorted(o.key for o in stack.objects)
+    # Waiting for a component is waiting for each of its resources: Vault's side, where it is managed.
+    vault = [r.urn for r in stack_run.resources if r.type.startswith("vault:")]
+    for obj in stack.objects:
+        registered = by_key[obj.key]
+        assert registered.inputs == obj.manifest, obj.key
+        expected = {by_key[key].urn for key in obj.after} | (set(vault) if obj.after_vault else set())
+        assert set(registered.depends_on) == expected, obj.key
+        assert registered.protect is obj.protect
 
-    def key(m: dict) -> tuple[str, str, str]:
-        return m["kind"], m["metadata"].get("namespace", ""), m["metadata"]["name"]
 
-    assert sorted(registered, key=key) == sorted(expected, key=key)
-
-
-def test_program_when_rolled_out_then_local_superset_of_staging_superset_of_production() -> None:
-    local, staging, production = (external_secret_names(run_stack(s)) for s in STACKS)
-    assert production < staging < local
+def test_program_when_stack_runs_then_each_stack_owns_exactly_the_workloads_rolled_out_that_far(stack_run: RunResult) -> None:
+    """Whatever the modules' rollouts are today: a stack's ExternalSecrets are those of workloads rolled out at least to it."""
+    environment = stack_for(stack_run.stack).settings.environment
+    expected = {
+        f"{d.args.namespace}/{spec.name}"
+        for d in Project().declared
+        if environment <= d.args.rollout
+        for spec in d.args.external_secrets
+    }
+    assert external_secret_names(stack_run) == expected
 
 
 def test_program_when_stack_runs_then_owned_workloads_follow_rollout(stack_run: RunResult) -> None:
-    environment = settings_for(stack_run.stack).environment
-    expected = sorted(d.args.workload for d in inventory.discover() if environment <= d.args.rollout)
+    environment = stack_for(stack_run.stack).settings.environment
+    expected = sorted(d.args.workload for d in Project().declared if environment <= d.args.rollout)
     assert stack_run.outputs["ownedWorkloads"] == expected
     assert stack_run.outputs["environment"] == environment.value
 
@@ -114,7 +122,7 @@ def test_program_when_stack_runs_then_only_adopted_objects_use_upserting_provide
         ("production", {"context": "ameide-production"}),
     ],
 )
-def test_program_when_stack_runs_then_providers_target_cluster_or_render_directory(stack: str, inputs: dict) -> None:
+def test_program_when_stack_runs_then_providers_target_cluster_or_render_directory(stack: str, inputs: dict, run_stack) -> None:
     providers = run_stack(stack).by_type("pulumi:providers:kubernetes")
     assert providers
     for provider in providers:
@@ -141,10 +149,10 @@ def test_program_when_stack_runs_then_every_externalsecret_and_secret_carry_owne
 
 
 def test_program_when_setting_invalid_then_settings_error_names_key() -> None:
-    config = {**stack_config("staging"), "ameide-secrets:refreshInterval": "hourly"}
+    config = {**config_for("staging"), "ameide-secrets:refreshInterval": "hourly"}
     # The program reports it as a RunError: Pulumi prints the message without a traceback.
     with pytest.raises(pulumi.RunError, match=r"ameide-secrets:refreshInterval: 'hourly' must be a Go duration"):
-        harness.run_main("staging", config)
+        harness.run_main(REPOSITORY / "__main__.py", "staging", config)
 
 
 def test_program_when_declaration_invalid_then_fails_before_any_resource(monkeypatch: pytest.MonkeyPatch, write_module) -> None:
@@ -152,7 +160,6 @@ def test_program_when_declaration_invalid_then_fails_before_any_resource(monkeyp
         "analytics/plausible.py",
         "from components import WorkloadSecretsArgs\nWORKLOAD = WorkloadSecretsArgs(workload='plausible')\n",
     )
-    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
     registered: list[str] = []
     record = harness.RecordingMonitor._record
 
@@ -162,17 +169,16 @@ def test_program_when_declaration_invalid_then_fails_before_any_resource(monkeyp
 
     monkeypatch.setattr(harness.RecordingMonitor, "_record", spy)
     with pytest.raises(pulumi.RunError, match=r"WORKLOAD.team: required field is missing"):
-        harness.run_main("staging", stack_config("staging"))
+        harness.run_main(tree.parent / "__main__.py", "staging", config_for("staging"))
     assert registered == []  # not even the provider: nothing half-applied
 
 
-def test_program_when_workload_added_in_new_namespace_then_store_admits_it(monkeypatch: pytest.MonkeyPatch, write_module) -> None:
+def test_program_when_workload_added_in_new_namespace_then_store_admits_it(write_module) -> None:
     source = (
-        Path(inventory.WORKLOADS_DIR, "analytics", "plausible.py").read_text().replace('namespace="ameide"', 'namespace="growth"')
+        (REPOSITORY / "workloads" / "analytics" / "plausible.py").read_text().replace('namespace="ameide"', 'namespace="growth"')
     )
     tree = write_module("analytics/plausible.py", source)
-    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
-    [store] = run_stack("production").by_type(STORE)
+    [store] = run_program("production", tree.parent, upstream_owned=["plausible"]).by_type(STORE)
     assert store.inputs["spec"]["conditions"] == [{"namespaces": ["growth"]}]
 
 
@@ -191,11 +197,11 @@ def vault_paths(result: RunResult) -> set[str]:
 
 @pytest.mark.parametrize("auth_mode", ["shared", "referent"])
 def test_program_when_workload_declared_in_new_namespace_then_store_admission_and_vault_extend_together(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, auth_mode: str
+    tmp_path: Path, auth_mode: str, run_stack
 ) -> None:
     """One new module, no other file edited: every guardrail learns the namespace and prefix from it."""
     before = run_stack("staging", authMode=auth_mode)
-    tree = copy_repository_tree(tmp_path)
+    tree = project_tree(tmp_path) / "workloads"
     grant(tmp_path, "growth", ["growth"])
     (tree / "growth").mkdir()
     (tree / "growth" / "funnel.py").write_text(
@@ -203,8 +209,7 @@ def test_program_when_workload_declared_in_new_namespace_then_store_admission_an
         "WORKLOAD = WorkloadSecretsArgs(workload='funnel', team='growth', namespace='growth', rollout='staging',\n"
         "    external_secrets=[ExternalSecretSpec(name='funnel-secrets', data={'API_KEY': 'funnel/api-key'})])\n"
     )
-    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
-    after = run_stack("staging", authMode=auth_mode)
+    after = run_program("staging", tmp_path, authMode=auth_mode)
 
     [store_before], [store_after] = before.by_type(STORE), after.by_type(STORE)
     assert store_after.inputs["spec"]["conditions"] == [
@@ -222,18 +227,16 @@ def test_program_when_workload_declared_in_new_namespace_then_store_admission_an
 
 
 @pytest.mark.parametrize(("stack", "managed"), [("local", False), ("staging", True), ("production", True)])
-def test_program_when_stack_runs_then_vault_access_only_where_managed(stack: str, managed: bool) -> None:
+def test_program_when_stack_runs_then_vault_access_only_where_managed(stack: str, managed: bool, run_stack) -> None:
     result = run_stack(stack)
     vault = [r for r in result.resources if r.type.startswith("vault:") or r.type == "ameide:secrets:VaultAccess"]
     assert bool(vault) is managed
     if managed:
-        settings = settings_for(stack)
-        owned = inventory.owned(inventory.discover(), settings.environment)
-        namespaces, grants = inventory.namespaces(owned), inventory.grants(owned)
+        computed = Project().stack(stack)
         registered = {r.name: r.inputs["policy"] for r in result.by_type(VAULT_POLICY) if "-read" in r.name}
-        assert registered == vault_config.read_policies(settings, namespaces, grants)
-        assert len(registered) == len(namespaces)  # referent: Vault keeps each namespace to its own prefixes
-        assert vault_paths(result) == {f"secret/data/{d.args.prefix}*" for d in owned if d.args.external_secrets}
+        assert registered == computed.vault.read_policies
+        assert len(registered) == len(computed.namespaces)  # referent: Vault keeps each namespace to its own prefixes
+        assert vault_paths(result) == {f"secret/data/{d.args.prefix}*" for d in computed.owned if d.args.external_secrets}
         # Address and token come from the environment: no explicit provider, nothing from the repository.
         assert not result.by_type("pulumi:providers:vault")
 
@@ -243,7 +246,7 @@ def test_program_when_stack_runs_then_vault_access_only_where_managed(stack: str
 
 @pytest.mark.parametrize(("stack", "protected"), [("local", False), ("staging", False), ("production", True)])
 def test_program_when_stack_runs_then_store_and_every_externalsecret_protected_only_in_production(
-    stack: str, protected: bool
+    stack: str, protected: bool, run_stack
 ) -> None:
     result = run_stack(stack)
     # Disabling Vault's auth mount would also delete roles this program does not own.
@@ -257,7 +260,9 @@ def test_program_when_stack_runs_then_store_and_every_externalsecret_protected_o
 @pytest.mark.parametrize(
     ("stack", "waits", "timeout"), [("local", False, None), ("staging", True, "300"), ("production", True, "600")]
 )
-def test_program_when_stack_runs_then_readiness_awaited_only_on_clusters(stack: str, waits: bool, timeout: str | None) -> None:
+def test_program_when_stack_runs_then_readiness_awaited_only_on_clusters(
+    stack: str, waits: bool, timeout: str | None, run_stack
+) -> None:
     result = run_stack(stack)
     [store] = result.by_type(STORE)
     store_annotations = store.inputs["metadata"].get("annotations", {})
@@ -277,12 +282,12 @@ def test_program_when_stack_runs_then_readiness_awaited_only_on_clusters(stack: 
 
 
 @pytest.mark.parametrize(("stack", "orphans"), [("local", False), ("staging", True), ("production", True)])
-def test_program_when_externalsecret_deleted_then_secret_orphaned_outside_local(stack: str, orphans: bool) -> None:
+def test_program_when_externalsecret_deleted_then_secret_orphaned_outside_local(stack: str, orphans: bool, run_stack) -> None:
     for r in run_stack(stack).by_type(EXTERNAL_SECRET):
         assert (r.inputs["metadata"]["annotations"].get("pulumi.com/deletionPropagationPolicy") == "orphan") is orphans
 
 
-def test_program_when_production_matches_deployed_staging_then_gate_passes() -> None:
+def test_program_when_production_matches_deployed_staging_then_gate_passes(run_stack) -> None:
     result = run_stack("production")
     [gate] = result.by_type("ameide:secrets:RolloutGate")
     [reference] = result.by_type("pulumi:pulumi:StackReference")
@@ -290,7 +295,7 @@ def test_program_when_production_matches_deployed_staging_then_gate_passes() -> 
     assert reference.parent == gate.urn
 
 
-def test_program_when_production_gets_ahead_of_staging_then_gate_names_workload() -> None:
+def test_program_when_production_gets_ahead_of_staging_then_gate_names_workload(run_stack) -> None:
     staging_owned = run_stack("staging").outputs["ownedWorkloads"]
     with pytest.raises(
         pulumi.RunError,
@@ -301,9 +306,9 @@ def test_program_when_production_gets_ahead_of_staging_then_gate_names_workload(
 
 def test_program_when_upstream_never_deployed_then_gate_says_deploy_it_first() -> None:
     with pytest.raises(pulumi.RunError, match=r"exports no ownedWorkloads: deploy it first"):
-        harness.run_main("production", stack_config("production"))
+        harness.run_main(REPOSITORY / "__main__.py", "production", config_for("production"))
 
 
 @pytest.mark.parametrize("stack", ["local", "staging"])
-def test_program_when_gate_off_then_no_stack_reference(stack: str) -> None:
+def test_program_when_gate_off_then_no_stack_reference(stack: str, run_stack) -> None:
     assert not run_stack(stack).by_type("pulumi:pulumi:StackReference")

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tools import preview
-from tools.manifest_yaml import dump_all
+from ameide_secrets.offline import preview
+from ameide_secrets.offline.manifest_yaml import dump_all
+from ameide_secrets.project import Project
 
 from helpers import STACKS
 
@@ -22,7 +23,7 @@ def load(text: str) -> list[Any]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_dump_when_real_stack_then_loads_back_identical(stack: str) -> None:
-    objects = preview.plan_objects(stack)
+    objects = preview.plan_objects(Project(), stack)
     assert load(dump_all(objects)) == objects
 
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from declarations.settings import StackSettings
-from declarations.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
-from rendering import manifests
-from tools.crd_schema import CrdSchemas
+from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.declare.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
+from ameide_secrets.offline.crd_schema import CrdSchemas
+from ameide_secrets.render import manifests
 
 from helpers import settings_for
 

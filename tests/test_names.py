@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from declarations import names
+from ameide_secrets.declare import names
 
 # --- DNS-1123 label (workload, team, namespace) -------------------------------------------
 

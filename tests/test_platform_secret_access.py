@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from ameide_secrets.declare.inventory import Grant
+from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.render import admission, preview_access, vault_plan
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.vault_access import VaultAccess, VaultAccessArgs
-from declarations.inventory import Grant
-from declarations.settings import StackSettings
-from rendering import admission, preview_access
 
-from helpers import settings_for
+from helpers import platform_objects, settings_for
 
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"
@@ -31,7 +31,9 @@ def platform_run(pulumi_run, staging_settings: StackSettings):
     # Vault outside the cluster (a CA given): ESO's identity needs the token-reviewer binding.
     settings = settings_for("staging", previewIdentity="", authMode="shared", vaultKubernetesCaCert=PEM)
     return pulumi_run(
-        lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(settings, ["monitoring", "ameide", "ameide"], GRANTS))
+        lambda: PlatformSecretAccess(
+            "platform", PlatformSecretAccessArgs(platform_objects(settings, ["monitoring", "ameide", "ameide"], GRANTS))
+        )
     )
 
 
@@ -112,7 +114,9 @@ def test_admission_binding_when_created_then_waits_for_its_policy(platform_run) 
 def test_platform_when_referent_then_account_per_namespace_and_store_ref_without_namespace(pulumi_run) -> None:
     settings = settings_for("staging", authMode="referent", previewIdentity="", vaultKubernetesCaCert=PEM)
     result = pulumi_run(
-        lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(settings, ["monitoring", "ameide"], GRANTS))
+        lambda: PlatformSecretAccess(
+            "platform", PlatformSecretAccessArgs(platform_objects(settings, ["monitoring", "ameide"], GRANTS))
+        )
     )
     accounts = result.by_type(ACCOUNT)
     assert sorted(r.name for r in accounts) == ["ameide/ameide-vault-auth", "monitoring/ameide-vault-auth"]
@@ -135,8 +139,10 @@ def test_platform_when_shared_then_no_account_in_workload_namespaces(platform_ru
 
 def test_store_when_vault_managed_then_waits_for_vault_role_and_policy(pulumi_run, staging_settings) -> None:
     def program() -> None:
-        vault = VaultAccess("vault", VaultAccessArgs(staging_settings, ["ameide"], GRANTS))
-        PlatformSecretAccess("platform", PlatformSecretAccessArgs(staging_settings, ["ameide"], GRANTS, vault_ready=vault))
+        vault = VaultAccess("vault", VaultAccessArgs(vault_plan.plan(staging_settings, ["ameide"], GRANTS)))
+        PlatformSecretAccess(
+            "platform", PlatformSecretAccessArgs(platform_objects(staging_settings, ["ameide"], GRANTS), vault_ready=vault)
+        )
 
     result = pulumi_run(program)
     [store] = result.by_type(STORE)
@@ -151,7 +157,9 @@ def test_store_when_vault_managed_then_waits_for_vault_role_and_policy(pulumi_ru
 def test_platform_when_preview_identity_set_then_registers_its_role_binding_and_dry_run_policy(
     pulumi_run, staging_settings
 ) -> None:
-    result = pulumi_run(lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(staging_settings, ["ameide"], GRANTS)))
+    result = pulumi_run(
+        lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(platform_objects(staging_settings, ["ameide"], GRANTS)))
+    )
     registered = {(r.type.rsplit(":", 1)[1], r.name): r.inputs for r in result.resources if "preview" in r.name}
     expected = {(m["kind"], m["metadata"]["name"]): m for m in preview_access.objects(staging_settings)}
     assert registered == expected
@@ -163,5 +171,7 @@ def test_platform_when_no_preview_identity_then_nothing_for_previews(platform_ru
 
 
 def test_platform_when_vault_runs_in_the_cluster_then_no_cluster_wide_binding(pulumi_run, staging_settings) -> None:
-    result = pulumi_run(lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(staging_settings, ["ameide"], GRANTS)))
+    result = pulumi_run(
+        lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(platform_objects(staging_settings, ["ameide"], GRANTS)))
+    )
     assert not [r for r in result.by_type(BINDING) if "token-reviewer" in r.name]

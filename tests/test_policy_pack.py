@@ -24,10 +24,10 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from declarations.settings import ROOT
-from policy.policies import pack_policies, stack_platform
-from rules import policies
-from rules.policies import Platform
+from ameide_secrets.crossguard import pack_policies, stack_platform
+from ameide_secrets.project import REPOSITORY, Project
+from ameide_secrets.rules import guardrails
+from ameide_secrets.rules.guardrails import Platform
 
 from helpers import external_secret_manifest, store_manifest
 
@@ -75,14 +75,14 @@ def validate_stack(
 
 def test_pack_policies_when_built_then_one_mandatory_policy_per_rule() -> None:
     built = pack_policies(Platform())
-    assert [p.name for p in built] == [rule.id for rule in policies.RULES]
+    assert [p.name for p in built] == [rule.id for rule in guardrails.RULES]
     assert {p.enforcement_level for p in built} == {EnforcementLevel.MANDATORY}
-    assert [p.description for p in built] == [rule.description for rule in policies.RULES]
+    assert [p.description for p in built] == [rule.description for rule in guardrails.RULES]
 
 
 def test_pack_policies_when_rule_needs_every_object_then_it_is_a_stack_policy() -> None:
     kinds = {p.name: type(p) for p in pack_policies(Platform())}
-    assert kinds == {rule.id: StackValidationPolicy if rule.stack else ResourceValidationPolicy for rule in policies.RULES}
+    assert kinds == {rule.id: StackValidationPolicy if rule.stack else ResourceValidationPolicy for rule in guardrails.RULES}
     assert kinds["store-admits-namespace"] is StackValidationPolicy
 
 
@@ -90,7 +90,7 @@ def test_resource_policy_when_key_outside_prefix_then_reports_the_rule_message()
     es = external_secret_manifest()
     es["spec"]["data"][0]["remoteRef"]["key"] = "growth/x"
     reported = validate_resource(by_name()["external-secret-key-prefix"], ES_TYPE, es)
-    assert reported == [next(v.message for v in policies.check([es]))]
+    assert reported == [next(v.message for v in guardrails.check([es]))]
 
 
 def test_resource_policy_when_object_valid_then_no_policy_reports() -> None:
@@ -154,7 +154,7 @@ def test_pack_policies_when_platform_given_then_rules_use_its_store_name() -> No
 def test_stack_platform_when_stack_config_sets_store_then_uses_it() -> None:
     def read() -> Platform:
         pulumi.runtime.set_all_config({"ameide-secrets:storeName": "vault", "ameide-secrets:esoNamespace": "eso"})
-        return stack_platform()
+        return stack_platform(Project())
 
     # A copied context keeps this test's config away from every other test.
     assert contextvars.copy_context().run(read) == Platform("vault", "eso")
@@ -163,7 +163,7 @@ def test_stack_platform_when_stack_config_sets_store_then_uses_it() -> None:
 def test_stack_platform_when_config_unset_then_project_defaults() -> None:
     def read() -> Platform:
         pulumi.runtime.set_all_config({})
-        return stack_platform()
+        return stack_platform(Project())
 
     assert contextvars.copy_context().run(read) == Platform()
 
@@ -179,7 +179,7 @@ def test_pack_main_when_run_by_the_cli_from_policy_dir_then_builds_a_mandatory_p
         "runpy.run_path('.', run_name='__main__')\n"
     )
     completed = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT / "policy", capture_output=True, text=True, check=False, timeout=120
+        [sys.executable, "-c", script], cwd=REPOSITORY / "policy", capture_output=True, text=True, check=False, timeout=120
     )
     assert completed.returncode == 0, completed.stderr
-    assert json.loads(completed.stdout) == ["ameide-secrets-guardrails", [rule.id for rule in policies.RULES], "mandatory"]
+    assert json.loads(completed.stdout) == ["ameide-secrets-guardrails", [rule.id for rule in guardrails.RULES], "mandatory"]

@@ -1,4 +1,4 @@
-"""tools.precheck: what an admission would refuse, found among objects that predate it (the real
+"""checks/precheck.py: what an admission would refuse, found among objects that predate it (the real
 cluster runs it in tests/e2e/test_cluster_scenario.py)."""
 
 from __future__ import annotations
@@ -7,10 +7,8 @@ from typing import Any
 
 import pytest
 
-from declarations import inventory
-from tools.precheck import refusals
-
-from helpers import settings_for
+from ameide_secrets.checks.precheck import refusals
+from ameide_secrets.project import Project
 
 PLATFORM = {"kind": "ClusterSecretStore", "name": "ameide-vault"}
 
@@ -26,11 +24,10 @@ def data(*keys: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def verdicts() -> Any:
-    settings = settings_for("staging")
-    owned = inventory.owned(inventory.discover(), settings.environment)
+    stack = Project().stack("staging")
 
     def judge(*objects: dict[str, Any]) -> list[str]:
-        return [str(r) for r in refusals(settings, owned, list(objects))]
+        return [str(r) for r in refusals(stack, list(objects))]
 
     return judge
 

@@ -14,17 +14,18 @@ from typing import Any
 import pytest
 import yaml
 
-from declarations import inventory
-from declarations.settings import ROOT, stack_config
-from rendering import manifests
-from tools import preview, revision
-from tools.crd_schema import crds_dir
+from ameide_secrets import vocabulary
+from ameide_secrets.cli import preview as verb
+from ameide_secrets.offline import preview, revision
+from ameide_secrets.offline.crd_schema import crds_dir
+from ameide_secrets.project import REPOSITORY, Project
+from ameide_secrets.render import manifests
 
-from helpers import copy_repository_tree, external_secret_manifest
+from helpers import config_for, discover, external_secret_manifest, project_tree
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = preview.main(list(argv))
+def run(capsys: pytest.CaptureFixture[str], *argv: str, root: Path = REPOSITORY) -> tuple[int, str, str]:
+    code = verb.main(["--root", str(root), *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -34,7 +35,7 @@ def test_preview_when_yaml_then_every_kubernetes_object_as_sent(capsys) -> None:
     documents = list(yaml.safe_load_all(out))
     assert code == 0
     kinds = [d["kind"] for d in documents]
-    production_owned = [d for d in inventory.discover() if d.args.rollout.value == "production"]
+    production_owned = [d for d in discover() if d.args.rollout.value == "production"]
     namespaces = {d.args.namespace for d in production_owned}
     # The store's identity (referent: one account per admitted namespace), its admission policies,
     # and the preview identity's role, binding and dry-run policy.
@@ -85,14 +86,13 @@ def test_preview_when_text_then_tree_and_counts(capsys) -> None:
 def test_preview_when_unknown_stack_then_exit_1_and_stacks_listed(capsys) -> None:
     code, out, err = run(capsys, "--stack", "qa")
     assert (code, out) == (1, "")
-    assert err.strip() == "no stack 'qa': Pulumi.qa.yaml does not exist (stacks: local, production, staging)"
+    assert err.strip() == "no stack 'qa': Pulumi.qa.yaml does not exist (stacks: local, staging, production)"
 
 
-def test_preview_when_declarations_invalid_then_exit_1_one_line_per_problem(capsys, monkeypatch, write_module) -> None:
+def test_preview_when_declarations_invalid_then_exit_1_one_line_per_problem(capsys, write_module) -> None:
     write_module("analytics/plausible.py", "WORKLOAD = (\n")
     tree = write_module("core/graph.py", "WORKLOAD = 1\n")
-    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
-    code, out, err = run(capsys, "--stack", "local")
+    code, out, err = run(capsys, "--stack", "local", root=tree.parent)
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         "2 problems in workload declarations:",
@@ -103,8 +103,8 @@ def test_preview_when_declarations_invalid_then_exit_1_one_line_per_problem(caps
 
 def test_preview_when_run_as_module_then_works_from_a_shell() -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "tools.preview", "--stack", "local", "--format", "yaml"],
-        cwd=ROOT,
+        [sys.executable, "-m", "ameide_secrets", "preview", "--stack", "local", "--format", "yaml"],
+        cwd=REPOSITORY,
         capture_output=True,
         text=True,
         check=False,
@@ -136,14 +136,14 @@ def test_preview_when_adopting_then_text_marks_takeover_and_protection(capsys) -
 def clone(tmp_path) -> Path:
     """A git repository whose HEAD is this working tree (not the last commit), to change freely."""
     target = tmp_path / "repo"
-    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(target)], check=True)
+    subprocess.run(["git", "clone", "--quiet", str(REPOSITORY), str(target)], check=True)
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPOSITORY, capture_output=True, check=True
     ).stdout.decode()
     for relative in filter(None, listed.split("\0")):
-        if (ROOT / relative).is_file():
+        if (REPOSITORY / relative).is_file():
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / relative, target / relative)
+            shutil.copy2(REPOSITORY / relative, target / relative)
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@localhost"]
     subprocess.run([*git, "add", "-A"], cwd=target, check=True)
     subprocess.run([*git, "commit", "--quiet", "--allow-empty", "-m", "the working tree"], cwd=target, check=True)
@@ -151,19 +151,19 @@ def clone(tmp_path) -> Path:
 
 
 def preview_in(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ESO_CRDS_DIR": str(crds_dir())}
+    env = {**os.environ, "ESO_CRDS_DIR": str(crds_dir(REPOSITORY))}
     return subprocess.run(
-        [sys.executable, "-m", "tools.preview", *argv], cwd=repo, env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "ameide_secrets", "preview", *argv], cwd=repo, env=env, capture_output=True, text=True, check=False
     )
 
 
 @pytest.fixture
 def deployed_staging(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """--gate-base reads staging as this revision renders it (the worktree run is tested below)."""
-    outputs = preview.preview("staging").outputs
+    outputs = preview.preview(Project(), "staging").outputs
     calls: list[str] = []
 
-    def stack_outputs_at(rev: str, stack: str) -> dict[str, Any]:
+    def stack_outputs_at(_root: Path, rev: str, stack: str) -> dict[str, Any]:
         calls.append(f"{stack}@{rev}")
         return outputs
 
@@ -181,13 +181,12 @@ def test_preview_when_gate_base_matches_then_gate_passes(capsys, deployed_stagin
 
 @pytest.mark.parametrize("fmt", ["yaml", "text"])
 def test_preview_when_promotion_skips_staging_then_fails_naming_workload(
-    capsys, monkeypatch, deployed_staging: list[str], tmp_path: Path, fmt: str
+    capsys, deployed_staging: list[str], tmp_path: Path, fmt: str
 ) -> None:
-    tree = copy_repository_tree(tmp_path)
-    module = tree / "ai" / "langfuse_bootstrap.py"
+    root = project_tree(tmp_path)
+    module = root / "workloads" / "ai" / "langfuse_bootstrap.py"
     module.write_text(module.read_text().replace('rollout="local"', 'rollout="production"'))
-    monkeypatch.setattr(inventory, "WORKLOADS_DIR", tree)
-    code, out, err = run(capsys, "--stack", "production", "--gate-base", "origin/main", "--format", fmt)
+    code, out, err = run(capsys, "--stack", "production", "--gate-base", "origin/main", "--format", fmt, root=root)
     assert (code, out) == (1, "")
     assert err.startswith(
         "rollout gate: workload 'langfuse-bootstrap' (workloads/ai/langfuse_bootstrap.py) "
@@ -209,7 +208,7 @@ def broken_renderer(monkeypatch: pytest.MonkeyPatch, change: Callable[[dict[str,
 
 
 def break_two_rules(es: dict[str, Any]) -> None:
-    es["metadata"]["labels"].pop(manifests.LABEL_TEAM)
+    es["metadata"]["labels"].pop(vocabulary.LABEL_TEAM)
     es["spec"]["data"][0]["remoteRef"]["key"] = "growth/x"
 
 
@@ -241,7 +240,7 @@ def test_preview_when_crd_schema_broken_then_exit_1_naming_object_and_field(
 
 def test_preview_when_diff_against_same_revision_then_every_stack_unchanged(capsys, monkeypatch) -> None:
     # The base revision renders like the working tree here; the worktree run itself is tested below.
-    monkeypatch.setattr(revision, "preview_at", lambda rev, stack, fmt: preview.render(stack, fmt).output)
+    monkeypatch.setattr(revision, "preview_at", lambda _root, _rev, stack, fmt: preview.render(Project(), stack, fmt).output)
     code, out, _ = run(capsys, "--diff-against", "HEAD")
     assert code == 0
     assert out.splitlines() == [f"== stack {s}: no changes" for s in ("local", "staging", "production")]
@@ -262,7 +261,7 @@ def test_preview_when_key_changed_then_diff_shows_only_that_field(clone: Path) -
 
 def test_preview_when_markdown_without_diff_then_usage_error(capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
-        preview.main(["--stack", "local", "--format", "markdown"])
+        verb.main(["--stack", "local", "--format", "markdown"])
     assert exit_.value.code == 2
     assert "--format markdown goes with --diff-against" in capsys.readouterr().err
 
@@ -270,13 +269,15 @@ def test_preview_when_markdown_without_diff_then_usage_error(capsys) -> None:
 @pytest.mark.parametrize("stack", ["local", "staging", "production"])
 def test_preview_when_yaml_from_plan_then_identical_to_program_run(stack: str) -> None:
     """The fast YAML view (no Pulumi run) shows exactly what the program registers."""
-    assert preview.render(stack, "yaml").output == preview.render_yaml(preview.kubernetes_objects(preview.preview(stack)))
+    project = Project()
+    assert preview.render(project, stack, "yaml").output == preview.render_yaml(
+        preview.kubernetes_objects(preview.preview(project, stack))
+    )
 
 
-def test_verify_when_stack_sets_store_name_and_eso_namespace_then_rules_judge_with_them(monkeypatch) -> None:
+def test_verify_when_stack_sets_store_name_and_eso_namespace_then_rules_judge_with_them() -> None:
     """A non-default ESO namespace must not let ExternalSecrets there pass review."""
-    config = {**stack_config("local"), "ameide-secrets:storeName": "vault", "ameide-secrets:esoNamespace": "eso"}
-    monkeypatch.setattr(preview, "stack_config", lambda _stack: config)
-    rules = {v.rule for v in preview.verify([external_secret_manifest("eso")], "local")}
+    config = {**config_for("local"), "ameide-secrets:storeName": "vault", "ameide-secrets:esoNamespace": "eso"}
+    rules = {v.rule for v in preview.verify(Project(), [external_secret_manifest("eso")], config)}
     # In ESO's namespace, and reading through ameide-vault, which is not this stack's store.
     assert {"external-secret-namespace", "external-secret-store-ref"} <= rules

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from declarations.settings import SettingsError
-from rendering import preview_access
+from ameide_secrets.declare.settings import SettingsError
+from ameide_secrets.render import preview_access
 
 from helpers import STACKS, settings_for
 from kube_cel import evaluate

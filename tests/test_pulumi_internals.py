@@ -8,7 +8,7 @@ import pulumi
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime.proto import source_pb2
 
-from tools import harness, pulumi_internals
+from ameide_secrets.offline import harness, pulumi_internals
 
 
 def test_event_loop_when_called_then_the_same_running_loop_of_this_thread() -> None:

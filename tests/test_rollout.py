@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from declarations import inventory
-from declarations.settings import ROOT
-from tools import preview, rollout
+from ameide_secrets import rollout
+from ameide_secrets.cli import rollout as verb
+from ameide_secrets.offline import preview
+from ameide_secrets.project import REPOSITORY, Project
 
-from helpers import STACKS
+from helpers import STACKS, discover
 
 MODULE = """from components import ExternalSecretSpec, WorkloadSecretsArgs
 WORKLOAD = WorkloadSecretsArgs(
@@ -23,7 +24,7 @@ WORKLOAD = WorkloadSecretsArgs(
 
 
 @pytest.fixture
-def tree(write_module: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch) -> Path:
+def tree(write_module: Callable[[str, str], Path]) -> Path:
     """A workloads/ tree with one workload per rollout stage, used as the inventory."""
     write_module("web/www.py", MODULE.format(workload="www", team="web", namespace="ameide", rollout="production"))
     write_module("core/graph.py", MODULE.format(workload="graph", team="core", namespace="ameide", rollout="staging"))
@@ -31,12 +32,11 @@ def tree(write_module: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPat
         "observability/alertmanager.py",
         MODULE.format(workload="alertmanager", team="observability", namespace="monitoring", rollout="local"),
     )
-    monkeypatch.setattr(inventory, "WORKLOADS_DIR", workloads)
     return workloads
 
 
 def test_matrix_when_rolled_out_then_owned_up_to_rollout_and_legacy_beyond(tree: Path) -> None:
-    rows = {r.workload: (r.team, r.namespace, r.environments) for r in rollout.matrix(inventory.discover())}
+    rows = {r.workload: (r.team, r.namespace, r.environments) for r in rollout.matrix(discover(tree))}
     assert rows == {
         "graph": ("core", "ameide", {"local": "owned", "staging": "owned", "production": "legacy"}),
         "alertmanager": ("observability", "monitoring", {"local": "owned", "staging": "legacy", "production": "legacy"}),
@@ -45,7 +45,7 @@ def test_matrix_when_rolled_out_then_owned_up_to_rollout_and_legacy_beyond(tree:
 
 
 def test_render_markdown_when_rendered_then_table_row_per_workload_and_legacy_counts(tree: Path) -> None:
-    markdown = rollout.render_markdown(rollout.matrix(inventory.discover()))
+    markdown = rollout.render_markdown(rollout.matrix(discover(tree)))
     assert "| workload | team | namespace | local | staging | production |\n| --- | --- | --- | --- | --- | --- |\n" in markdown
     assert "| graph | core | ameide | owned | owned | legacy |\n" in markdown
     assert "| alertmanager | observability | monitoring | owned | legacy | legacy |\n" in markdown
@@ -55,7 +55,7 @@ def test_render_markdown_when_rendered_then_table_row_per_workload_and_legacy_co
 
 
 def test_main_when_json_then_one_object_per_workload(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert rollout.main(["--format", "json"]) == 0
+    assert verb.main(["--format", "json", "--root", str(tree.parent)]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document[0] == {
         "workload": "graph",
@@ -68,10 +68,10 @@ def test_main_when_json_then_one_object_per_workload(tree: Path, capsys: pytest.
 
 
 def test_main_when_declarations_invalid_then_exit_1_with_problems(
-    write_module: Callable[[str, str], Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    write_module: Callable[[str, str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(inventory, "WORKLOADS_DIR", write_module("core/graph.py", "WORKLOAD = 1\n"))
-    assert rollout.main([]) == 1
+    tree = write_module("core/graph.py", "WORKLOAD = 1\n")
+    assert verb.main(["--root", str(tree.parent)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert "workloads/core/graph.py (workload graph): WORKLOAD: the module must define WORKLOAD" in err
@@ -79,12 +79,12 @@ def test_main_when_declarations_invalid_then_exit_1_with_problems(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_matrix_when_compared_with_stack_then_owned_exactly_what_the_stack_renders(stack: str) -> None:
-    result = preview.preview(stack)
+    result = preview.preview(Project(), stack)
     environment = result.outputs["environment"]
-    owned = [r.workload for r in rollout.matrix(inventory.discover()) if r.environments[environment] == rollout.OWNED]
+    owned = [r.workload for r in rollout.matrix(discover()) if r.environments[environment] == rollout.OWNED]
     assert sorted(owned) == result.outputs["ownedWorkloads"]
 
 
 def test_docs_rollout_when_compared_with_workloads_then_current() -> None:
-    current = rollout.render_markdown(rollout.matrix(inventory.discover()))
-    assert (ROOT / "docs" / "rollout.md").read_text() == current, "docs/rollout.md is stale: run `make rollout`"
+    current = rollout.render_markdown(rollout.matrix(discover()))
+    assert (REPOSITORY / "docs" / "rollout.md").read_text() == current, "docs/rollout.md is stale: run `make rollout`"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pulumi
 import pytest
 
+from ameide_secrets.offline import harness
+from ameide_secrets.rules.gate import RolloutGateError, enforce, qualified, skipped
 from components.rollout_gate import RolloutGate, RolloutGateArgs
-from rules.gate import RolloutGateError, enforce, qualified, skipped
-from tools import harness
 
 UPSTREAM = "organization/ameide-secrets/staging"
 OWNED = {"graph": "workloads/core/graph.py", "keycloak": "workloads/identity/keycloak.py", "threads": "workloads/core/threads.py"}

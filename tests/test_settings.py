@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pydantic.alias_generators import to_snake
 
-from declarations.settings import PROJECT, ROOT, SettingsError, StackSettings, stack_config, stack_names
-from declarations.spec import Environment
+from ameide_secrets.declare.settings import PROJECT, SettingsError, StackSettings
+from ameide_secrets.declare.spec import Environment
 
-from helpers import settings_for
+from helpers import config_for, settings_for
 
 
 def config_values(stack: str, **overrides: str) -> dict[str, str]:
     """A real stack's `ameide-secrets:*` values keyed by alias, as `from_config` takes them."""
-    values = {key.split(":", 1)[1]: value for key, value in stack_config(stack).items() if key.startswith(f"{PROJECT}:")}
+    values = {key.split(":", 1)[1]: value for key, value in config_for(stack).items() if key.startswith(f"{PROJECT}:")}
     values.update(overrides)
     return values
 
@@ -24,114 +22,6 @@ def settings_error(stack: str, **overrides: str) -> list[str]:
     with pytest.raises(SettingsError) as info:
         settings_for(stack, **overrides)
     return str(info.value).splitlines()
-
-
-# --- stack_config on the real repository -----------------------------------------------------
-
-
-def test_stack_config_when_real_stack_includes_pulumi_yaml_defaults() -> None:
-    config = stack_config("staging")
-    assert config["ameide-secrets:storeName"] == "ameide-vault"
-    assert config["ameide-secrets:vaultKvMount"] == "secret"
-    assert config["ameide-secrets:vaultCaKey"] == "ca.crt"
-    assert config["ameide-secrets:environment"] == "staging"
-    assert config["ameide-secrets:kubeContext"] == "ameide-staging"
-
-
-def test_stack_config_when_stack_file_sets_a_defaulted_key_stack_wins() -> None:
-    assert stack_config("local")["ameide-secrets:refreshInterval"] == "15m"
-    assert stack_config("staging")["ameide-secrets:refreshInterval"] == "1h"
-
-
-# --- stack_config on a temporary project -----------------------------------------------------
-
-PROJECT_YAML = """\
-name: ameide-secrets
-runtime: python
-config:
-  environment:
-    type: string
-  storeName:
-    type: string
-    default: from-project
-  refreshInterval:
-    type: string
-    default: 1h
-  dryRun:
-    type: boolean
-    default: true
-  replicas:
-    type: integer
-    default: 3
-  ameide-secrets:qualified:
-    type: string
-    default: q
-"""
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    (tmp_path / "Pulumi.yaml").write_text(PROJECT_YAML)
-    return tmp_path
-
-
-def write_stack(root: Path, stack: str, config: str) -> None:
-    (root / f"Pulumi.{stack}.yaml").write_text(config)
-
-
-def test_stack_config_when_key_in_both_files_stack_file_wins(project: Path) -> None:
-    write_stack(project, "x", "config:\n  ameide-secrets:storeName: from-stack\n  ameide-secrets:environment: local\n")
-    config = stack_config("x", root=project)
-    assert config["ameide-secrets:storeName"] == "from-stack"
-    assert config["ameide-secrets:refreshInterval"] == "1h"
-    assert config["ameide-secrets:environment"] == "local"
-
-
-def test_stack_config_when_key_has_no_default_and_stack_omits_it_is_absent(project: Path) -> None:
-    write_stack(project, "x", "config: {}\n")
-    assert "ameide-secrets:environment" not in stack_config("x", root=project)
-
-
-def test_stack_config_when_stack_file_has_no_config_returns_defaults(project: Path) -> None:
-    write_stack(project, "x", "# nothing yet\n")
-    assert stack_config("x", root=project) == {
-        "ameide-secrets:storeName": "from-project",
-        "ameide-secrets:refreshInterval": "1h",
-        "ameide-secrets:dryRun": "true",
-        "ameide-secrets:replicas": "3",
-        "ameide-secrets:qualified": "q",
-    }
-
-
-@pytest.mark.parametrize(
-    ("yaml_value", "expected"),
-    [("false", "false"), ("true", "true"), ("5", "5"), ("1.5", "1.5"), ("[a, b]", '["a", "b"]'), ("{a: 1}", '{"a": 1}')],
-)
-def test_stack_config_when_value_not_a_string_becomes_config_string(project: Path, yaml_value: str, expected: str) -> None:
-    write_stack(project, "x", f"config:\n  ameide-secrets:dryRun: {yaml_value}\n")
-    assert stack_config("x", root=project)["ameide-secrets:dryRun"] == expected
-
-
-def test_stack_config_when_other_namespace_key_passes_through(project: Path) -> None:
-    write_stack(project, "x", "config:\n  kubernetes:context: kind\n")
-    assert stack_config("x", root=project)["kubernetes:context"] == "kind"
-
-
-def test_stack_config_when_unknown_project_key_names_file_and_key(project: Path) -> None:
-    write_stack(project, "x", "config:\n  ameide-secrets:storName: typo\n")
-    with pytest.raises(SettingsError) as info:
-        stack_config("x", root=project)
-    assert str(info.value) == (
-        "Pulumi.x.yaml: ameide-secrets:storName: unknown setting (the settings are declared in Pulumi.yaml)"
-    )
-
-
-def test_stack_config_when_stack_file_missing_lists_stacks(project: Path) -> None:
-    write_stack(project, "x", "config: {}\n")
-    write_stack(project, "a", "config: {}\n")
-    with pytest.raises(SettingsError) as info:
-        stack_config("prod", root=project)
-    assert str(info.value) == "no stack 'prod': Pulumi.prod.yaml does not exist (stacks: a, x)"
 
 
 # --- StackSettings.from_config -----------------------------------------------------------------
@@ -310,18 +200,6 @@ def test_from_config_when_real_stack_then_vault_managed_outside_local_and_namesp
 ) -> None:
     settings = settings_for(stack)
     assert (settings.vault_manage, settings.auth_mode, settings.vault_audience) == (managed, "referent", "vault")
-
-
-def test_stack_names_when_stack_file_has_bad_environment_then_settings_error_names_file_and_key(tmp_path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (tmp_path / "Pulumi.local.yaml").write_text((ROOT / "Pulumi.local.yaml").read_text())
-    (tmp_path / "Pulumi.qa.yaml").write_text(
-        (ROOT / "Pulumi.local.yaml").read_text().replace("environment: local", "environment: qa")
-    )
-    with pytest.raises(
-        SettingsError, match=r"Pulumi.qa.yaml: ameide-secrets:environment: Input should be 'local', 'staging' or 'production'"
-    ):
-        stack_names(tmp_path)
 
 
 def test_from_config_when_reviewer_is_esos_own_account_then_refused() -> None:

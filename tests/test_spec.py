@@ -8,28 +8,33 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from declarations.spec import (
+from ameide_secrets.declare.spec import (
     DeclarationError,
     Environment,
     ExternalSecretSpec,
-    Problem,
     RemoteRef,
     WorkloadSecretsArgs,
     go_duration_problem,
     problems_from_validation_error,
 )
+from ameide_secrets.findings import Finding
 
 MakeWorkload = Callable[..., WorkloadSecretsArgs]
 
 
-def format_problems(make_workload: MakeWorkload, **fields: Any) -> list[Problem]:
+def at(path: str, message: str) -> Finding:
+    """A finding at a field path, as the declaration models report one."""
+    return Finding(message, field=path)
+
+
+def format_problems(make_workload: MakeWorkload, **fields: Any) -> list[Finding]:
     """The pydantic (format) problems of a workload built from plain data, as a user sees them."""
     with pytest.raises(ValidationError) as info:
         make_workload(**fields)
     return problems_from_validation_error(info.value)
 
 
-def rule_problems(make_workload: MakeWorkload, **fields: Any) -> list[Problem]:
+def rule_problems(make_workload: MakeWorkload, **fields: Any) -> list[Finding]:
     """The within-workload rule problems of a workload."""
     with pytest.raises(DeclarationError) as info:
         make_workload(**fields)
@@ -147,13 +152,13 @@ def test_workload_prefix_when_key_prefix_set_overrides_and_is_enforced(make_work
     workload = make_workload(key_prefix="shared/db/", external_secrets=[es(data={"URL": "shared/db/url"})])
     assert workload.prefix == "shared/db/"
     problems = rule_problems(make_workload, key_prefix="shared/db/")
-    assert [p.path for p in problems] == ['WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]']
+    assert [p.field for p in problems] == ['WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]']
 
 
 @pytest.mark.parametrize("prefix", ["shared/db", "/shared/", "/", "*/", "shared/+/", "shared//", "shared/../", 'a"b/'])
 def test_workload_key_prefix_when_malformed_or_a_vault_wildcard_reports_it(make_workload: MakeWorkload, prefix: str) -> None:
     assert format_problems(make_workload, key_prefix=prefix) == [
-        Problem(
+        at(
             "WORKLOAD.key_prefix",
             f"{prefix!r} must be a Vault path ending in '/', e.g. 'shared/db/': letters, digits, '-', '_' and '.' "
             "between slashes ('*' and '+' are wildcards in Vault policies)",
@@ -167,7 +172,7 @@ def test_workload_key_prefix_when_malformed_or_a_vault_wildcard_reports_it(make_
 def test_rules_when_data_key_outside_prefix_names_path_and_fix(make_workload: MakeWorkload) -> None:
     problems = rule_problems(make_workload, external_secrets=[es(data={"SECRET_KEY_BASE": "growth/x"})])
     assert problems == [
-        Problem(
+        at(
             'WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]',
             "key 'growth/x' is outside the workload's prefix 'plausible/' (use a key under plausible/, or set key_prefix)",
         )
@@ -176,20 +181,20 @@ def test_rules_when_data_key_outside_prefix_names_path_and_fix(make_workload: Ma
 
 def test_rules_when_data_from_key_outside_prefix_names_index(make_workload: MakeWorkload) -> None:
     problems = rule_problems(make_workload, external_secrets=[es(data_from=["plausible/ok", "growth/all"])])
-    assert [p.path for p in problems] == ["WORKLOAD.external_secrets[0].data_from[1]"]
+    assert [p.field for p in problems] == ["WORKLOAD.external_secrets[0].data_from[1]"]
 
 
 def test_rules_when_key_shares_only_a_name_prefix_is_outside(make_workload: MakeWorkload) -> None:
     """`plausible-admin/x` is another workload's key, not under `plausible/`."""
     problems = rule_problems(make_workload, external_secrets=[es(data={"A": "plausible-admin/x"})])
-    assert [p.path for p in problems] == ['WORKLOAD.external_secrets[0].data["A"]']
+    assert [p.field for p in problems] == ['WORKLOAD.external_secrets[0].data["A"]']
 
 
 @pytest.mark.parametrize("creation", ["Orphan", "Merge", "None", "CreateOrMerge"])
 def test_rules_when_delete_without_owner_names_path_and_fix(make_workload: MakeWorkload, creation: str) -> None:
     problems = rule_problems(make_workload, external_secrets=[es(creation_policy=creation, deletion_policy="Delete")])
     assert problems == [
-        Problem(
+        at(
             "WORKLOAD.external_secrets[0].deletion_policy",
             f'deletion policy "Delete" needs creation policy "Owner", got {creation!r} (use deletion policy "Retain")',
         )
@@ -199,7 +204,7 @@ def test_rules_when_delete_without_owner_names_path_and_fix(make_workload: MakeW
 def test_rules_when_merge_deletion_with_none_creation_names_path_and_fix(make_workload: MakeWorkload) -> None:
     problems = rule_problems(make_workload, external_secrets=[es(creation_policy="None", deletion_policy="Merge")])
     assert problems == [
-        Problem(
+        at(
             "WORKLOAD.external_secrets[0].deletion_policy",
             'deletion policy "Merge" cannot be used with creation policy "None": there is no Secret to merge (use "Retain")',
         )
@@ -218,7 +223,7 @@ def test_rules_when_policy_pair_allowed_by_eso_accepts(make_workload: MakeWorklo
 def test_rules_when_neither_data_nor_data_from_names_the_external_secret(make_workload: MakeWorkload) -> None:
     problems = rule_problems(make_workload, external_secrets=[{"name": "plausible-secrets"}])
     assert problems == [
-        Problem(
+        at(
             "WORKLOAD.external_secrets[0]",
             "ExternalSecret 'plausible-secrets' reads no keys: ESO rejects an ExternalSecret without data or dataFrom (add at least one entry)",
         )
@@ -241,13 +246,13 @@ def test_rules_when_several_broken_reports_all_together(make_workload: MakeWorkl
         )
     error = info.value
     assert error.workload == "plausible"
-    assert [p.path for p in error.problems] == [
+    assert [p.field for p in error.problems] == [
         "WORKLOAD.external_secrets[0].deletion_policy",
         'WORKLOAD.external_secrets[0].data["A"]',
         "WORKLOAD.external_secrets[1]",
         "WORKLOAD.external_secrets[2].data_from[0]",
     ]
-    assert str(error).splitlines() == [f"{p.path}: {p.message}" for p in error.problems]
+    assert str(error).splitlines() == [f"{p.field}: {p.message}" for p in error.problems]
 
 
 # --- format problems (pydantic, via problems_from_validation_error) ------------------------------
@@ -258,7 +263,7 @@ def test_format_when_decoding_strategy_unknown_names_camel_case_path(make_worklo
         make_workload, external_secrets=[es(data={"X": {"key": "plausible/x", "decodingStrategy": "Hex"}})]
     )
     assert problems == [
-        Problem(
+        at(
             'WORKLOAD.external_secrets[0].data["X"].decodingStrategy',
             "Input should be 'Auto', 'Base64', 'Base64URL' or 'None', got 'Hex'",
         )
@@ -267,7 +272,7 @@ def test_format_when_decoding_strategy_unknown_names_camel_case_path(make_worklo
 
 def test_format_when_rollout_unknown_lists_environments(make_workload: MakeWorkload) -> None:
     assert format_problems(make_workload, rollout="dev") == [
-        Problem("WORKLOAD.rollout", "Input should be 'local', 'staging' or 'production', got 'dev'")
+        at("WORKLOAD.rollout", "Input should be 'local', 'staging' or 'production', got 'dev'")
     ]
 
 
@@ -284,19 +289,19 @@ def test_format_when_rollout_unknown_lists_environments(make_workload: MakeWorkl
 )
 def test_format_when_unknown_field_points_at_spelling(make_workload: MakeWorkload, fields: dict[str, Any], path: str) -> None:
     assert format_problems(make_workload, **fields) == [
-        Problem(path, "unknown field (check the spelling against declarations/spec.py)")
+        at(path, "unknown field (check the spelling against declarations/spec.py)")
     ]
 
 
 def test_format_when_required_field_missing_names_it(make_workload: MakeWorkload) -> None:
     problems = format_problems(make_workload, external_secrets=[{"data": {"A": "plausible/a"}}])
-    assert problems == [Problem("WORKLOAD.external_secrets[0].name", "required field is missing")]
+    assert problems == [at("WORKLOAD.external_secrets[0].name", "required field is missing")]
 
 
 def test_format_when_top_level_field_missing_names_it() -> None:
     with pytest.raises(ValidationError) as info:
         WorkloadSecretsArgs(workload="plausible", namespace="ameide", rollout="local")
-    assert problems_from_validation_error(info.value) == [Problem("WORKLOAD.team", "required field is missing")]
+    assert problems_from_validation_error(info.value) == [at("WORKLOAD.team", "required field is missing")]
 
 
 @pytest.mark.parametrize("duration", ["1h", "15m", "1h30m", "0", "1.5h", "500ms", "90s"])
@@ -308,7 +313,7 @@ def test_format_when_refresh_interval_is_go_duration_accepts(duration: str) -> N
 @pytest.mark.parametrize("duration", ["1 hour", "1d", "h", "", "1H", "00:15"])
 def test_format_when_refresh_interval_not_go_duration_names_path(make_workload: MakeWorkload, duration: str) -> None:
     assert format_problems(make_workload, external_secrets=[es(refresh_interval=duration)]) == [
-        Problem(
+        at(
             "WORKLOAD.external_secrets[0].refresh_interval",
             f'{duration!r} must be a Go duration such as "1h", "15m" or "1h30m" ("0" syncs once)',
         )
@@ -326,7 +331,7 @@ def test_format_when_refresh_interval_not_go_duration_names_path(make_workload: 
 )
 def test_format_when_reserved_label_prefix_is_rejected(make_workload: MakeWorkload, field: str, key: str, what: str) -> None:
     assert format_problems(make_workload, external_secrets=[es(**{field: {key: "x"}})]) == [
-        Problem(
+        at(
             f"WORKLOAD.external_secrets[0].{field}",
             f"{what} key {key!r} is reserved for the platform (prefixes ameide.io/, pulumi.com/, app.kubernetes.io/managed-by)",
         )
@@ -343,7 +348,7 @@ def test_format_when_user_labels_are_valid_keeps_them(make_workload: MakeWorkloa
 
 def test_format_when_label_value_invalid_names_label(make_workload: MakeWorkload) -> None:
     problems = format_problems(make_workload, external_secrets=[es(labels={"tier": "free text"})])
-    assert [p.path for p in problems] == ["WORKLOAD.external_secrets[0].labels"]
+    assert [p.field for p in problems] == ["WORKLOAD.external_secrets[0].labels"]
     assert problems[0].message.startswith("label 'tier' value 'free text' must be alphanumerics")
 
 
@@ -366,19 +371,19 @@ def test_format_when_label_value_invalid_names_label(make_workload: MakeWorkload
 )
 def test_format_when_vault_key_malformed_names_key_path(make_workload: MakeWorkload, key: str, message: str) -> None:
     assert format_problems(make_workload, external_secrets=[es(data={"X": key})]) == [
-        Problem('WORKLOAD.external_secrets[0].data["X"].key', message)
+        at('WORKLOAD.external_secrets[0].data["X"].key', message)
     ]
 
 
 def test_format_when_data_from_key_malformed_names_index(make_workload: MakeWorkload) -> None:
     problems = format_problems(make_workload, external_secrets=[es(data_from=["plausible/ok", "/abs"])])
-    assert [p.path for p in problems] == ["WORKLOAD.external_secrets[0].data_from[1].key"]
+    assert [p.field for p in problems] == ["WORKLOAD.external_secrets[0].data_from[1].key"]
 
 
 def test_format_when_secret_key_invalid_names_data(make_workload: MakeWorkload) -> None:
     problems = format_problems(make_workload, external_secrets=[es(data={"a/b": "plausible/a"})])
     assert problems == [
-        Problem(
+        at(
             "WORKLOAD.external_secrets[0].data",
             "secret key 'a/b' must consist of alphanumerics, '-', '_' or '.', and not be '.' or start with '..' (a Kubernetes Secret key)",
         )
@@ -388,13 +393,13 @@ def test_format_when_secret_key_invalid_names_data(make_workload: MakeWorkload) 
 @pytest.mark.parametrize(("field", "value"), [("workload", "Plausible"), ("team", "team_a"), ("namespace", "-ameide")])
 def test_format_when_label_field_malformed_names_field(make_workload: MakeWorkload, field: str, value: str) -> None:
     problems = format_problems(make_workload, **{field: value})
-    assert [p.path for p in problems] == [f"WORKLOAD.{field}"]
+    assert [p.field for p in problems] == [f"WORKLOAD.{field}"]
     assert problems[0].message.startswith(f"{value!r} must be a DNS-1123 label")
 
 
 def test_format_when_external_secret_name_malformed_names_it(make_workload: MakeWorkload) -> None:
     problems = format_problems(make_workload, external_secrets=[es(name="Plausible_Secrets")])
-    assert [p.path for p in problems] == ["WORKLOAD.external_secrets[0].name"]
+    assert [p.field for p in problems] == ["WORKLOAD.external_secrets[0].name"]
 
 
 def test_format_when_several_broken_reports_all_together(make_workload: MakeWorkload) -> None:
@@ -403,7 +408,7 @@ def test_format_when_several_broken_reports_all_together(make_workload: MakeWork
         rollout="dev",
         external_secrets=[es(refresh_interval="soon", data={"X": {"key": "plausible/x", "decodingStrategy": "Hex"}})],
     )
-    assert sorted(p.path for p in problems) == sorted(
+    assert sorted(p.field for p in problems) == sorted(
         [
             "WORKLOAD.rollout",
             "WORKLOAD.external_secrets[0].refresh_interval",
@@ -416,4 +421,4 @@ def test_format_when_secret_key_named_like_a_field_keeps_dotted_path(make_worklo
     problems = format_problems(
         make_workload, external_secrets=[es(data={"labels": {"key": "plausible/x", "decodingStrategy": "Hex"}})]
     )
-    assert [p.path for p in problems] == ['WORKLOAD.external_secrets[0].data["labels"].decodingStrategy']
+    assert [p.field for p in problems] == ['WORKLOAD.external_secrets[0].data["labels"].decodingStrategy']

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from declarations import inventory, team_module
-from declarations.inventory import DeclarationErrors
+from ameide_secrets.declare import team_module
+from ameide_secrets.declare.inventory import DeclarationErrors
+from ameide_secrets.project import REPOSITORY
+
+from helpers import discover
 
 HEADER = "from components import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs\n"
 
@@ -38,7 +41,7 @@ HOSTILE = {
     "cross-module": "from workloads.identity.keycloak import WORKLOAD as OTHER",
     "environ": "from os import environ",
     "environ-in-message": "X = WorkloadSecretsArgs(workload=environ['AMEIDE_CANARY'])",
-    "platform-module": "from declarations.settings import ROOT",
+    "platform-module": "from declarations.settings import REPOSITORY",
     "components-attribute": "from components import spec",
     "model-attribute": "X = RemoteRef.model_construct(key='x')",
     "walrus": "X = (Y := open('{marker}', 'w'))",
@@ -65,7 +68,7 @@ HOSTILE = {
 
 def problems(tree: Path) -> list[str]:
     with pytest.raises(DeclarationErrors) as caught:
-        inventory.discover(tree)
+        discover(tree)
     return [str(p) for p in caught.value.problems]
 
 
@@ -143,7 +146,7 @@ def test_read_when_data_constructs_then_same_declaration_as_literals() -> None:
 
 
 def test_read_when_every_repository_module_then_no_problem() -> None:
-    for path in sorted(inventory.WORKLOADS_DIR.glob("*/*.py")):
+    for path in sorted((REPOSITORY / "workloads").glob("*/*.py")):
         data = team_module.read(path.read_text(), path.name)
         assert (data.line_problems, data.field_problems) == ([], []), path
         assert data.workload is not None
@@ -182,7 +185,7 @@ def test_read_when_model_called_without_import_then_told_to_import() -> None:
 
 
 def test_security_doc_when_it_counts_hostile_modules_then_the_count_is_this_suite() -> None:
-    assert f"({len(HOSTILE)} modules;" in (inventory.ROOT / "docs" / "security.md").read_text()
+    assert f"({len(HOSTILE)} modules;" in (REPOSITORY / "docs" / "security.md").read_text()
 
 
 def test_read_when_module_doubles_a_value_line_after_line_then_refused_before_memory_runs_out() -> None:

@@ -11,16 +11,16 @@ from typing import Any
 import pytest
 import yaml
 
-from declarations import inventory
-from declarations.inventory import DeclarationErrors, Grant
-from declarations.spec import DeclarationError, WorkloadSecretsArgs
-from rendering import admission, vault_config
-from rules import policies, tenancy
+from ameide_secrets.declare.inventory import DeclarationErrors, Grant
+from ameide_secrets.declare.spec import DeclarationError, WorkloadSecretsArgs
+from ameide_secrets.project import REPOSITORY
+from ameide_secrets.render import admission, vault_plan
+from ameide_secrets.rules import guardrails, tenancy
 
-from helpers import external_secret_manifest, settings_for
+from helpers import discover, external_secret_manifest, settings_for
 from kube_cel import evaluate
 
-ROOT_REGISTRY = yaml.safe_load((inventory.ROOT / tenancy.REGISTRY_PATH).read_text())
+ROOT_REGISTRY = yaml.safe_load((REPOSITORY / tenancy.REGISTRY_PATH).read_text())
 OBSERVABILITY_ONLY = {"teams": {"observability": {"namespaces": ["monitoring"], "key_prefixes": []}}, "legacy": []}
 
 
@@ -45,7 +45,7 @@ def secrets(*keys: str, name: str = "prometheus-secrets", **spec: str) -> str:
 
 def problems(tree: Path) -> list[str]:
     with pytest.raises(DeclarationErrors) as caught:
-        inventory.discover(tree)
+        discover(tree)
     return [str(p) for p in caught.value.problems]
 
 
@@ -53,9 +53,9 @@ def problems(tree: Path) -> list[str]:
 
 
 def test_registry_when_committed_then_every_team_folder_has_an_entry_and_every_workload_fits() -> None:
-    folders = {p.name for p in inventory.WORKLOADS_DIR.iterdir() if p.is_dir() and not p.name.startswith("_")}
+    folders = {p.name for p in (REPOSITORY / "workloads").iterdir() if p.is_dir() and not p.name.startswith("_")}
     assert set(ROOT_REGISTRY["teams"]) == folders
-    declared = inventory.discover()  # raises on any refusal
+    declared = discover()  # raises on any refusal
     adopted = {f"{d.args.namespace}/{s.name}" for d in declared for s in d.args.external_secrets if d.args.adopts(s)}
     assert adopted <= set(ROOT_REGISTRY["legacy"])
 
@@ -63,7 +63,7 @@ def test_registry_when_committed_then_every_team_folder_has_an_entry_and_every_w
 def test_codeowners_when_registry_changes_then_platform_reviews() -> None:
     lines = [
         line.split()
-        for line in (inventory.ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
+        for line in (REPOSITORY / ".github" / "CODEOWNERS").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     assert ["/platform/", "@ameide/platform"] in lines
@@ -159,7 +159,7 @@ def test_discover_when_granted_prefix_then_key_prefix_under_it_allowed(write_mod
     tree = write_module(
         "data/flyway.py", module("flyway", 'key_prefix="legacy-db/flyway/", ' + secrets("legacy-db/flyway/url"), "ameide", "data")
     )
-    [declared] = inventory.discover(tree)
+    [declared] = discover(tree)
     assert declared.args.prefix == "legacy-db/flyway/"
 
 
@@ -263,13 +263,13 @@ def test_admission_when_key_is_non_canonical_then_refused_even_under_a_declared_
 def test_policy_rule_when_externalsecret_namespace_then_system_namespaces_refused(namespace: str, refused: bool) -> None:
     manifest = external_secret_manifest()
     manifest["metadata"]["namespace"] = namespace
-    violations = [v for v in policies.check([manifest]) if v.rule == "external-secret-namespace"]
+    violations = [v for v in guardrails.check([manifest]) if v.rule == "external-secret-namespace"]
     assert bool(violations) is refused
 
 
 def test_vault_policy_when_prefix_non_canonical_then_generation_refuses() -> None:
     with pytest.raises(ValueError, match="starts with 'secret/'"):
-        vault_config.acl_policy(settings_for("staging"), [Grant("ameide", "secret/keycloak/", "workloads/x/y.py", False)])
+        vault_plan.acl_policy(settings_for("staging"), [Grant("ameide", "secret/keycloak/", "workloads/x/y.py", False)])
 
 
 @pytest.mark.parametrize("key", ["plausible/db", "plausible/a/b", "plausible-admin/x", "growth/x", "plausible"])
@@ -288,13 +288,13 @@ def test_key_prefix_when_key_given_then_declaration_policy_admission_and_vault_a
         declared = True
     manifest = external_secret_manifest()
     manifest["spec"]["data"] = [{"secretKey": "K", "remoteRef": {"key": key}}]
-    policy = any(v.rule == "external-secret-key-prefix" for v in policies.check([manifest]))
+    policy = any(v.rule == "external-secret-key-prefix" for v in guardrails.check([manifest]))
     grants = [Grant("ameide", "plausible/", "workloads/analytics/plausible.py", False)]
     variables = admission.external_secret_policy(settings_for("staging"), ["ameide"], grants)["spec"]["variables"]
     [refused] = [v for v in variables if v["name"] == "refusedKeys"]
     allowed = {"plausible/": "workloads/analytics/plausible.py"}
     in_cel = evaluate(refused["expression"], {"variables": {"keys": [key], "allowed": allowed}}) == [key]
-    acl = vault_config.acl_policy(settings_for("staging"), grants)
+    acl = vault_plan.acl_policy(settings_for("staging"), grants)
     vault_paths = [line.split('"')[1] for line in acl.splitlines() if line.startswith("path ")]
     in_vault = not any(fnmatch.fnmatchcase(f"secret/data/{key}", path) for path in vault_paths)
     assert (declared, policy, in_cel, in_vault) == (outside,) * 4

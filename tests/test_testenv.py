@@ -1,4 +1,4 @@
-"""tools.testenv's files for a loopback environment (the processes themselves: tests/e2e)."""
+"""lab.testenv's files for a loopback environment (the processes themselves: tests/e2e)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from declarations.settings import ROOT
-from tools import testenv
+from ameide_secrets.project import REPOSITORY, Project
+from lab import testenv
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
@@ -33,14 +33,14 @@ def test_stack_config_when_written_then_committed_file_plus_loopback_overrides_a
     environment: tuple[Path, testenv.State], stack: str
 ) -> None:
     directory, state = environment
-    committed = (ROOT / f"Pulumi.{stack}.yaml").read_text()
-    path = testenv.stack_config(directory, state, stack)
-    assert (ROOT / f"Pulumi.{stack}.yaml").read_text() == committed
+    committed = (REPOSITORY / f"Pulumi.{stack}.yaml").read_text()
+    path = testenv.stack_config(directory, state, stack, Project())
+    assert (REPOSITORY / f"Pulumi.{stack}.yaml").read_text() == committed
     written = yaml.safe_load(path.read_text())["config"]
     for key, value in yaml.safe_load(committed)["config"].items():
         if key.removeprefix("ameide-secrets:") not in {"vaultServer", "vaultManage", "readinessTimeoutSeconds"}:
             assert written[key] == value, key
-    settings = testenv.settings_for(directory, stack)
+    settings = testenv.stack_for(directory, stack).settings
     ports = state.clusters[stack]
     assert settings.vault_server == f"https://127.0.0.1:{ports.vault}"
     assert settings.vault_kubernetes_host == f"https://127.0.0.1:{ports.api}"
@@ -57,7 +57,7 @@ def test_state_when_saved_then_private_and_read_back(environment: tuple[Path, te
 
 
 def test_state_when_missing_then_error_names_the_directory_and_the_command(tmp_path: Path) -> None:
-    with pytest.raises(testenv.TestEnvError, match=rf"{tmp_path}/state.json: no environment here .*tools.testenv up --dir"):
+    with pytest.raises(testenv.TestEnvError, match=rf"{tmp_path}/state.json: no environment here .*lab.testenv up --dir"):
         testenv.State.load(tmp_path)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from ameide_secrets.declare.inventory import Grant
+from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.offline.harness import RunResult
+from ameide_secrets.render import vault_plan
 from components.vault_access import VaultAccess, VaultAccessArgs
-from declarations.inventory import Grant
-from declarations.settings import StackSettings
-from rendering import vault_config
-from tools.harness import RunResult
 
 from helpers import settings_for
 
@@ -24,7 +24,7 @@ GRANTS = [Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetc
 
 @pytest.fixture
 def vault_run(pulumi_run, staging_settings: StackSettings) -> RunResult:
-    return pulumi_run(lambda: VaultAccess("vault", VaultAccessArgs(staging_settings, ["ameide"], GRANTS)))
+    return pulumi_run(lambda: VaultAccess("vault", VaultAccessArgs(vault_plan.plan(staging_settings, ["ameide"], GRANTS))))
 
 
 def test_vault_access_when_created_then_backend_config_role_policies_and_identity_under_component(vault_run: RunResult) -> None:
@@ -45,11 +45,11 @@ def test_vault_access_when_created_then_policies_are_the_pure_hcl(vault_run: Run
     assert {r.name: r.inputs for r in vault_run.by_type(POLICY)} == {
         "ameide-vault-read-ameide": {
             "name": "ameide-vault-read-ameide",
-            "policy": vault_config.acl_policy(staging_settings, GRANTS),
+            "policy": vault_plan.acl_policy(staging_settings, GRANTS),
         },
         "ameide-vault-preview": {
             "name": "ameide-vault-preview",
-            "policy": vault_config.preview_policy(staging_settings, ["ameide"]),
+            "policy": vault_plan.preview_policy(staging_settings, ["ameide"]),
         },
     }
 
@@ -94,7 +94,9 @@ def test_vault_access_when_created_then_no_provider_and_no_token_in_inputs(vault
 def test_vault_access_when_stack_protects_then_auth_backend_protected_and_never_disabled(
     pulumi_run, stack: str, protected: bool
 ) -> None:
-    result = pulumi_run(lambda: VaultAccess("vault", VaultAccessArgs(settings_for(stack), ["ameide"], GRANTS)), stack=stack)
+    result = pulumi_run(
+        lambda: VaultAccess("vault", VaultAccessArgs(vault_plan.plan(settings_for(stack), ["ameide"], GRANTS))), stack=stack
+    )
     assert {r.name for r in result.resources if r.protect} == ({"kubernetes-auth"} if protected else set())
     # Disabling the mount would delete every role on it: retained in every stack.
     assert {r.name for r in result.resources if r.retain_on_delete} == {"kubernetes-auth"}

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import yaml
 
-from declarations.settings import ROOT
+from ameide_secrets.project import REPOSITORY
 
 from helpers import STACKS
 
-WORKFLOWS = ROOT / ".github" / "workflows"
+WORKFLOWS = REPOSITORY / ".github" / "workflows"
 FILES = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
 _SECRET = re.compile(r"secrets\.([A-Z0-9_]+)")
 
@@ -138,13 +138,13 @@ def test_up_workflow_when_called_then_creates_stack_and_runs_up_with_policy_pack
     assert 'pulumi up --yes --stack "$STACK" --policy-pack policy' in runs
     assert "make venvs" in runs
     # Vault is checked for every declared key before the stack that will read them is changed.
-    check = next(i for i, s in enumerate(steps(job)) if "tools.vault_check" in s.get("run", ""))
+    check = next(i for i, s in enumerate(steps(job)) if "ameide-secrets vault-check" in s.get("run", ""))
     up = next(i for i, s in enumerate(steps(job)) if "pulumi up" in s.get("run", ""))
     assert check < up
-    precheck = next(i for i, s in enumerate(steps(job)) if "tools.precheck" in s.get("run", ""))
+    precheck = next(i for i, s in enumerate(steps(job)) if "ameide-secrets precheck" in s.get("run", ""))
     assert precheck < up
     # What waitFor cannot see (a Ready left from the previous spec) is checked after every deploy.
-    smoke = next(i for i, s in enumerate(steps(job)) if "tools.smoke" in s.get("run", ""))
+    smoke = next(i for i, s in enumerate(steps(job)) if "ameide-secrets smoke" in s.get("run", ""))
     assert up < smoke
     assert steps(job)[smoke]["if"] == "inputs.stack != 'local'"
     assert job["env"]["STACK"].endswith("/ameide-secrets/${{ inputs.stack }}")

@@ -8,14 +8,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.declare.spec import ExternalSecretSpec, WorkloadSecretsArgs
+from ameide_secrets.offline.harness import Registration, RunResult
+from ameide_secrets.render.manifests import external_secret
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.workload_secrets import WorkloadSecrets, WorkloadSecretsComponentArgs
-from declarations.settings import StackSettings
-from declarations.spec import ExternalSecretSpec, WorkloadSecretsArgs
-from rendering.manifests import external_secret
-from tools.harness import Registration, RunResult
 
-from helpers import settings_for, waits_for
+from helpers import platform_objects, settings_for, waits_for, workload_objects
 
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
@@ -32,12 +32,12 @@ def run_workload(pulumi_run, staging_settings) -> Callable[..., RunResult]:
             adopt = k8s.Provider("kubernetes-adopt", context="ameide-staging", upsert_existing_objects=True)
             platform = PlatformSecretAccess(
                 "platform",
-                PlatformSecretAccessArgs(settings, [args.namespace], []),
+                PlatformSecretAccessArgs(platform_objects(settings, [args.namespace], [])),
                 opts=pulumi.ResourceOptions(provider=provider),
             )
             WorkloadSecrets(
                 args.workload,
-                WorkloadSecretsComponentArgs.for_stack(args, settings, platform.prerequisites, adopt),
+                WorkloadSecretsComponentArgs(args, workload_objects(args, settings), platform.registered, adopt),
                 opts=pulumi.ResourceOptions(provider=provider),
             )
 
@@ -161,4 +161,4 @@ def test_workload_when_adopting_without_upserting_provider_then_refuses(pulumi_r
     args = make_workload(adopt=True)
 
     with pytest.raises(ValueError, match="plausible-secrets adopts a legacy object but no adopt_provider"):
-        WorkloadSecretsComponentArgs.for_stack(args, staging_settings, [])
+        WorkloadSecretsComponentArgs(args, workload_objects(args, staging_settings), {})

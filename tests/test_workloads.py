@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from declarations import inventory
-from declarations.settings import ROOT
-from declarations.spec import Environment
+from ameide_secrets.declare import inventory
+from ameide_secrets.declare.spec import Environment
+from ameide_secrets.project import REPOSITORY
+
+from helpers import discover
 
 
 def test_workloads_when_discovered_then_every_team_module_declares_one_workload() -> None:
-    modules = sorted(p for p in (ROOT / "workloads").glob("*/*.py") if not p.name.startswith("_"))
-    declared = inventory.discover()
+    modules = sorted(p for p in (REPOSITORY / "workloads").glob("*/*.py") if not p.name.startswith("_"))
+    declared = discover()
     assert len(declared) == len(modules) > 0
-    assert sorted(d.module for d in declared) == sorted(p.relative_to(ROOT).as_posix() for p in modules)
+    assert sorted(d.module for d in declared) == sorted(p.relative_to(REPOSITORY).as_posix() for p in modules)
 
 
 def test_workloads_when_stacks_rolled_out_then_ownership_shrinks_monotonically_toward_production() -> None:
-    declared = inventory.discover()
+    declared = discover()
     owned = [{d.args.workload for d in inventory.owned(declared, environment)} for environment in Environment]
     assert owned[0] >= owned[1] >= owned[2]
     assert owned[0] == {d.args.workload for d in declared}  # local owns every declared workload
 
 
 def test_workloads_when_cnpg_credentials_used_then_referenced_never_hydrated() -> None:
-    declared = inventory.discover()
+    declared = discover()
     users = [d.args.workload for d in declared if "postgres-ameide-auth" in d.args.existing_secrets]
     assert "postgres" in users
     assert "flyway" in users
@@ -33,10 +35,10 @@ def test_workloads_when_cnpg_credentials_used_then_referenced_never_hydrated() -
 def test_codeowners_when_team_folder_exists_then_owned_by_that_team() -> None:
     entries = {
         line.split()[0]: line.split()[1:]
-        for line in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
+        for line in (REPOSITORY / ".github" / "CODEOWNERS").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    folders = sorted(p.name for p in (ROOT / "workloads").iterdir() if p.is_dir() and not p.name.startswith("_"))
+    folders = sorted(p.name for p in (REPOSITORY / "workloads").iterdir() if p.is_dir() and not p.name.startswith("_"))
     assert {f"/workloads/{team}/": [f"@ameide/{team}"] for team in folders}.items() <= entries.items()
     listed = sorted(key.split("/")[2] for key in entries if key.startswith("/workloads/"))
     assert listed == folders

@@ -1,4 +1,4 @@
-"""The scenario's view of a running `tools.testenv`: kubectl as one of its users, Vault as root, Helm, Pulumi.
+"""The scenario's view of a running `lab.testenv`: kubectl as one of its users, Vault as root, Helm, Pulumi.
 
 Everything asserted comes from here: objects as the API server returns them, Secret data as stored,
 Vault values as Vault returns them. Decoded Secret values stay inside the test process.
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tools import testenv
-from tools.vault_http import VaultClient
+from lab import testenv
+from lab.vault import VaultClient
 
 from .engine import Pulumi
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from declarations import inventory
-from declarations.inventory import Grant
-from declarations.settings import StackSettings
-from rendering import plan, vault_config
-from tools import testenv, vault_http
-from tools.vault_http import random_value as canary
+from ameide_secrets.declare.inventory import Grant
+from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.project import Project
+from ameide_secrets.render import vault_plan
+from lab import testenv, vault
+from lab.vault import random_value as canary
 
 from .cluster import Environment
 from .openbao import DevServer, VaultClient, bao_binary, dev_server
@@ -93,18 +93,14 @@ def outside_keys(prefixes: list[str]) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module", params=STACKS)
 def seeded_stack(request: pytest.FixtureRequest, openbao: DevServer) -> SeededStack:
-    """The stack's declarations as `__main__.py` reads them, its policy from `vault_config.acl_policy` on the server."""
+    """The stack's declarations as `__main__.py` reads them, its policy from `vault_plan.acl_policy` on the server."""
     stack: str = request.param
-    settings = StackSettings.for_stack(stack)
-    owned = inventory.owned(inventory.discover(), settings.environment)
-    grants = inventory.grants(owned)
-    policy = vault_config.acl_policy(settings, grants)
-    declared = {
-        key: {name: canary() for name in names}
-        for key, names in vault_http.read_properties(plan.stack_manifests(settings, owned)).items()
-    }
+    computed = Project().stack(stack)
+    settings, grants = computed.settings, computed.grants
+    policy = vault_plan.acl_policy(settings, grants)
+    declared = {key: {name: canary() for name in names} for key, names in vault.read_properties(computed.manifests).items()}
     outside = {
-        kind: {key: {vault_http.WHOLE_SECRET_PROPERTY: canary()} for key in keys}
+        kind: {key: {vault.WHOLE_SECRET_PROPERTY: canary()} for key in keys}
         for kind, keys in outside_keys(sorted({grant.prefix for grant in grants})).items()
     }
 
@@ -114,8 +110,8 @@ def seeded_stack(request: pytest.FixtureRequest, openbao: DevServer) -> SeededSt
     for keys in [declared, *outside.values()]:
         for key, data in keys.items():
             root.write_kv2(settings.vault_kv_mount, key, data)
-    root.put_policy(vault_config.policy_name(settings), policy)
-    reader = root.as_token(root.create_token([vault_config.policy_name(settings)]))
+    root.put_policy(vault_plan.policy_name(settings), policy)
+    reader = root.as_token(root.create_token([vault_plan.policy_name(settings)]))
     return SeededStack(stack, settings, grants, policy, root, reader, declared, outside)
 
 
@@ -129,6 +125,5 @@ def reviewer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenReviewer
 @pytest.fixture(scope="module")
 def vault_side(seeded_stack: SeededStack, reviewer: TokenReviewer) -> list[str]:
     """The stack's kubernetes auth, role, per-namespace policies and identities on the server; its admitted namespaces."""
-    owned = inventory.owned(inventory.discover(), seeded_stack.settings.environment)
     # The stand-in plays the API server at vaultKubernetesHost: only its address and CA differ.
-    return vault_http.apply_stack(seeded_stack.root, seeded_stack.settings, owned, reviewer.url, reviewer.ca_pem)
+    return vault.apply_stack(seeded_stack.root, Project().stack(seeded_stack.stack), reviewer.url, reviewer.ca_pem)

@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
-from tools.crd_schema import crds_dir
-from tools.testenv import engines_dir, local_pulumi_env, project_copy
+from ameide_secrets.offline.crd_schema import crds_dir
+from ameide_secrets.project import REPOSITORY
+from lab.testenv import engines_dir, local_pulumi_env, project_copy
 
 
 @dataclass
@@ -75,6 +76,6 @@ def pulumi(tmp: Path) -> Pulumi:
         **local_pulumi_env(tmp, "e2e-only"),
         "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
         # The offline preview in the copy validates against the same CRDs as the checkout.
-        "ESO_CRDS_DIR": str(crds_dir()),
+        "ESO_CRDS_DIR": str(crds_dir(REPOSITORY)),
     }
     return Pulumi(project_copy(tmp / "project"), env)

@@ -1,4 +1,4 @@
-"""A throwaway OpenBao dev server (a Vault-API engine) for the e2e tests; its HTTP client is tools.vault_http."""
+"""A throwaway OpenBao dev server (a Vault-API engine) for the e2e tests; its client is lab/vault.py (hvac)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.testenv import engines_dir, free_ports
-from tools.vault_http import VaultClient, VaultError
+from lab.testenv import engines_dir, free_ports
+from lab.vault import VaultClient, VaultError
 
 LOCALHOST = "127.0.0.1"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import bench
+from lab import bench
 
 WORKLOADS = 4
 
@@ -22,7 +22,7 @@ WORKLOADS = 4
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     directory = tmp_path_factory.mktemp("bench")
-    return directory, bench.write_workloads(directory, WORKLOADS)
+    return directory, bench.write_project(directory, WORKLOADS)
 
 
 def test_helm_peer_when_given_the_preview_s_external_secrets_then_renders_exactly_them(synthetic: tuple[Path, Path]) -> None:
@@ -78,7 +78,7 @@ def eventually_none(probe: Callable[[], list[Path]], timeout: float = 10) -> boo
 
 def test_engine_peer_when_past_its_time_limit_then_row_marked_unfinished_and_nothing_left_running(tmp_path: Path) -> None:
     # Large enough that the preview is still running, its plugins started, when the limit strikes.
-    workloads = bench.write_workloads(tmp_path, 100)
+    workloads = bench.write_project(tmp_path, 100)
     [row] = bench.engine_peer(tmp_path / "engine-short", workloads, 100 * bench.SECRETS_PER_WORKLOAD, timeout=4)
     assert row == {
         "format": "pulumi preview",

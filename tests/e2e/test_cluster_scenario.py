@@ -1,6 +1,6 @@
 """The mission on real clusters: a legacy chart's Secrets taken over, admitted, rotated, promoted and retired.
 
-`tools.testenv` runs two clusters (etcd, kube-apiserver, kube-controller-manager), an ESO controller and
+`lab.testenv` runs two clusters (etcd, kube-apiserver, kube-controller-manager), an ESO controller and
 a TLS OpenBao for each, on loopback. A copy of the repository plays the ameide monorepo mid-migration:
 the legacy chart (tests/e2e/legacy-chart) holds the ExternalSecrets of alertmanager, prometheus and
 keycloak's admin credentials; their modules say `adopt=True` and the registry lists them. The steps
@@ -22,9 +22,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tools import testenv, vault_http
-from tools.crd_schema import crds_dir
-from tools.testenv import project_copy
+from ameide_secrets.offline.crd_schema import crds_dir
+from ameide_secrets.project import REPOSITORY
+from lab import testenv
+from lab.testenv import project_copy
+from lab.vault import random_value
 
 from .cluster import Environment, Kube, eventually, ready_condition, secret_mismatches, synced
 
@@ -132,7 +134,7 @@ def test_legacy_chart_when_installed_with_helm_then_eso_syncs_its_secrets(env: E
     chart = yaml.safe_load((CHART / "values.yaml").read_text())["externalSecrets"]
     for key, properties in _chart_keys(chart).items():
         if vault.request("GET", f"{MOUNT}/data/{key}")[0] == 404:
-            vault.write_kv2(MOUNT, key, {name: vault_http.random_value() for name in properties})
+            vault.write_kv2(MOUNT, key, {name: random_value() for name in properties})
     env.helm(cluster, "install", RELEASE, str(CHART), "-n", "external-secrets", "--set", f"vault.server={vault.address}")
     kube = env.kube(cluster)
     legacy = [
@@ -180,10 +182,10 @@ def test_rendered_objects_when_validated_strictly_by_the_api_server_then_every_f
     """Every object the offline preview renders, of every kind, checked against the API server's own
     schemas with strict field validation (an unknown or misspelt field is an error, not a warning)."""
     preview = subprocess.run(
-        [str(env.project / ".venv/bin/python"), "-m", "tools.preview", "--stack", "staging", "--format", "yaml"],
+        [str(env.project / ".venv/bin/python"), "-m", "ameide_secrets", "preview", "--stack", "staging", "--format", "yaml"],
         cwd=env.project, capture_output=True, text=True, timeout=300,
         # The copy has no ../shared beside it: validate against the checkout's CRDs, as engine.py does.
-        env={**os.environ, "ESO_CRDS_DIR": str(crds_dir())},
+        env={**os.environ, "ESO_CRDS_DIR": str(crds_dir(REPOSITORY))},
     )  # fmt: skip
     assert preview.returncode == 0, preview.stderr
     rendered = preview.stdout
@@ -343,9 +345,9 @@ def module_source(doc: str, workload: str, namespace: str, rollout: str) -> str:
 
 
 def tool(env: Environment, name: str, stack: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m tools.<name> --stack <stack>` in the project copy, as the deploy workflow runs it."""
+    """`ameide-secrets <verb> --stack <stack>` in the project copy, as the deploy workflow runs it."""
     return subprocess.run(
-        [str(env.project / ".venv/bin/python"), "-m", f"tools.{name}", "--stack", stack, *args],
+        [str(env.project / ".venv/bin/python"), "-m", "ameide_secrets", name.replace("_", "-"), "--stack", stack, *args],
         cwd=env.project, env=testenv.pulumi_env(env.directory, env.state), capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -407,7 +409,7 @@ def test_precheck_when_namespace_to_admit_holds_an_unjudged_reader_then_refused_
 def test_rotation_when_vault_value_changes_then_secret_follows_within_refresh_interval(env: Environment) -> None:
     vault, kube = env.vault("staging"), env.kube("staging")
     current = vault.ok("GET", f"{MOUNT}/data/keycloak/admin")["data"]["data"]
-    rotated = {**current, "password": vault_http.random_value()}
+    rotated = {**current, "password": random_value()}
     vault.write_kv2(MOUNT, "keycloak/admin", rotated)
     eventually(
         "rotated password in the Secret",

@@ -2,7 +2,7 @@
 
 The proof behind every claim the offline preview makes: `pulumi up -s local` renders manifests
 (renderYamlToDirectory) that equal, object for object and field for field, what
-`python -m tools.preview --stack local --format yaml` prints — for the repository's workloads and
+`python -m ameide_secrets preview --stack local --format yaml` prints — for the repository's workloads and
 for a module a reviewer adds. Then: no perpetual diff, the policy pack enforcing on the real
 engine, and stack config mistakes named by the real CLI.
 """
@@ -70,7 +70,7 @@ def rendered(engine: Pulumi, stack: str = "local") -> dict[tuple[str, str, str],
 
 
 def offline(engine: Pulumi, stack: str = "local") -> dict[tuple[str, str, str], dict[str, Any]]:
-    completed = engine.python("-m", "tools.preview", "--stack", stack, "--format", "yaml")
+    completed = engine.python("-m", "ameide_secrets", "preview", "--stack", stack, "--format", "yaml")
     assert completed.returncode == 0, completed.stderr
     return objects(completed.stdout)
 

@@ -14,9 +14,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from declarations.settings import ROOT
-from tools import testenv
-from tools.testenv import project_copy
+from ameide_secrets.project import REPOSITORY
+from lab import testenv
+from lab.testenv import project_copy
 
 from .test_pulumi_engine import NEW_MODULE
 
@@ -24,7 +24,7 @@ SECTION = "## Run the whole system on your machine"
 
 
 def readme_block() -> str:
-    text = (ROOT / "README.md").read_text()
+    text = (REPOSITORY / "README.md").read_text()
     section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
     match = re.search(r"```sh\n(.*?)```", section, re.S)
     assert match, f"README.md: no sh block under {SECTION!r}"
@@ -56,7 +56,7 @@ def test_readme_when_whole_system_block_runs_then_staging_deploys_syncs_and_noth
             ["bash", "-euo", "pipefail", "-c", script], cwd=project, env=clean, capture_output=True, text=True, timeout=900
         )
     finally:
-        subprocess.run([str(project / ".venv/bin/python"), "-m", "tools.testenv", "down", "--dir", str(environment)],
+        subprocess.run([str(project / ".venv/bin/python"), "-m", "lab.testenv", "down", "--dir", str(environment)],
                        cwd=project, capture_output=True, timeout=120)  # fmt: skip
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     # The developer's view lists the synced ExternalSecrets of its namespace.

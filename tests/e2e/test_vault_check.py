@@ -1,4 +1,4 @@
-"""tools/vault_check.py against a real OpenBao: missing keys and properties found, values never shown."""
+"""`ameide-secrets vault-check` against a real OpenBao: missing keys and properties found, values never shown."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from declarations.settings import ROOT
+from ameide_secrets.project import REPOSITORY
 
 from .conftest import SeededStack
 
@@ -15,8 +15,8 @@ from .conftest import SeededStack
 def run_check(seeded: SeededStack, token: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VAULT_ADDR": seeded.root.address, "VAULT_TOKEN": token}
     return subprocess.run(
-        [sys.executable, "-m", "tools.vault_check", "--stack", seeded.stack, *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "ameide_secrets", "vault-check", "--stack", seeded.stack, *args],
+        cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
 
@@ -42,7 +42,7 @@ def test_vault_check_when_keys_present_then_clean_and_when_removed_then_each_nam
     assert any(f"key {gone!r} does not exist in Vault" in line and line.startswith("workloads/") for line in lines)
     assert any(f"key {with_property!r} has no property {dropped!r}" in line for line in lines)
     as_json = run_check(seeded_stack, root.token, "--format", "json")
-    assert {(m["key"], m["property"]) for m in json.loads(as_json.stdout)} >= {(with_property, dropped)}
+    assert {(m["extra"]["key"], m["extra"]["property"]) for m in json.loads(as_json.stdout)} >= {(with_property, dropped)}
 
     # A token that may not read the keys is told so, not told they are missing.
     outsider = root.as_token(root.create_token(["default"]))
@@ -54,11 +54,11 @@ def test_vault_check_when_keys_present_then_clean_and_when_removed_then_each_nam
     assert not [name for name, value in seeded_stack.canaries().items() if value in output]
 
 
-def test_vault_check_when_vault_unreachable_then_exit_2_saying_where(seeded_stack: SeededStack) -> None:
+def test_vault_check_when_vault_unreachable_then_exit_1_saying_where(seeded_stack: SeededStack) -> None:
     env = {**os.environ, "VAULT_ADDR": "http://127.0.0.1:9", "VAULT_TOKEN": "x"}
     completed = subprocess.run(
-        [sys.executable, "-m", "tools.vault_check", "--stack", seeded_stack.stack],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "ameide_secrets", "vault-check", "--stack", seeded_stack.stack],
+        cwd=REPOSITORY, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert completed.returncode == 2
+    assert completed.returncode == 1
     assert completed.stderr.startswith("cannot reach Vault at http://127.0.0.1:9")

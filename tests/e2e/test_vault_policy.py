@@ -1,4 +1,4 @@
-"""rendering/vault_config.py's ACL policy, enforced by a real Vault-API engine (OpenBao).
+"""rendering/vault_plan.py's ACL policy, enforced by a real Vault-API engine (OpenBao).
 
 For each real stack: its KV mount seeded with canaries under every key its ExternalSecrets read and
 under keys next to them, the policy the program generates put, and a token carrying only that
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from rendering import vault_config
+from ameide_secrets.render import vault_plan
 
 from .conftest import UNDECLARED, SeededStack
 from .openbao import DevServer
@@ -41,15 +41,19 @@ def test_outside_key_when_read_with_policy_token_then_refused(seeded_stack: Seed
     [
         # The engine redirects (307) to the cleaned path, which the policy then refuses; a client follows.
         ("../", REFUSED),
-        # Encoded dots are not cleaned: the engine rejects them as a relative path (400).
-        ("%2e%2e/", 400),
+        # Encoded dots: the engine rejects them as a relative path (400); a client that decodes them first
+        # (requests does, for unreserved characters) sends `../`, refused as above.
+        ("%2e%2e/", (400, REFUSED)),
     ],
     ids=["dot-dot", "encoded dot-dot"],
 )
-def test_declared_prefix_when_path_climbs_out_of_it_then_refused(seeded_stack: SeededStack, climb: str, status: int) -> None:
+def test_declared_prefix_when_path_climbs_out_of_it_then_refused(
+    seeded_stack: SeededStack, climb: str, status: int | tuple[int, ...]
+) -> None:
     prefixes = sorted({grant.prefix for grant in seeded_stack.grants})
     answers = {p: seeded_stack.reader.request("GET", f"{seeded_stack.mount}/data/{p}{climb}{UNDECLARED}") for p in prefixes}
-    wrong = sorted((p, got) for p, (got, answer) in answers.items() if got != status or "data" in answer)
+    expected = status if isinstance(status, tuple) else (status,)
+    wrong = sorted((p, got) for p, (got, answer) in answers.items() if got not in expected or "data" in answer)
     assert not wrong, f"{climb}{UNDECLARED} from a declared prefix not answered {status} (prefix, HTTP status): {wrong}"
 
 
@@ -96,7 +100,7 @@ def test_keys_when_listed_with_policy_token_then_refused(seeded_stack: SeededSta
 def test_privileged_endpoint_when_called_with_policy_token_then_refused(
     seeded_stack: SeededStack, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
-    status, _ = seeded_stack.reader.request(method, path.format(policy=vault_config.policy_name(seeded_stack.settings)), body)
+    status, _ = seeded_stack.reader.request(method, path.format(policy=vault_plan.policy_name(seeded_stack.settings)), body)
     assert status == REFUSED
 
 
@@ -109,8 +113,8 @@ def test_metadata_when_read_with_policy_token_then_readable_only_under_fetching_
     if fetching != "as declared":
         # No real workload fetches metadata yet: flip one grant to see the engine honour the metadata rule.
         grants = [dataclasses.replace(grants[0], fetch_metadata=True), *grants[1:]]
-        name = f"{vault_config.policy_name(seeded_stack.settings)}-metadata"
-        seeded_stack.root.put_policy(name, vault_config.acl_policy(seeded_stack.settings, grants))
+        name = f"{vault_plan.policy_name(seeded_stack.settings)}-metadata"
+        seeded_stack.root.put_policy(name, vault_plan.acl_policy(seeded_stack.settings, grants))
         reader = seeded_stack.root.as_token(seeded_stack.root.create_token([name]))
     fetching_prefixes = tuple(grant.prefix for grant in grants if grant.fetch_metadata)
     keys = [*seeded_stack.declared, *(key for keys in seeded_stack.outside.values() for key in keys)]
@@ -122,7 +126,7 @@ def test_metadata_when_read_with_policy_token_then_readable_only_under_fetching_
 
 def test_policy_when_put_then_engine_stores_it_unchanged(seeded_stack: SeededStack) -> None:
     # Pulumi's vault.Policy compares this text: any rewrite by the engine would be a diff on every preview.
-    name = vault_config.policy_name(seeded_stack.settings)
+    name = vault_plan.policy_name(seeded_stack.settings)
     status, answer = seeded_stack.root.request("GET", f"sys/policies/acl/{name}")
     assert status == 200
     assert answer["data"]["name"] == name

@@ -1,4 +1,4 @@
-"""rendering/vault_config.py's preview policy on a real OpenBao: a PR preview's Vault token reads
+"""rendering/vault_plan.py's preview policy on a real OpenBao: a PR preview's Vault token reads
 this program's Vault configuration and nothing else — no secret, no write, no token.
 
 The stack's Vault side is set up as `VaultAccess` would (kubernetes auth mount, its config, ESO's
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from rendering import vault_config
+from ameide_secrets.render import vault_plan
 
 from .conftest import SeededStack
 from .openbao import VaultClient
@@ -22,8 +22,8 @@ REFUSED = 403
 def preview(seeded_stack: SeededStack, vault_side: list[str]) -> VaultClient:
     """A token with only the preview policy, on the stack's Vault side as VaultAccess sets it up."""
     settings, root = seeded_stack.settings, seeded_stack.root
-    root.put_policy(vault_config.preview_policy_name(settings), vault_config.preview_policy(settings, vault_side))
-    return root.as_token(root.create_token([vault_config.preview_policy_name(settings)]))
+    root.put_policy(vault_plan.preview_policy_name(settings), vault_plan.preview_policy(settings, vault_side))
+    return root.as_token(root.create_token([vault_plan.preview_policy_name(settings)]))
 
 
 def test_preview_token_when_reading_configuration_then_everything_preview_needs_is_readable(
@@ -31,7 +31,7 @@ def test_preview_token_when_reading_configuration_then_everything_preview_needs_
 ) -> None:
     settings = seeded_stack.settings
     mount = settings.vault_auth_mount
-    identities = vault_config.identities(settings, vault_side)
+    identities = vault_plan.identities(settings, vault_side)
     entity_id = seeded_stack.root.request("GET", f"identity/entity/name/{identities[0].entity}")[1]["data"]["id"]
     paths = [
         *(f"sys/policies/acl/{i.policy}" for i in identities),
@@ -42,7 +42,7 @@ def test_preview_token_when_reading_configuration_then_everything_preview_needs_
         f"sys/mounts/auth/{mount}/tune",
         f"auth/{mount}/config",
         f"auth/{mount}/role/{settings.vault_role}",
-        f"sys/policies/acl/{vault_config.preview_policy_name(settings)}",
+        f"sys/policies/acl/{vault_plan.preview_policy_name(settings)}",
         "auth/token/lookup-self",
     ]
     refused = [(path, status) for path in paths if (status := preview.request("GET", path)[0]) != 200]
@@ -78,7 +78,7 @@ def test_preview_token_when_writing_or_minting_then_refused(
     seeded_stack: SeededStack, preview: VaultClient, method: str, path: str, body: dict[str, object] | None
 ) -> None:
     settings = seeded_stack.settings
-    [first, *_] = vault_config.identities(settings, ["ameide"])
+    [first, *_] = vault_plan.identities(settings, ["ameide"])
     target = path.format(
         policy=first.policy,
         entity=first.entity,

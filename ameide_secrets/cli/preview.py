@@ -1,0 +1,60 @@
+"""`ameide-secrets preview --stack S [--format text|json|yaml] [--gate-base REV]`: the offline preview of a stack.
+
+    ameide-secrets preview --stack local [--format text|json|yaml] [--gate-base REV]
+    ameide-secrets preview [--stack STACK] --diff-against REV [--format text|markdown]   (= ameide-secrets diff)
+
+Exit codes: 0 rendered; 1 the declarations or stack settings are invalid, the rollout gate refused, or a
+rendered object breaks the ESO CRD schema or a guardrail (one line per problem); 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ameide_secrets.cli import output
+from ameide_secrets.offline import preview
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="ameide-secrets preview", description=(__doc__ or "").splitlines()[0])
+    output.add_root(parser)
+    parser.add_argument("--stack", help="stack name (Pulumi.<stack>.yaml); with --diff-against, every stack when omitted")
+    parser.add_argument(
+        "--format", choices=["text", "json", "yaml", "markdown"], default="text", help="markdown: --diff-against only"
+    )
+    parser.add_argument(
+        "--gate-base",
+        metavar="REV",
+        help="git revision whose upstream stack is deployed (e.g. the PR's base branch); checks the rollout gate against it",
+    )
+    parser.add_argument(
+        "--diff-against",
+        metavar="REV",
+        help="print what changed since git revision REV (added/removed/changed objects, changed fields only)",
+    )
+    options = parser.parse_args(argv)
+    if options.diff_against is None and options.stack is None:
+        parser.error("--stack is required (unless --diff-against)")
+    if options.format == "markdown" and options.diff_against is None:
+        parser.error("--format markdown goes with --diff-against")
+    with output.failures() as failed:
+        project = output.project(options)
+        if options.diff_against is not None:
+            stacks = [options.stack] if options.stack else project.stack_names
+            print(preview.diff_against(project, options.diff_against, stacks, options.format))
+            return 0
+        rendered = preview.render(project, options.stack, options.format, options.gate_base, one_shot=True)
+    if failed:
+        return output.INVALID
+    if rendered.violations:
+        print("\n".join(str(v) for v in rendered.violations), file=sys.stderr)
+        return output.INVALID
+    if preview.gate_unchecked(project, options.stack, options.gate_base):
+        print(
+            f"note: the rollout gate of stack {options.stack} was NOT checked (no backend offline); "
+            "pass --gate-base REV to check it against the upstream stack at REV",
+            file=sys.stderr,
+        )
+    sys.stdout.write(rendered.output)
+    return output.CLEAN

@@ -1,0 +1,22 @@
+"""`ameide-secrets rollout [--format markdown|json]`: which workloads each environment still gets from the legacy chart."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ameide_secrets import rollout
+from ameide_secrets.cli import output
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="ameide-secrets rollout", description=(__doc__ or "").splitlines()[0])
+    output.add_root(parser)
+    output.add_format(parser, "markdown", "json")
+    options = parser.parse_args(argv)
+    with output.failures() as failed:
+        rows = rollout.matrix(output.project(options).declared)
+    if failed:
+        return output.INVALID
+    sys.stdout.write(rollout.render_json(rows) + "\n" if options.format == "json" else rollout.render_markdown(rows))
+    return output.CLEAN

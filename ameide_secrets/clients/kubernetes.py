@@ -1,0 +1,81 @@
+"""The product's Kubernetes client, on `lightkube` (chosen over the official client by measurement:
+docs/performance.md, "Clients"). Lists objects for the checks around a deploy; of Secrets it keeps the
+key names only, never a value.
+
+The kubeconfig is the first file of KUBECONFIG, else ~/.kube/config, as kubectl reads it; the context
+is the stack's `kubeContext` unless one is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from lightkube import ApiError, Client, ConfigError, KubeConfig
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.core_v1 import Secret
+
+from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.findings import InputError
+from ameide_secrets.vocabulary import ESO_GROUP, ESO_VERSION, EXTERNAL_SECRET
+
+ExternalSecret = create_namespaced_resource(ESO_GROUP, ESO_VERSION, EXTERNAL_SECRET, "externalsecrets")
+
+Where = tuple[str, str]
+"""(namespace, name)."""
+
+
+class ClusterUnreachableError(InputError):
+    """The cluster could not be asked at all: nothing was checked."""
+
+
+def kubeconfig_path(environ: Mapping[str, str] = os.environ) -> Path:
+    first = next((p for p in environ.get("KUBECONFIG", "").split(os.pathsep) if p), "~/.kube/config")
+    return Path(first).expanduser()
+
+
+class Cluster:
+    """One cluster, as one kubeconfig context."""
+
+    def __init__(self, context: str, kubeconfig: Path | None = None) -> None:
+        path = kubeconfig or kubeconfig_path()
+        try:
+            config = KubeConfig.from_file(path).get(context_name=context)
+        except (ConfigError, OSError) as error:
+            raise ClusterUnreachableError(f"kubeconfig {path}: context {context!r}: {error}") from None
+        self.context = context
+        self._client = Client(config, timeout=httpx2.Timeout(30), field_manager="ameide-secrets")
+
+    def _list(self, resource: Any, what: str) -> list[Any]:
+        try:
+            return list(self._client.list(resource, namespace="*"))
+        except ApiError as error:
+            raise ClusterUnreachableError(f"{self.context}: listing {what}: {error.status.message}") from None
+        except httpx2.HTTPError as error:
+            raise ClusterUnreachableError(f"{self.context}: listing {what}: {type(error).__name__}: {error}") from None
+
+    def external_secrets(self) -> dict[Where, dict[str, Any]]:
+        """Every ExternalSecret, as plain data."""
+        found = {}
+        for item in self._list(ExternalSecret, "externalsecrets"):
+            manifest: dict[str, Any] = item.to_dict()
+            found[manifest["metadata"]["namespace"], manifest["metadata"]["name"]] = manifest
+        return found
+
+    def secret_keys(self) -> dict[Where, frozenset[str]]:
+        """Every Secret's key names; the values are dropped here, before anything else sees them."""
+        return {
+            (secret.metadata.namespace, secret.metadata.name): frozenset(secret.data or {})
+            for secret in self._list(Secret, "secrets")
+        }
+
+    @classmethod
+    def for_stack(cls, settings: StackSettings, context: str | None = None) -> Cluster:
+        """The cluster of `context`, by default the stack's `kubeContext`."""
+        context = context or settings.kube_context
+        if context is None:
+            raise ClusterUnreachableError("the stack has no kubeContext (it renders to a directory): pass --context")
+        return cls(context)

@@ -1,0 +1,192 @@
+"""What a PR changes in a stack: Kubernetes objects added, removed and changed (changed fields only).
+
+Works on two offline previews in `--format json` (see tools/preview.py), so it sees resource
+options too: protection and provider changes are called out beside the object changes, because
+they decide whether a live Secret can be lost.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ameide_secrets.vocabulary import ANNOTATION_DELETION_PROPAGATION, STORE_KIND
+
+Key = tuple[str, str, str]  # kind, namespace, name
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One leaf that differs; `None` stands for absent."""
+
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class StackDiff:
+    """The reviewer's view of one stack's change."""
+
+    stack: str
+    added: list[Key] = field(default_factory=list)
+    removed: list[Key] = field(default_factory=list)
+    changed: dict[Key, list[FieldChange]] = field(default_factory=dict)
+    callouts: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.callouts)
+
+    @property
+    def summary(self) -> str:
+        """`no changes`, or how many objects were added, removed and changed."""
+        return (
+            "no changes" if self.empty else f"{len(self.added)} added, {len(self.removed)} removed, {len(self.changed)} changed"
+        )
+
+
+def _key(resource: dict[str, Any]) -> Key | None:
+    """Kubernetes objects by kind/namespace/name; Vault resources (policy, role) by type and name."""
+    inputs = resource["inputs"]
+    if not resource["custom"]:
+        return None
+    if resource["type"].startswith("kubernetes:") and "kind" in inputs:
+        meta = inputs.get("metadata", {})
+        return inputs["kind"], meta.get("namespace", ""), meta["name"]
+    if resource["type"].startswith("vault:"):
+        return f"vault:{resource['type'].rsplit(':', 1)[-1]}", "", resource["name"]
+    return None
+
+
+def _objects(preview: dict[str, Any]) -> dict[Key, dict[str, Any]]:
+    """The objects of a JSON preview a reviewer judges, with the options that matter for review."""
+    objects = {}
+    for r in preview["resources"]:
+        key = _key(r)
+        if key is None:
+            continue
+        inputs = r["inputs"]
+        objects[key] = {
+            "object": inputs,
+            "protect": r["protect"],
+            # A provider reference is "<provider urn>::<id>"; the urn ends in the provider's name.
+            "provider": r["provider"].split("::")[-2] if r["provider"] else "(default)",
+        }
+    return objects
+
+
+def _leaves(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key in value:
+            out.update(_leaves(value[key], f"{path}.{key}" if path else str(key)))
+        return out or {path: {}}
+    if isinstance(value, list):
+        # Lists of named entries (data[].secretKey) diff by name, so reordering is not noise.
+        if value and all(isinstance(v, dict) and "secretKey" in v for v in value):
+            out = {}
+            for item in value:
+                out.update(_leaves(item, f"{path}[{item['secretKey']}]"))
+            return out
+        return {path: value}
+    return {path: value}
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """Changed leaves between two objects, by dotted path, sorted."""
+    old, new = _leaves(before), _leaves(after)
+    return [FieldChange(p, old.get(p), new.get(p)) for p in sorted(old.keys() | new.keys()) if old.get(p) != new.get(p)]
+
+
+def _name(key: Key) -> str:
+    kind, namespace, name = key
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def diff(stack: str, before: dict[str, Any], after: dict[str, Any]) -> StackDiff:
+    """Compare two JSON previews of `stack` (before = base revision, after = this change)."""
+    old, new = _objects(before), _objects(after)
+    result = StackDiff(stack)
+    result.added = sorted(new.keys() - old.keys())
+    result.removed = sorted(old.keys() - new.keys())
+    for key in sorted(old.keys() & new.keys()):
+        changes = field_changes(old[key]["object"], new[key]["object"])
+        if changes:
+            result.changed[key] = changes
+        if old[key]["protect"] != new[key]["protect"]:
+            state = "now protected" if new[key]["protect"] else "NO LONGER PROTECTED: pulumi may delete it"
+            result.callouts.append(f"{_name(key)}: {state}")
+        if old[key]["provider"] != new[key]["provider"]:
+            result.callouts.append(
+                f"{_name(key)}: provider {old[key]['provider']} -> {new[key]['provider']}: "
+                "Pulumi replaces it (delete, then create); see docs/migration.md step 6"
+            )
+    for key in result.removed:
+        if key[0] == "ExternalSecret":
+            orphaned = old[key]["object"]["metadata"].get("annotations", {}).get(ANNOTATION_DELETION_PROPAGATION) == "orphan"
+            fate = "its Secret stays (orphaned)" if orphaned else "its Secret is garbage-collected with it"
+            result.callouts.append(f"{_name(key)} is deleted: {fate}")
+    for key in result.added + result.removed + list(result.changed):
+        if key[0] in {STORE_KIND, "SecretStore"}:
+            result.callouts.append(f"{_name(key)}: secret store change, every ExternalSecret reading through it is affected")
+        elif key[0].startswith("vault:"):
+            result.callouts.append(f"{_name(key)}: Vault access changes (what ESO may read, or how it logs in)")
+    for key, changes in result.changed.items():
+        if any(c.path.startswith("spec.secretStoreRef") for c in changes):
+            result.callouts.append(f"{_name(key)}: reads from another store")
+    return result
+
+
+def _value(value: Any) -> str:
+    return "(absent)" if value is None else json.dumps(value, sort_keys=True)
+
+
+def _text_diff(change: FieldChange) -> list[str] | None:
+    """The changed lines of a multi-line text field (a Vault policy, a CEL map), or None."""
+    before, after = change.before, change.after
+    if not (isinstance(before, str) and isinstance(after, str) and "\n" in before + after):
+        return None
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def render_text(diffs: list[StackDiff]) -> str:
+    lines = []
+    for d in diffs:
+        lines.append(f"== stack {d.stack}: {d.summary}")
+        lines += [f"  ! {c}" for c in d.callouts]
+        lines += [f"  + {_name(k)}" for k in d.added]
+        lines += [f"  - {_name(k)}" for k in d.removed]
+        for key, changes in d.changed.items():
+            lines.append(f"  ~ {_name(key)}")
+            for c in changes:
+                text = _text_diff(c)
+                if text is None:
+                    lines.append(f"      {c.path}: {_value(c.before)} -> {_value(c.after)}")
+                else:
+                    lines += [f"      {c.path}:", *(f"        {line}" for line in text)]
+    return "\n".join(lines)
+
+
+def render_markdown(diffs: list[StackDiff]) -> str:
+    lines = ["### ameide-secrets: what this PR changes", ""]
+    for d in diffs:
+        lines += [f"#### `{d.stack}`: {d.summary}", ""]
+        lines += [f"> **{c}**" for c in d.callouts]
+        if d.callouts:
+            lines.append("")
+        lines += [f"- ➕ `{_name(k)}`" for k in d.added]
+        lines += [f"- ➖ `{_name(k)}`" for k in d.removed]
+        for key, changes in d.changed.items():
+            lines.append(f"- ✏️ `{_name(key)}`")
+            for c in changes:
+                text = _text_diff(c)
+                if text is None:
+                    lines.append(f"  - `{c.path}`: `{_value(c.before)}` → `{_value(c.after)}`")
+                else:
+                    lines += [f"  - `{c.path}`:", "    ```diff", *(f"    {line}" for line in text), "    ```"]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

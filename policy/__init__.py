@@ -1,1 +1,0 @@
-"""The pulumi-policy pack: `rules/policies.py` rules as mandatory policies."""
