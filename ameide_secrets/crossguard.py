@@ -94,7 +94,7 @@ def stack_policy(rule: Rule, platform: Platform) -> StackValidationPolicy:
                 manifests.append(manifest)
                 urns[guardrails.resource_id(manifest)] = resource.urn
         for violation in rule.check(manifests, platform):
-            report_violation(violation.message, urns.get(violation.resource))
+            report_violation(violation.message, urns.get(violation.object or ""))
 
     return StackValidationPolicy(rule.id, rule.description, validate, EnforcementLevel.MANDATORY)
 

@@ -20,9 +20,9 @@ import yaml
 from pydantic.alias_generators import to_camel
 
 from ameide_secrets.declare import inventory
+from ameide_secrets.declare.contract import Environment
 from ameide_secrets.declare.inventory import DeclaredWorkload, Grant
 from ameide_secrets.declare.settings import PROJECT, SettingsError, StackSettings, config_string
-from ameide_secrets.declare.spec import Environment
 from ameide_secrets.render import vault_plan
 from ameide_secrets.render.objects import StackObject, stack_objects
 from ameide_secrets.vocabulary import STORE_KIND, YAML_LOADER

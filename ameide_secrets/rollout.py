@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from ameide_secrets.declare import inventory
+from ameide_secrets.declare.contract import Environment
 from ameide_secrets.declare.inventory import DeclaredWorkload
-from ameide_secrets.declare.spec import Environment
 
 OWNED = "owned"
 LEGACY = "legacy"

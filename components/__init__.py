@@ -3,6 +3,6 @@
 Importing this package does not import the Pulumi SDK: the components are in modules of their own,
 so the offline YAML view and the data-only team-module reader never load it."""
 
-from ameide_secrets.declare.spec import Environment, ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
+from ameide_secrets.declare.contract import Environment, ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
 
 __all__ = ["Environment", "ExternalSecretSpec", "RemoteRef", "WorkloadSecretsArgs"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ameide_secrets.declare.spec import WorkloadSecretsArgs
+from ameide_secrets.declare.contract import WorkloadSecretsArgs
 from ameide_secrets.render.objects import Key, StackObject
 from components.kinds import register
 

@@ -43,6 +43,7 @@ import yaml
 
 from ameide_secrets.offline.crd_schema import crds_dir
 from ameide_secrets.project import REPOSITORY, Project
+from ameide_secrets.vocabulary import YAML_LOADER
 from lab import testenv
 
 TEAMS = 10
@@ -339,7 +340,7 @@ def cdk8s_cli() -> Path:
 
 def _same_documents(text: str, expected: list[dict[str, Any]], who: str) -> None:
     # The same objects, or the comparison means nothing.
-    if [d for d in yaml.load_all(text, Loader=yaml.CSafeLoader) if d] != expected:
+    if [d for d in yaml.load_all(text, Loader=YAML_LOADER) if d] != expected:
         raise RuntimeError(f"{who} did not render the ExternalSecrets it was given")
 
 
@@ -375,7 +376,7 @@ def yaml_process(directory: Path, synthetic: Path, stack: str, external_secrets:
     project = _project_with(synthetic, directory / "yaml-project", venvs=())
     argv = [sys.executable, "-m", "ameide_secrets", "preview", "--stack", stack, "--format", "yaml"]
     run = _timed(argv, project, _child_env())
-    written = sum(1 for d in yaml.load_all(run.stdout, Loader=yaml.CSafeLoader) if d and d["kind"] == "ExternalSecret")
+    written = sum(1 for d in yaml.load_all(run.stdout, Loader=YAML_LOADER) if d and d["kind"] == "ExternalSecret")
     if written != external_secrets:
         raise RuntimeError(f"the YAML view wrote {written} ExternalSecrets, not {external_secrets}")
     return {"format": "yaml process", "wall_s": run.wall_s, "peak_mib": run.peak_mib, "external_secrets": written}
@@ -409,7 +410,7 @@ def engine_peer(
         yield {"format": fmt, "wall_s": run.wall_s, "peak_mib": run.peak_mib, "cpu_s": run.cpu_s}
     # A complete run: every ExternalSecret rendered to the stack's directory.
     rendered = (project / "rendered" / "local").rglob("*.yaml")
-    documents = [d for path in rendered for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader)]
+    documents = [d for path in rendered for d in yaml.load_all(path.read_text(), Loader=YAML_LOADER)]
     written = sum(1 for d in documents if d and d.get("kind") == "ExternalSecret")
     if written != external_secrets:
         raise RuntimeError(f"pulumi up rendered {written} ExternalSecrets, not {external_secrets}")

@@ -468,7 +468,7 @@ def _start_eso(directory: Path, state: State, cluster: str) -> None:
 # ---- stack config ----------------------------------------------------------------------------------
 
 
-def stack_config(directory: Path, state: State, stack: str, project: Project) -> Path:
+def write_stack_file(directory: Path, state: State, stack: str, project: Project) -> Path:
     """D/Pulumi.<stack>.yaml: the committed file plus what this environment needs."""
     committed = project.stack_file(stack)
     ports = state.clusters[stack]
@@ -588,7 +588,7 @@ def up(directory: Path, root: Path = REPOSITORY) -> State:
             vault_ca = (directory / f"{cluster}-vault" / "vault-ca.pem").read_text()
             _bootstrap(directory, cluster, settings[cluster], declared, vault_ca)
             _start_eso(directory, state, cluster)
-            stack_config(directory, state, cluster, project)
+            write_stack_file(directory, state, cluster, project)
             _init_stack(directory, state, cluster, root)
             apply_vault(directory, cluster, root)
     except BaseException:

@@ -41,7 +41,9 @@ class VaultClient:
     @property
     def hvac(self) -> hvac.Client:
         # The raw adapter hands back the HTTP response whatever its status: refusals are what tests look at.
-        return hvac.Client(url=self.address, token=self.token, verify=self.ca_file or True, timeout=10, adapter=hvac.adapters.RawAdapter)
+        return hvac.Client(
+            url=self.address, token=self.token, verify=self.ca_file or True, timeout=10, adapter=hvac.adapters.RawAdapter
+        )
 
     def request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         """`method` on `/v1/<path>`: (HTTP status, JSON body or {}). Refusals are answers, not exceptions."""

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from ameide_secrets.declare.contract import ExternalSecretSpec, WorkloadSecretsArgs
 from ameide_secrets.declare.settings import StackSettings
-from ameide_secrets.declare.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from ameide_secrets.offline import harness
 from ameide_secrets.offline.crd_schema import CrdSchemas, crds_dir
 from ameide_secrets.project import REPOSITORY

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 
 from ameide_secrets.declare import inventory
+from ameide_secrets.declare.contract import WorkloadSecretsArgs
 from ameide_secrets.declare.inventory import DeclaredWorkload, Grant
 from ameide_secrets.declare.settings import PROJECT, StackSettings
-from ameide_secrets.declare.spec import WorkloadSecretsArgs
 from ameide_secrets.offline import harness
 from ameide_secrets.project import REPOSITORY, Project, Stack
 from ameide_secrets.render.objects import StackObject, stack_objects

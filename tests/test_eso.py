@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ameide_secrets import vocabulary
-from ameide_secrets.declare.spec import DeclarationError, WorkloadSecretsArgs
+from ameide_secrets.declare.contract import DeclarationError, WorkloadSecretsArgs
 from ameide_secrets.rules import eso, guardrails
 
 from helpers import external_secret_manifest

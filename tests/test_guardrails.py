@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
+from ameide_secrets.findings import Finding
 from ameide_secrets.offline import preview
 from ameide_secrets.project import REPOSITORY, Project
 from ameide_secrets.rules import guardrails
-from ameide_secrets.rules.guardrails import Violation
 
 from helpers import STACKS, external_secret_manifest, store_manifest
 
@@ -223,23 +223,23 @@ def test_check_when_real_stack_rendered_then_no_violation(stack: str) -> None:
 
 def test_check_when_key_outside_prefix_then_message_names_field_key_and_fix() -> None:
     [violation] = guardrails.check(edited(lambda es: spec(es)["data"][1]["remoteRef"].update(key="growth/db")))
-    assert violation == Violation(
-        "external-secret-key-prefix",
-        "ExternalSecret/ameide/plausible-secrets",
+    assert violation == Finding(
         "spec.data[1].remoteRef.key 'growth/db' is outside the workload's prefix 'plausible/' (use a key under plausible/, or set key_prefix)",
+        object="ExternalSecret/ameide/plausible-secrets",
+        rule="external-secret-key-prefix",
     )
     assert str(violation).startswith("external-secret-key-prefix: ExternalSecret/ameide/plausible-secrets: spec.data[1]")
 
 
 def test_check_when_cluster_scoped_object_then_resource_is_kind_and_name() -> None:
     [violation] = guardrails.check([store_manifest(conditions=[])])
-    assert violation.resource == "ClusterSecretStore/ameide-vault"
+    assert violation.object == "ClusterSecretStore/ameide-vault"
 
 
 def test_check_when_store_name_and_eso_namespace_given_then_rules_use_them() -> None:
     manifests = [{**store_manifest(["eso"]), "metadata": {"name": "vault"}}, external_secret_manifest("eso")]
     violations = guardrails.check(manifests, store_name="vault", eso_namespace="eso")
-    assert {(v.rule, v.resource) for v in violations} == {
+    assert {(v.rule, v.object) for v in violations} == {
         ("external-secret-store-ref", "ExternalSecret/eso/plausible-secrets"),
         ("external-secret-namespace", "ExternalSecret/eso/plausible-secrets"),
     }
@@ -249,7 +249,7 @@ def test_check_when_several_objects_share_a_namespace_then_one_violation_each() 
     other = external_secret_manifest("billing")
     other["metadata"]["name"] = "plausible-extra"
     violations = guardrails.check([store_manifest(["ameide"]), external_secret_manifest("billing"), other])
-    assert [v.resource for v in violations] == [
+    assert [v.object for v in violations] == [
         "ExternalSecret/billing/plausible-secrets",
         "ExternalSecret/billing/plausible-extra",
     ]

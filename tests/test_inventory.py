@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ameide_secrets.declare import inventory, team_module
+from ameide_secrets.declare.contract import Environment
 from ameide_secrets.declare.inventory import DeclarationErrors
-from ameide_secrets.declare.spec import Environment
 
 from helpers import discover
 

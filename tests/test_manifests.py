@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from ameide_secrets.declare.contract import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
 from ameide_secrets.declare.settings import StackSettings
-from ameide_secrets.declare.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
 from ameide_secrets.offline.crd_schema import CrdSchemas
 from ameide_secrets.render import manifests
 

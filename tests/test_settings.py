@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic.alias_generators import to_snake
 
+from ameide_secrets.declare.contract import Environment
 from ameide_secrets.declare.settings import PROJECT, SettingsError, StackSettings
-from ameide_secrets.declare.spec import Environment
 
 from helpers import config_for, settings_for
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from ameide_secrets.declare.contract import DeclarationError, WorkloadSecretsArgs
 from ameide_secrets.declare.inventory import DeclarationErrors, Grant
-from ameide_secrets.declare.spec import DeclarationError, WorkloadSecretsArgs
 from ameide_secrets.project import REPOSITORY
 from ameide_secrets.render import admission, vault_plan
 from ameide_secrets.rules import guardrails, tenancy

@@ -29,12 +29,12 @@ def environment(tmp_path: Path) -> tuple[Path, testenv.State]:
 
 
 @pytest.mark.parametrize("stack", testenv.CLUSTERS)
-def test_stack_config_when_written_then_committed_file_plus_loopback_overrides_and_repository_untouched(
+def test_write_stack_file_when_written_then_committed_file_plus_loopback_overrides_and_repository_untouched(
     environment: tuple[Path, testenv.State], stack: str
 ) -> None:
     directory, state = environment
     committed = (REPOSITORY / f"Pulumi.{stack}.yaml").read_text()
-    path = testenv.stack_config(directory, state, stack, Project())
+    path = testenv.write_stack_file(directory, state, stack, Project())
     assert (REPOSITORY / f"Pulumi.{stack}.yaml").read_text() == committed
     written = yaml.safe_load(path.read_text())["config"]
     for key, value in yaml.safe_load(committed)["config"].items():

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from ameide_secrets.declare.contract import ExternalSecretSpec, WorkloadSecretsArgs
 from ameide_secrets.declare.settings import StackSettings
-from ameide_secrets.declare.spec import ExternalSecretSpec, WorkloadSecretsArgs
 from ameide_secrets.offline.harness import Registration, RunResult
 from ameide_secrets.render.manifests import external_secret
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ameide_secrets.declare import inventory
-from ameide_secrets.declare.spec import Environment
+from ameide_secrets.declare.contract import Environment
 from ameide_secrets.project import REPOSITORY
 
 from helpers import discover

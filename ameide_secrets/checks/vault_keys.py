@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ameide_secrets.clients.vault import Answer, Vault
-from ameide_secrets.declare.spec import RemoteRef
+from ameide_secrets.declare.contract import RemoteRef
 from ameide_secrets.findings import Finding
 from ameide_secrets.project import Stack
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ameide_secrets.declare import team_module
-from ameide_secrets.declare.spec import Environment, WorkloadSecretsArgs
+from ameide_secrets.declare.contract import Environment, WorkloadSecretsArgs
 from ameide_secrets.findings import Finding, InputError, count
 from ameide_secrets.rules import tenancy
 

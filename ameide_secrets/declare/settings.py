@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, field_
 from pydantic.alias_generators import to_camel
 
 from ameide_secrets.declare import names
-from ameide_secrets.declare.spec import Environment, go_duration_problem
+from ameide_secrets.declare.contract import Environment, go_duration_problem
 from ameide_secrets.findings import InputError
 
 PROJECT = "ameide-secrets"

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ameide_secrets.declare.spec import (
+from ameide_secrets.declare.contract import (
     DeclarationError,
     ExternalSecretSpec,
     RemoteRef,

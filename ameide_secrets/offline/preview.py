@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ameide_secrets.declare.settings import PROJECT
-from ameide_secrets.findings import InputError
+from ameide_secrets.findings import Finding, InputError
 from ameide_secrets.offline import diff, manifest_yaml, revision
 from ameide_secrets.offline.crd_schema import CrdSchemas, crds_dir
 from ameide_secrets.project import Project
@@ -185,12 +185,12 @@ def _crds(root: Path) -> CrdSchemas:
 
 def verify(
     project: Project, objects: list[dict[str, Any]], config: dict[str, str], timings: dict[str, float] | None = None
-) -> list[guardrails.Violation]:
+) -> list[Finding]:
     """What review would refuse in `objects` of a stack with `config`: ESO CRD schema errors, then guardrail violations."""
     timings = {} if timings is None else timings
     with _phase(timings, "schema"):
         violations = [
-            guardrails.Violation("eso-crd-schema", guardrails.resource_id(obj), error)
+            Finding(error, object=guardrails.resource_id(obj), rule="eso-crd-schema")
             for obj in objects
             for error in _crds(project.root).errors(obj)
         ]
@@ -216,7 +216,7 @@ class Rendered:
 
     output: str
     objects: list[dict[str, Any]]
-    violations: list[guardrails.Violation]
+    violations: list[Finding]
 
 
 def render(

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ameide_secrets.declare.contract import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
 from ameide_secrets.declare.settings import StackSettings
-from ameide_secrets.declare.spec import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs
 from ameide_secrets.vocabulary import (
     ANNOTATION_DELETION_PROPAGATION,
     ANNOTATION_KEY_PREFIX,

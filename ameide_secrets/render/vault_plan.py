@@ -80,7 +80,7 @@ def read_policies(settings: StackSettings, namespaces: Sequence[str], grants: Se
 
 def _path_rule(path: str, modules: Sequence[str]) -> str:
     declared = "".join(f"# {module}\n" for module in sorted(set(modules)))
-    # JSON string escapes are HCL string escapes; prefixes are plain path segments (spec.py).
+    # JSON string escapes are HCL string escapes; prefixes are plain path segments (declare/contract.py).
     return f'{declared}path {json.dumps(path)} {{\n  capabilities = ["read"]\n}}\n'
 
 

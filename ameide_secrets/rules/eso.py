@@ -1,4 +1,4 @@
-"""ESO's own admission rules for an ExternalSecret: checked where a team declares it (`spec.py`)
+"""ESO's own admission rules for an ExternalSecret: checked where a team declares it (`declare/contract.py`)
 and on every rendered manifest (`policies.py`), so a PR fails before ESO's webhook refuses it.
 
 Field names differ by layer (`creation_policy` in a team module, `creationPolicy` in a manifest);

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ameide_secrets import vocabulary
+from ameide_secrets.findings import Finding
 from ameide_secrets.rules import eso, stores, tenancy
 from ameide_secrets.vocabulary import (
     ANNOTATION_KEY_PREFIX,
@@ -31,16 +32,9 @@ DEFAULT_STORE_NAME = "ameide-vault"
 DEFAULT_ESO_NAMESPACE = "external-secrets"
 
 
-@dataclass(frozen=True)
-class Violation:
+def violation(rule: str, manifest: Manifest, message: str) -> Finding:
     """One broken rule: which rule, which object (`Kind/namespace/name`), what to do."""
-
-    rule: str
-    resource: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.rule}: {self.resource}: {self.message}"
+    return Finding(message, object=resource_id(manifest), rule=rule)
 
 
 @dataclass(frozen=True)
@@ -57,7 +51,7 @@ class Rule:
 
     id: str
     description: str
-    check: Callable[[Sequence[Manifest], Platform], Iterator[Violation]]
+    check: Callable[[Sequence[Manifest], Platform], Iterator[Finding]]
     stack: bool = False
     """True when the rule needs every object at once (a StackValidationPolicy in the pack)."""
 
@@ -71,7 +65,7 @@ def check(
     *,
     store_name: str = DEFAULT_STORE_NAME,
     eso_namespace: str = DEFAULT_ESO_NAMESPACE,
-) -> list[Violation]:
+) -> list[Finding]:
     """Every violation of every rule in `manifests`, rule by rule, in manifest order."""
     platform = Platform(store_name, eso_namespace)
     return [violation for rule in RULES for violation in rule.check(manifests, platform)]
@@ -113,11 +107,11 @@ def _object_rule(
     """Register a rule judged one object at a time; the function yields one message per problem."""
 
     def register(messages: ObjectCheck) -> ObjectCheck:
-        def run(manifests: Sequence[Manifest], platform: Platform) -> Iterator[Violation]:
+        def run(manifests: Sequence[Manifest], platform: Platform) -> Iterator[Finding]:
             for manifest in manifests:
                 if applies(manifest, platform):
                     for message in messages(manifest, platform):
-                        yield Violation(rule_id, resource_id(manifest), message)
+                        yield violation(rule_id, manifest, message)
 
         RULES.append(Rule(rule_id, description, run))
         return messages
@@ -210,7 +204,7 @@ def _matches_any(patterns: Sequence[str], namespace: str) -> bool:
     return False
 
 
-def _store_admits_namespaces(manifests: Sequence[Manifest], platform: Platform) -> Iterator[Violation]:
+def _store_admits_namespaces(manifests: Sequence[Manifest], platform: Platform) -> Iterator[Finding]:
     store = next((m for m in manifests if _is_platform_store(m, platform)), None)
     if store is None:
         return  # nothing to judge against: the store is not part of these manifests
@@ -226,9 +220,9 @@ def _store_admits_namespaces(manifests: Sequence[Manifest], platform: Platform) 
         if namespace not in admitted:
             admitted[namespace] = not conditions or namespace in names or _matches_any(patterns, namespace)
         if not admitted[namespace]:
-            yield Violation(
+            yield violation(
                 "store-admits-namespace",
-                resource_id(manifest),
+                manifest,
                 f"namespace {namespace!r} is not admitted by the spec.conditions of {STORE_KIND} {platform.store_name!r}, "
                 "so ESO will not sync it (add the namespace to conditions[].namespaces; a namespaceSelector "
                 "cannot be checked from manifests)",

@@ -1,6 +1,6 @@
 """Pure rules of tenancy: who may use which namespace and which Vault paths — each rule in one place.
 
-Every layer that enforces one of these calls it from here: the declaration checks (`spec.py`,
+Every layer that enforces one of these calls it from here: the declaration checks (`declare/contract.py`,
 `inventory.py`), the guardrail rules (`policies.py`), the admission CEL (`admission.py`) and the
 Vault policy generation (`vault_plan.py`).
 
@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ameide_secrets.vocabulary import YAML_LOADER
 
 SYSTEM_NAMESPACES = frozenset({"default"})
 SYSTEM_NAMESPACE_PREFIX = "kube-"
@@ -141,7 +143,7 @@ def load_registry(root: Path, team_folders: Iterable[str], eso_namespaces: Itera
     if not path.exists():
         raise RegistryError([("file", "missing; the platform grants each team its namespaces there")])
     try:
-        document = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        document = yaml.load(path.read_text(), Loader=YAML_LOADER) or {}
     except yaml.YAMLError as error:
         raise RegistryError([("file", f"not valid YAML: {error}")]) from None
     problems = list(_registry_problems(document, set(team_folders), list(eso_namespaces), list(mounts)))

@@ -1,4 +1,4 @@
-"""declarations/spec.py: the declaration models a team writes, their defaults and their error messages."""
+"""ameide_secrets/declare/contract.py: the declaration models a team writes, their defaults and their error messages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from ameide_secrets.declare.spec import (
+from ameide_secrets.declare.contract import (
     DeclarationError,
     Environment,
     ExternalSecretSpec,
@@ -289,7 +289,7 @@ def test_format_when_rollout_unknown_lists_environments(make_workload: MakeWorkl
 )
 def test_format_when_unknown_field_points_at_spelling(make_workload: MakeWorkload, fields: dict[str, Any], path: str) -> None:
     assert format_problems(make_workload, **fields) == [
-        at(path, "unknown field (check the spelling against declarations/spec.py)")
+        at(path, "unknown field (check the spelling against ameide_secrets/declare/contract.py)")
     ]
 
 

@@ -1,4 +1,8 @@
-"""Declaration models: what a team writes in `workloads/<team>/<workload>.py`.
+"""The team contract: the three declaration models a team writes in `workloads/<team>/<workload>.py`.
+
+Exported as `from components import WorkloadSecretsArgs, ExternalSecretSpec, RemoteRef` (the import line
+of every team module, a public name that stays); defined here, in the pure core, so reading a module as
+data never loads the Pulumi SDK.
 
 Pydantic checks shape and formats field by field; `WorkloadSecretsArgs` then checks the rules
 that need the whole workload (key prefix, ESO webhook rules) and raises `DeclarationError`
@@ -306,7 +310,7 @@ def problems_from_validation_error(error: ValidationError, root: str = "WORKLOAD
     for item in error.errors(include_url=False):
         kind, message, value = item["type"], item["msg"], item.get("input")
         if kind == "extra_forbidden":
-            message = "unknown field (check the spelling against declarations/spec.py)"
+            message = "unknown field (check the spelling against ameide_secrets/declare/contract.py)"
         elif kind == "missing":
             message = "required field is missing"
         elif kind == "value_error":
