@@ -119,7 +119,7 @@ def run_stack() -> Callable[..., harness.RunResult]:
     def run(stack: str, upstream_owned: list[str] | None = None, **config: str) -> harness.RunResult:
         key = (stack, None if upstream_owned is None else tuple(upstream_owned), tuple(sorted(config.items())))
         if key not in runs:
-            runs[key] = run_program(stack, upstream_owned=upstream_owned, **config)
+            runs[key] = run_program(stack, upstream_owned=upstream_owned, overrides=config)
         return runs[key]
 
     return run

@@ -4,6 +4,7 @@ copies, and plain ESO manifests."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,19 @@ STACKS = ["local", "staging", "production"]
 PROJECT_FILES = ["Pulumi.yaml", *(f"Pulumi.{stack}.yaml" for stack in STACKS), "__main__.py"]
 
 
-def config_for(stack: str, root: Path = REPOSITORY, **overrides: str) -> dict[str, str]:
-    """A stack's config as the CLI passes it (defaults overlaid), with config keys (aliases) overridden."""
-    return {**Project(root).config(stack), **{f"{PROJECT}:{key}": value for key, value in overrides.items()}}
+def config_for(stack: str, **overrides: str) -> dict[str, str]:
+    """A real stack's config as the CLI passes it (defaults overlaid), with config keys (aliases) overridden."""
+    return overridden(Project().config(stack), overrides)
 
 
-def stack_for(stack: str, root: Path = REPOSITORY, **overrides: str) -> Stack:
-    """A real stack of the project at `root`, optionally with config keys (aliases) overridden."""
-    return Project(root).stack(stack, config=config_for(stack, root, **overrides))
+def overridden(config: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, str]:
+    """`config` with config keys given by alias (`authMode`) replaced."""
+    return {**config, **{f"{PROJECT}:{key}": value for key, value in overrides.items()}}
+
+
+def stack_for(stack: str, **overrides: str) -> Stack:
+    """A real stack of this repository, optionally with config keys (aliases) overridden."""
+    return Project().stack(stack, config=config_for(stack, **overrides))
 
 
 def settings_for(stack: str, **overrides: str) -> StackSettings:
@@ -43,10 +49,12 @@ def discover(workloads: Path | None = None) -> list[DeclaredWorkload]:
     return list(Project(workloads.parent if workloads else REPOSITORY).declared)
 
 
-def run_program(stack: str, root: Path = REPOSITORY, upstream_owned: list[str] | None = None, **config: str) -> harness.RunResult:
-    """The whole program of the project at `root` for a real stack, with `config` overrides (aliases). A
+def run_program(
+    stack: str, root: Path = REPOSITORY, upstream_owned: list[str] | None = None, overrides: Mapping[str, str] | None = None
+) -> harness.RunResult:
+    """The whole program of the project at `root` for a real stack, with config `overrides` (aliases). A
     rollout gate reads `upstream_owned`, by default what the upstream stack owns there."""
-    values = config_for(stack, root, **config)
+    values = overridden(Project(root).config(stack), overrides or {})
     upstream = qualified(values[f"{PROJECT}:rolloutGateStack"], harness.ORGANIZATION, PROJECT)
     if upstream_owned is None and values[f"{PROJECT}:rolloutGate"] == "true":
         upstream_owned = run_program(upstream.rsplit("/", 1)[-1], root).outputs["ownedWorkloads"]

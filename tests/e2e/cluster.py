@@ -61,6 +61,12 @@ class Kube:
         return {key: base64.b64decode(value) for key, value in (secret.get("data") or {}).items()}
 
 
+def synced_object(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
+    """The ExternalSecret once ESO has synced it, else None (a probe for `eventually`)."""
+    found = kube.get("externalsecret", namespace, name)
+    return found if found is not None and synced(found) else None
+
+
 def synced(external_secret: dict[str, Any]) -> bool:
     """Ready=True with reason SecretSynced, as ESO records it."""
     return any(

@@ -12,10 +12,11 @@ from ameide_secrets.declare.settings import StackSettings
 from ameide_secrets.project import Project
 from ameide_secrets.render import vault_plan
 from lab import testenv, vault
+from lab.vault import VaultClient
 from lab.vault import random_value as canary
 
 from .cluster import Environment
-from .openbao import DevServer, VaultClient, bao_binary, dev_server
+from .openbao import DevServer, bao_binary, dev_server
 from .tokenreview import TokenReviewer, token_reviewer
 
 STACKS = ["staging", "production"]

@@ -10,6 +10,7 @@ server, Vault or Helm — never this program's own rendering.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from lab import testenv
 from lab.testenv import project_copy
 from lab.vault import random_value
 
-from .cluster import Environment, Kube, eventually, ready_condition, secret_mismatches, synced
+from .cluster import Environment, Kube, eventually, ready_condition, secret_mismatches, synced, synced_object
 
 CHART = Path(__file__).parent / "legacy-chart"
 RELEASE = "vault-secrets"
@@ -138,10 +139,7 @@ def test_legacy_chart_when_installed_with_helm_then_eso_syncs_its_secrets(env: E
     env.helm(cluster, "install", RELEASE, str(CHART), "-n", "external-secrets", "--set", f"vault.server={vault.address}")
     kube = env.kube(cluster)
     legacy = [
-        eventually(
-            f"{cluster}: legacy {ns}/{name} synced",
-            lambda ns=ns, name=name: (es := kube.get("externalsecret", ns, name)) and synced(es) and es,
-        )
+        eventually(f"{cluster}: legacy {ns}/{name} synced", functools.partial(synced_object, kube, ns, name))
         for ns, name in LEGACY
     ]
     assert_secrets_hold_vault_values(env, cluster, legacy)
@@ -288,9 +286,7 @@ def test_admission_when_developer_reads_own_namespace_key_then_admitted_and_sync
     developer = env.kube("staging", "developer")
     developer.ctl("create", "-f", "-", stdin=developer_external_secret("team-made", "keycloak/admin"))
     kube = env.kube("staging")
-    es = eventually(
-        "team-made synced", lambda: (found := kube.get("externalsecret", "ameide", "team-made")) and synced(found) and found
-    )
+    es = eventually("team-made synced", lambda: synced_object(kube, "ameide", "team-made"))
     assert_secrets_hold_vault_values(env, "staging", [es])
     developer.ctl("delete", "externalsecret", "team-made", "-n", "ameide")
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import pytest
 
+from lab.vault import VaultClient
+
 from .conftest import SeededStack
-from .openbao import VaultClient
 from .tokenreview import TokenReviewer
 
 REFUSED = 403

@@ -11,9 +11,9 @@ from __future__ import annotations
 import pytest
 
 from ameide_secrets.render import vault_plan
+from lab.vault import VaultClient
 
 from .conftest import SeededStack
-from .openbao import VaultClient
 
 REFUSED = 403
 

@@ -27,7 +27,7 @@ def edited(change: Callable[[Manifest], Any], namespace: str = "ameide") -> list
 
 
 def spec(es: Manifest) -> Manifest:
-    return es["spec"]  # type: ignore[no-any-return]
+    return es["spec"]
 
 
 SECRET: Manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "ameide"}, "type": "Opaque"}

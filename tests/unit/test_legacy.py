@@ -16,7 +16,7 @@ from ameide_secrets.rules import tenancy
 
 from helpers import discover, project_tree
 
-FIXTURE = Path(__file__).parent / "fixtures" / "legacy-vault-secrets.yaml"
+FIXTURE = REPOSITORY / "tests" / "fixtures" / "legacy-vault-secrets.yaml"
 
 
 @pytest.fixture

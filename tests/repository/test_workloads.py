@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from ameide_secrets.declare import inventory
-from ameide_secrets.declare.contract import Environment
 from ameide_secrets.project import REPOSITORY
 
 from helpers import discover
@@ -14,13 +12,6 @@ def test_workloads_when_discovered_then_every_team_module_declares_one_workload(
     declared = discover()
     assert len(declared) == len(modules) > 0
     assert sorted(d.module for d in declared) == sorted(p.relative_to(REPOSITORY).as_posix() for p in modules)
-
-
-def test_workloads_when_stacks_rolled_out_then_ownership_shrinks_monotonically_toward_production() -> None:
-    declared = discover()
-    owned = [{d.args.workload for d in inventory.owned(declared, environment)} for environment in Environment]
-    assert owned[0] >= owned[1] >= owned[2]
-    assert owned[0] == {d.args.workload for d in declared}  # local owns every declared workload
 
 
 def test_workloads_when_cnpg_credentials_used_then_referenced_never_hydrated() -> None:

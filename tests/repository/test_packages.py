@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ameide_secrets"
 # The modules of the product that talk to the Pulumi SDK; everything else in the package is pure.
 # (offline/preview.py imports the SDK only when a text or json view runs the program: the YAML view does not.)

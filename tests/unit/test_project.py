@@ -67,7 +67,7 @@ def write_stack(root: Path, stack: str, config: str) -> None:
 
 def test_config_when_key_in_both_files_stack_file_wins(project: Path) -> None:
     write_stack(project, "x", "config:\n  ameide-secrets:storeName: from-stack\n  ameide-secrets:environment: local\n")
-    config = config_for("x", root=project)
+    config = Project(project).config("x")
     assert config["ameide-secrets:storeName"] == "from-stack"
     assert config["ameide-secrets:refreshInterval"] == "1h"
     assert config["ameide-secrets:environment"] == "local"
@@ -75,12 +75,12 @@ def test_config_when_key_in_both_files_stack_file_wins(project: Path) -> None:
 
 def test_config_when_key_has_no_default_and_stack_omits_it_is_absent(project: Path) -> None:
     write_stack(project, "x", "config: {}\n")
-    assert "ameide-secrets:environment" not in config_for("x", root=project)
+    assert "ameide-secrets:environment" not in Project(project).config("x")
 
 
 def test_config_when_stack_file_has_no_config_returns_defaults(project: Path) -> None:
     write_stack(project, "x", "# nothing yet\n")
-    assert config_for("x", root=project) == {
+    assert Project(project).config("x") == {
         "ameide-secrets:storeName": "from-project",
         "ameide-secrets:refreshInterval": "1h",
         "ameide-secrets:dryRun": "true",
@@ -95,18 +95,18 @@ def test_config_when_stack_file_has_no_config_returns_defaults(project: Path) ->
 )
 def test_config_when_value_not_a_string_becomes_config_string(project: Path, yaml_value: str, expected: str) -> None:
     write_stack(project, "x", f"config:\n  ameide-secrets:dryRun: {yaml_value}\n")
-    assert config_for("x", root=project)["ameide-secrets:dryRun"] == expected
+    assert Project(project).config("x")["ameide-secrets:dryRun"] == expected
 
 
 def test_config_when_other_namespace_key_passes_through(project: Path) -> None:
     write_stack(project, "x", "config:\n  kubernetes:context: kind\n")
-    assert config_for("x", root=project)["kubernetes:context"] == "kind"
+    assert Project(project).config("x")["kubernetes:context"] == "kind"
 
 
 def test_config_when_unknown_project_key_names_file_and_key(project: Path) -> None:
     write_stack(project, "x", "config:\n  ameide-secrets:storName: typo\n")
     with pytest.raises(SettingsError) as info:
-        config_for("x", root=project)
+        Project(project).config("x")
     assert str(info.value) == (
         "Pulumi.x.yaml: ameide-secrets:storName: unknown setting (the settings are declared in Pulumi.yaml)"
     )
@@ -116,7 +116,7 @@ def test_config_when_stack_file_missing_lists_stacks(project: Path) -> None:
     write_stack(project, "x", "config: {}\n")
     write_stack(project, "a", "config: {}\n")
     with pytest.raises(SettingsError) as info:
-        config_for("prod", root=project)
+        Project(project).config("prod")
     assert str(info.value) == "no stack 'prod': Pulumi.prod.yaml does not exist (stacks: a, x)"
 
 

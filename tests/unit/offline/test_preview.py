@@ -133,7 +133,7 @@ def test_preview_when_adopting_then_text_marks_takeover_and_protection(capsys) -
 
 
 @pytest.fixture
-def clone(tmp_path) -> Path:
+def clone(tmp_path: Path) -> Path:
     """A git repository whose HEAD is this working tree (not the last commit), to change freely."""
     target = tmp_path / "repo"
     subprocess.run(["git", "clone", "--quiet", str(REPOSITORY), str(target)], check=True)

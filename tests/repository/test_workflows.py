@@ -156,3 +156,14 @@ def test_workflows_when_read_then_no_secret_value_inline() -> None:
             if "TOKEN" in line and ":" in line and not line.lstrip().startswith("#"):
                 value = line.split(":", 1)[1].strip()
                 assert value == "" or value.startswith("${{") or "!=" in line, f"{path.name}: {line.strip()}"
+
+
+def test_pre_commit_when_configured_then_runs_what_make_test_runs_first_from_the_lock() -> None:
+    config = yaml.safe_load((REPOSITORY / ".pre-commit-config.yaml").read_text())
+    [local] = config["repos"]
+    assert local["repo"] == "local"  # nothing fetched beside the hashed lock
+    entries = [hook["entry"] for hook in local["hooks"]]
+    makefile = (REPOSITORY / "Makefile").read_text()
+    for tool in ("ruff check", "ruff format", "mypy"):
+        assert any(entry.startswith(f".venv/bin/{tool}") for entry in entries), tool
+        assert f"$(VENV)/bin/{tool}" in makefile, tool

@@ -408,7 +408,7 @@ def test_format_when_several_broken_reports_all_together(make_workload: MakeWork
         rollout="dev",
         external_secrets=[es(refresh_interval="soon", data={"X": {"key": "plausible/x", "decodingStrategy": "Hex"}})],
     )
-    assert sorted(p.field for p in problems) == sorted(
+    assert sorted(p.field or "" for p in problems) == sorted(
         [
             "WORKLOAD.rollout",
             "WORKLOAD.external_secrets[0].refresh_interval",

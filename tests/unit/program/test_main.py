@@ -122,7 +122,9 @@ def test_program_when_stack_runs_then_only_adopted_objects_use_upserting_provide
         ("production", {"context": "ameide-production"}),
     ],
 )
-def test_program_when_stack_runs_then_providers_target_cluster_or_render_directory(stack: str, inputs: dict, run_stack) -> None:
+def test_program_when_stack_runs_then_providers_target_cluster_or_render_directory(
+    stack: str, inputs: dict[str, str], run_stack
+) -> None:
     providers = run_stack(stack).by_type("pulumi:providers:kubernetes")
     assert providers
     for provider in providers:
@@ -209,7 +211,7 @@ def test_program_when_workload_declared_in_new_namespace_then_store_admission_an
         "WORKLOAD = WorkloadSecretsArgs(workload='funnel', team='growth', namespace='growth', rollout='staging',\n"
         "    external_secrets=[ExternalSecretSpec(name='funnel-secrets', data={'API_KEY': 'funnel/api-key'})])\n"
     )
-    after = run_program("staging", tmp_path, authMode=auth_mode)
+    after = run_program("staging", tmp_path, overrides={"authMode": auth_mode})
 
     [store_before], [store_after] = before.by_type(STORE), after.by_type(STORE)
     assert store_after.inputs["spec"]["conditions"] == [
