@@ -40,14 +40,14 @@ def kubeconfig_path(environ: Mapping[str, str] = os.environ) -> Path:
 class Cluster:
     """One cluster, as one kubeconfig context."""
 
-    def __init__(self, context: str, kubeconfig: Path | None = None) -> None:
+    def __init__(self, context: str, kubeconfig: Path | None = None, transport: httpx2.BaseTransport | None = None) -> None:
         path = kubeconfig or kubeconfig_path()
         try:
             config = KubeConfig.from_file(path).get(context_name=context)
         except (ConfigError, OSError) as error:
             raise ClusterUnreachableError(f"kubeconfig {path}: context {context!r}: {error}") from None
         self.context = context
-        self._client = Client(config, timeout=httpx2.Timeout(30), field_manager="ameide-secrets")
+        self._client = Client(config, timeout=httpx2.Timeout(30), field_manager="ameide-secrets", transport=transport)
 
     def _list(self, resource: Any, what: str) -> list[Any]:
         try:

@@ -1,0 +1,75 @@
+"""The one command line: `ameide-secrets --help` lists every verb; every verb exits 0 clean, 1 on findings or
+bad input (with the message, never a traceback), 2 on usage."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ameide_secrets.cli import VERBS
+from ameide_secrets.project import REPOSITORY
+
+
+def cli(*argv: str, cwd: Path = REPOSITORY, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a user types it."""
+    script = Path(sys.executable).parent / "ameide-secrets"
+    return subprocess.run(
+        [str(script), *argv], cwd=cwd, env=env or dict(os.environ), capture_output=True, text=True, check=False, timeout=120
+    )
+
+
+def test_help_when_asked_then_lists_every_verb_and_the_exit_codes() -> None:
+    completed = cli("--help")
+    assert completed.returncode == 0
+    listed = [line.split()[0] for line in completed.stdout.splitlines() if line.startswith("  ") and line.split()]
+    assert set(VERBS) <= set(listed)
+    assert {"preview", "diff", "rollout", "legacy", "vault-check", "precheck", "smoke"} == set(VERBS)
+    assert "Exit codes: 0 clean, 1 findings or bad input, 2 usage." in completed.stdout
+
+
+def test_module_when_run_with_python_m_then_same_command_line() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "ameide_secrets", "rollout", "--format", "json"], cwd=REPOSITORY, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("[")
+
+
+@pytest.mark.parametrize("argv", [["no-such-verb"], ["preview", "--format", "xml"], ["smoke"], ["legacy"], ["diff"]])
+def test_usage_when_wrong_then_exit_2_with_argparse_usage(argv: list[str]) -> None:
+    completed = cli(*argv)
+    assert completed.returncode == 2
+    assert "usage: ameide-secrets" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["preview", "--stack", "qa"], "no stack 'qa': Pulumi.qa.yaml does not exist"),
+        (["smoke", "--stack", "qa"], "no stack 'qa'"),
+        (["precheck", "--stack", "local"], "the stack has no kubeContext (it renders to a directory): pass --context"),
+        (["smoke", "--stack", "staging", "--context", "nowhere"], "context 'nowhere'"),
+        (["vault-check", "--stack", "staging"], "set VAULT_ADDR and VAULT_TOKEN"),
+        (["legacy", "compare", "missing.yaml", "--stack", "staging"], "missing.yaml: cannot read it as YAML"),
+    ],
+)
+def test_bad_input_when_any_verb_then_exit_1_naming_it_without_traceback(argv: list[str], message: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAULT_", "KUBECONFIG"))}
+    env["KUBECONFIG"] = str(tmp_path / "kubeconfig")  # an empty kubeconfig: no context is there
+    (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    completed = cli(*argv, env=env)
+    assert completed.returncode == 1, completed.stderr
+    assert message in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_rollout_when_run_from_another_root_then_reads_that_project(write_module) -> None:
+    tree = write_module("core/graph.py", "WORKLOAD = 1\n")
+    completed = cli("rollout", "--root", str(tree.parent))
+    assert completed.returncode == 1
+    assert "workloads/core/graph.py (workload graph): WORKLOAD: the module must define WORKLOAD" in completed.stderr

@@ -1,0 +1,95 @@
+"""clients/vault.py on hvac, against a loopback HTTPS stand-in for Vault's KV API: field names only, and the
+standard TLS variables (VAULT_CACERT, VAULT_SKIP_VERIFY) honoured as the `vault` CLI honours them."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import ssl
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ameide_secrets.clients.vault import Vault, VaultUnreachableError
+
+CANARY = "canary-7d41-never-printed"
+
+
+class KvHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body: dict[str, Any]
+        if self.path.startswith("/v1/secret/data/app/db"):
+            status, body = 200, {"data": {"data": {"password": CANARY, "username": "app"}, "metadata": {"version": 1}}}
+        elif self.path.startswith("/v1/secret/data/other/"):
+            status, body = 403, {"errors": ["permission denied"]}
+        else:
+            status, body = 404, {"errors": []}
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def https_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """(address, CA file) of a TLS server on 127.0.0.1 with a certificate of its own CA."""
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        cwd=folder, check=True, capture_output=True,
+    )  # fmt: skip
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), KvHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_port}", folder / "cert.pem"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def environment(address: str, **extra: str) -> dict[str, str]:
+    return {"VAULT_ADDR": address, "VAULT_TOKEN": "t", **extra}
+
+
+def test_fields_when_vault_cacert_names_the_ca_then_names_only(https_vault: tuple[str, Path]) -> None:
+    address, ca = https_vault
+    vault = Vault.from_environment("secret", "v2", environment(address, VAULT_CACERT=str(ca)))
+    answer = vault.fields("app/db")
+    assert (answer.status, answer.fields) == (200, frozenset({"password", "username"}))
+    assert CANARY not in repr(answer)
+
+
+@pytest.mark.parametrize(("key", "status"), [("other/db", 403), ("app/missing", 404)])
+def test_fields_when_refused_or_missing_then_the_status(https_vault: tuple[str, Path], key: str, status: int) -> None:
+    address, ca = https_vault
+    assert Vault.from_environment("secret", "v2", environment(address, VAULT_CACERT=str(ca))).fields(key).status == status
+
+
+def test_fields_when_ca_unknown_then_unreachable_naming_address_and_tls(https_vault: tuple[str, Path]) -> None:
+    address, _ = https_vault
+    with pytest.raises(VaultUnreachableError, match=rf"cannot reach Vault at {address}: SSLError: .*CERTIFICATE_VERIFY_FAILED"):
+        Vault.from_environment("secret", "v2", environment(address)).fields("app/db")
+
+
+def test_fields_when_vault_skip_verify_then_reads_without_the_ca(https_vault: tuple[str, Path]) -> None:
+    address, _ = https_vault
+    assert Vault.from_environment("secret", "v2", environment(address, VAULT_SKIP_VERIFY="true")).fields("app/db").status == 200
+
+
+def test_from_environment_when_address_or_token_missing_then_says_which_variables() -> None:
+    with pytest.raises(VaultUnreachableError, match="set VAULT_ADDR and VAULT_TOKEN"):
+        Vault.from_environment("secret", "v2", {"VAULT_ADDR": "https://vault:8200"})
