@@ -78,8 +78,8 @@ bench: $(VENV)/.installed
 # provider, our Python language host and OpenBao's bao; then etcd, kube-apiserver, the controller
 # manager, kubectl, Helm and the ESO controller for `python -m lab.testenv` (the real clusters).
 engines:
-	bash engines/build.sh
-	bash engines/build-cluster.sh
+	bash lab/engines/build.sh
+	bash lab/engines/build-cluster.sh
 
 # End-to-end on the real engines (docs/testing.md): builds what `make engines` has not built yet,
 # creates both virtualenvs, then runs tests/e2e (servers on loopback only, stopped by the tests).

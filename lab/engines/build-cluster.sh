@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
 # Build the pieces of a local Kubernetes control plane, with Helm and the External Secrets Operator,
 # into .engines/bin (ignored by git), from published Go modules only (docs/testing.md, "Building the
-# engines", explains the conventions; engines/build.sh builds the Pulumi pieces the same way):
+# engines", explains the conventions; lab/engines/build.sh builds the Pulumi pieces the same way):
 #
-#   etcd                     etcd's server, module go.etcd.io/etcd/server/v3                  (engines/cluster/etcd)
-#   kube-apiserver           k8s.io/kubernetes/cmd/kube-apiserver                              (engines/cluster/kubernetes)
-#   kube-controller-manager  k8s.io/kubernetes/cmd/kube-controller-manager                     (engines/cluster/kubernetes)
-#   kubectl                  k8s.io/kubernetes/cmd/kubectl (same module, so it costs little)    (engines/cluster/kubernetes)
-#   helm                     Helm 3, helm.sh/helm/v3/cmd/helm                                  (engines/cluster/helm)
+#   etcd                     etcd's server, module go.etcd.io/etcd/server/v3                  (lab/engines/cluster/etcd)
+#   kube-apiserver           k8s.io/kubernetes/cmd/kube-apiserver                              (lab/engines/cluster/kubernetes)
+#   kube-controller-manager  k8s.io/kubernetes/cmd/kube-controller-manager                     (lab/engines/cluster/kubernetes)
+#   kubectl                  k8s.io/kubernetes/cmd/kubectl (same module, so it costs little)    (lab/engines/cluster/kubernetes)
+#   helm                     Helm 3, helm.sh/helm/v3/cmd/helm                                  (lab/engines/cluster/helm)
 #   external-secrets         the ESO controller (and webhook), module github.com/external-secrets/external-secrets
-#                            v0.16.2 (v1.x is not buildable from the proxy: engines/cluster/eso/go.mod)
-#                                                                                              (engines/cluster/eso)
+#                            v0.16.2 (v1.x is not buildable from the proxy: lab/engines/cluster/eso/go.mod)
+#                                                                                              (lab/engines/cluster/eso)
 #
 # ESO's CRDs (config/crds/bases/*.yaml of the same module version) are copied to
 # $AMEIDE_ENGINES/crds/external-secrets/, ready for `kubectl apply --server-side -f`.
 #
 # Go sources come from the Go module proxy and nowhere else (GOPROXY has no `direct`, so no VCS
-# fetches); go.sum in each engines/cluster/ module pins every byte. Each binary is rebuilt only when its
+# fetches); go.sum in each lab/engines/cluster/ module pins every byte. Each binary is rebuilt only when its
 # recipe changes (versions, ldflags, go.mod/go.sum, the Go toolchain): the recipe is recorded in
 # .engines/stamps/<name>. Go builds run one at a time (2 cores).
 #
@@ -24,18 +24,18 @@
 # PYTHON (reads `go mod download -json`; default python3).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SRC="$ROOT/engines/cluster"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SRC="$ROOT/lab/engines/cluster"
 
 # ---- what we build -------------------------------------------------------------------------------
-ETCD_VERSION=v3.6.16                # go.etcd.io/etcd/server/v3 (and api, client/pkg, client/v3, pkg), engines/cluster/etcd/go.mod
-KUBE_VERSION=v1.34.4                # k8s.io/kubernetes; its staging modules k8s.io/* at v0.34.4, engines/cluster/kubernetes/go.mod
+ETCD_VERSION=v3.6.16                # go.etcd.io/etcd/server/v3 (and api, client/pkg, client/v3, pkg), lab/engines/cluster/etcd/go.mod
+KUBE_VERSION=v1.34.4                # k8s.io/kubernetes; its staging modules k8s.io/* at v0.34.4, lab/engines/cluster/kubernetes/go.mod
 KUBE_DATE=2026-02-10T12:53:36Z      # the module's time on the proxy (…/k8s.io/kubernetes/@v/v1.34.4.info): the binaries' buildDate
-HELM_VERSION=v3.22.0                # helm.sh/helm/v3, engines/cluster/helm/go.mod
+HELM_VERSION=v3.22.0                # helm.sh/helm/v3, lab/engines/cluster/helm/go.mod
 ESO_MODULE=github.com/external-secrets/external-secrets
-ESO_VERSION=v0.16.2                 # engines/cluster/eso/go.mod says why not v1.x
+ESO_VERSION=v0.16.2                 # lab/engines/cluster/eso/go.mod says why not v1.x
 
-source "$ROOT/engines/common.sh"
+source "$ROOT/lab/engines/common.sh"
 
 # ---- 1. etcd -------------------------------------------------------------------------------------
 # The module's root package is etcd's main. Upstream's build also sets api/v3/version.GitSHA, which the

