@@ -10,12 +10,16 @@ import argparse
 from ameide_secrets.cli import preview
 
 
-def main(argv: list[str]) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ameide-secrets diff", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--base", required=True, metavar="REV", help="the git revision to compare with (e.g. origin/main)")
     parser.add_argument("--stack", help="one stack (Pulumi.<stack>.yaml); every stack when omitted")
     parser.add_argument("--format", choices=["text", "markdown"], default="text")
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    options = parser().parse_args(argv)
     return preview.main(
         ["--diff-against", options.base, "--format", options.format, *(["--stack", options.stack] if options.stack else [])]
     )

@@ -49,7 +49,7 @@ def _compare(options: argparse.Namespace) -> int:
     return output.FINDINGS if any(r.status == "differs" or (r.status == "new" and r.fields) for r in rows) else output.CLEAN
 
 
-def main(argv: list[str]) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ameide-secrets legacy", description=(__doc__ or "").splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     importing = commands.add_parser("import", help="write team modules for the legacy objects")
@@ -63,7 +63,11 @@ def main(argv: list[str]) -> int:
     comparing.add_argument("files", nargs="+")
     output.add_stack(comparing)
     output.add_format(comparing)
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    options = parser().parse_args(argv)
     with output.failures() as failed:
         return _import(options) if options.command == "import" else _compare(options)
     assert failed

@@ -16,12 +16,16 @@ from ameide_secrets.clients import kubernetes
 from ameide_secrets.findings import report
 
 
-def main(argv: list[str]) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ameide-secrets precheck", description=(__doc__ or "").splitlines()[0])
     output.add_stack(parser)
     parser.add_argument("--context", help="kubeconfig context (default: the stack's kubeContext)")
     output.add_format(parser)
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    options = parser().parse_args(argv)
     with output.failures() as failed:
         stack = output.stack(options)
         live = kubernetes.Cluster.for_stack(stack.settings, options.context).external_secrets().values()

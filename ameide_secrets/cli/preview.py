@@ -16,7 +16,7 @@ from ameide_secrets.cli import output
 from ameide_secrets.offline import preview
 
 
-def main(argv: list[str]) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ameide-secrets preview", description=(__doc__ or "").splitlines()[0])
     output.add_root(parser)
     parser.add_argument("--stack", help="stack name (Pulumi.<stack>.yaml); with --diff-against, every stack when omitted")
@@ -33,11 +33,16 @@ def main(argv: list[str]) -> int:
         metavar="REV",
         help="print what changed since git revision REV (added/removed/changed objects, changed fields only)",
     )
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    command = parser()
+    options = command.parse_args(argv)
     if options.diff_against is None and options.stack is None:
-        parser.error("--stack is required (unless --diff-against)")
+        command.error("--stack is required (unless --diff-against)")
     if options.format == "markdown" and options.diff_against is None:
-        parser.error("--format markdown goes with --diff-against")
+        command.error("--format markdown goes with --diff-against")
     with output.failures() as failed:
         project = output.project(options)
         if options.diff_against is not None:

@@ -9,11 +9,15 @@ from ameide_secrets import rollout
 from ameide_secrets.cli import output
 
 
-def main(argv: list[str]) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ameide-secrets rollout", description=(__doc__ or "").splitlines()[0])
     output.add_root(parser)
     output.add_format(parser, "markdown", "json")
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    options = parser().parse_args(argv)
     with output.failures() as failed:
         rows = rollout.matrix(output.project(options).declared)
     if failed:

@@ -18,13 +18,17 @@ from ameide_secrets.clients import kubernetes
 from ameide_secrets.findings import report
 
 
-def main(argv: list[str]) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ameide-secrets smoke", description=(__doc__ or "").splitlines()[0])
     output.add_stack(parser)
     parser.add_argument("--context", help="kubeconfig context (default: the stack's kubeContext)")
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for ESO to settle (default 120)")
     output.add_format(parser)
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    options = parser().parse_args(argv)
     with output.failures() as failed:
         stack = output.stack(options)
         cluster = kubernetes.Cluster.for_stack(stack.settings, options.context)

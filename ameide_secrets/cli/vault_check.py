@@ -17,11 +17,15 @@ from ameide_secrets.clients.vault import Vault
 from ameide_secrets.findings import report
 
 
-def main(argv: list[str]) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ameide-secrets vault-check", description=(__doc__ or "").splitlines()[0])
     output.add_stack(parser)
     output.add_format(parser)
-    options = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    options = parser().parse_args(argv)
     with output.failures() as failed:
         stack = output.stack(options)
         refs = vault_keys.references(stack)

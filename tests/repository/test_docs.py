@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+import shlex
 import textwrap
 
 import pytest
 import yaml
 
+from ameide_secrets.cli import VERBS
 from ameide_secrets.declare import inventory, team_module
 from ameide_secrets.project import REPOSITORY
 from ameide_secrets.render import manifests
@@ -79,3 +82,35 @@ def test_docs_when_linked_then_every_relative_link_resolves() -> None:
     for path in [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", path.read_text()):
             assert (path.parent / target).exists(), f"{path.relative_to(REPOSITORY)} links to missing {target}"
+
+
+def test_docs_when_they_name_a_repository_file_then_it_exists() -> None:
+    """Paths in the docs (`ameide_secrets/rules/tenancy.py`, `tests/unit/...`) follow the code when it moves."""
+    named = re.compile(r"`((?:ameide_secrets|components|lab|tests|policy|docs)/[\w./-]+\.(?:py|md|yaml|sh))")
+    for path in [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").glob("*.md"))]:
+        for relative in named.findall(path.read_text()):
+            if "<" not in relative:
+                assert (REPOSITORY / relative).exists(), f"{path.relative_to(REPOSITORY)} names missing {relative}"
+
+
+def command_lines() -> list[tuple[str, str, list[str]]]:
+    """(where, verb, arguments) of every `ameide-secrets <verb> ...` line in the docs' shell blocks."""
+    found = []
+    for path in [REPOSITORY / "README.md", *sorted((REPOSITORY / "docs").glob("*.md"))]:
+        for block in re.findall(r"^ *```(?:sh|bash)\n(.*?)^ *```", path.read_text(), re.S | re.M):
+            for line in block.splitlines():
+                if "ameide-secrets " not in line:
+                    continue
+                words = shlex.split(line.split(" #", 1)[0].strip())
+                at = next((i for i, word in enumerate(words) if word.endswith("ameide-secrets")), None)
+                if at is not None and len(words) > at + 1 and not words[at + 1].startswith("-"):
+                    found.append((f"{path.relative_to(REPOSITORY)}: {line.strip()}", words[at + 1], words[at + 2 :]))
+    return found
+
+
+@pytest.mark.parametrize(("where", "verb", "arguments"), command_lines(), ids=[w for w, _, _ in command_lines()])
+def test_docs_when_they_show_a_command_then_its_verb_takes_those_arguments(where: str, verb: str, arguments: list[str]) -> None:
+    """Every command line the docs show parses with the verb's own parser (no server is asked)."""
+    assert verb in VERBS, where
+    module = importlib.import_module(f"ameide_secrets.cli.{VERBS[verb][0]}")
+    module.parser().parse_args([a for a in arguments if not a.startswith("$(")])
