@@ -21,7 +21,7 @@ define install
 	PYTHONWARNINGS=ignore $(1)/bin/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 endef
 
-$(VENV)/.installed: requirements/dev.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] in {(3, 11), (3, 12)} else "Python 3.11 or 3.12 is required (found %s); set PYTHON=..." % sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(call install,$(VENV),requirements/dev.txt)
@@ -29,7 +29,7 @@ $(VENV)/.installed: requirements/dev.txt pyproject.toml
 
 # The policy pack's own virtualenv: `pulumi preview/up --policy-pack policy` runs policy/venv/bin/python,
 # and neither the CLI nor the language host creates it. Its lock is derived from the `policy` extra.
-policy/venv/.installed: policy/requirements.txt pyproject.toml
+policy/venv/.installed: policy/requirements.txt
 	$(PYTHON) -m venv policy/venv
 	$(call install,policy/venv,policy/requirements.txt)
 	@touch $@

@@ -166,12 +166,21 @@ class Stack:
     def manifests(self) -> list[dict[str, Any]]:
         return [o.manifest for o in self.objects]
 
+    @functools.cached_property
+    def _by_workload(self) -> dict[str | None, list[StackObject]]:
+        grouped: dict[str | None, list[StackObject]] = {}
+        for obj in self.objects:
+            grouped.setdefault(obj.workload, []).append(obj)
+        return grouped
+
     @property
     def platform_objects(self) -> list[StackObject]:
-        return [o for o in self.objects if o.workload is None]
+        """The objects PlatformSecretAccess registers: every one no workload owns."""
+        return self._by_workload.get(None, [])
 
     def workload_objects(self, workload: str) -> list[StackObject]:
-        return [o for o in self.objects if o.workload == workload]
+        """The objects `workload`'s WorkloadSecrets registers, in its declaration's order."""
+        return self._by_workload.get(workload, [])
 
     @property
     def adopting(self) -> bool:

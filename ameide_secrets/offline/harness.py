@@ -73,8 +73,8 @@ class _Mocks(mocks.Mocks):
             return name, {"name": name, "outputs": self.stack_outputs.get(name, {}), "secretOutputNames": []}
         # Custom resources get their name as id; their state echoes their inputs, as a provider's
         # preview does (Vault's auth backend `path` is read by its config). Kubernetes objects are the
-        # exception: nothing reads their outputs, and echoing thousands of manifests back, to be
-        # serialised and deserialised again, was a quarter of a mock run's time.
+        # exception: nothing reads their outputs, and echoing thousands of manifests back would serialise
+        # and deserialise each of them again.
         if args.typ.startswith("kubernetes:"):
             return (f"{args.name}-id" if args.custom else ""), {}
         return (f"{args.name}-id" if args.custom else ""), dict(args.inputs)

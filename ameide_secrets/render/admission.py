@@ -23,8 +23,8 @@ DECLARED_IN = "workloads/<team>/<workload>.py"
 # ESO's, Helm's keep annotation) read nothing new and change no store, so they are not judged.
 _SPEC_CHANGES = "oldObject == null || !has(oldObject.spec) || !has(object.spec) || object.spec != oldObject.spec"
 # An object already being deleted, written without a spec change: the garbage collector removing its
-# `orphan` finalizer. Refusing that write leaves the object terminating forever (found on a real API
-# server, deleting an ExternalSecret whose prefix the same `pulumi up` had just withdrawn).
+# `orphan` finalizer. Refusing that write leaves the object terminating forever (e.g. an ExternalSecret
+# deleted by the same `pulumi up` that withdraws its prefix).
 _FINALIZING = f"has(object.metadata.deletionTimestamp) && !({_SPEC_CHANGES})"
 
 
@@ -96,7 +96,7 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
             # Every CREATE and UPDATE of an object that reads through the platform store, metadata-only
             # included, so no unchanged-spec update slips an old object by. An object on another store
             # (the legacy chart's, mid-migration) is judged when created or when its spec changes:
-            # Helm re-applying it unchanged reads nothing new (found on a real API server). Nor is the
+            # Helm re-applying it unchanged reads nothing new. Nor is the
             # garbage collector removing the finalizer of one being deleted.
             "judged",
             f"variables.admitted && !({_FINALIZING}) && (variables.usesPlatform || {_SPEC_CHANGES})",
