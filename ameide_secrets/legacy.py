@@ -158,15 +158,22 @@ def _literal(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _ref_source(ref: dict[str, Any]) -> str:
+def _ref_source(ref: dict[str, Any], string_property: str) -> str:
+    """The module's spelling of a legacy ref that renders it unchanged: the string form only where it reads
+    the field the string form reads (`string_property`); a ref without property stays a whole-secret read."""
     extra = {k: v for k, v in ref.items() if k != "key" and v != vocabulary.REF_DEFAULTS.get(k)}
-    if not extra:
+    if extra == {"property": string_property}:
         return _literal(ref["key"])
     arguments = ", ".join([f"key={_literal(ref['key'])}", *(f"{_SNAKE.get(k, k)}={_literal(v)}" for k, v in extra.items())])
     return f"RemoteRef({arguments})"
 
 
-def module_source(workload: str, team: str, namespace: str, rollout: str, items: list[Imported]) -> str:
+def _extract_source(ref: dict[str, Any]) -> str:
+    extra = {k: v for k, v in ref.items() if k != "key" and v != vocabulary.REF_DEFAULTS.get(k)}
+    return _literal(ref["key"]) if not extra else _ref_source(ref, string_property="")
+
+
+def module_source(workload: str, team: str, namespace: str, rollout: str, items: list[Imported], string_property: str) -> str:
     """A team module, formatted like the hand-written ones."""
     lines = [
         f'"""{workload}: its secrets, imported from the legacy vault-secrets chart by ameide-secrets legacy import (adopted in place)."""',
@@ -187,10 +194,11 @@ def module_source(workload: str, team: str, namespace: str, rollout: str, items:
         for name, value in item.spec.items():
             if name == "data":
                 lines.append("            data={")
-                lines += [f"                {_literal(key)}: {_ref_source(ref)}," for key, ref in value.items()]
+                lines += [f"                {_literal(key)}: {_ref_source(ref, string_property)}," for key, ref in value.items()]
                 lines.append("            },")
             elif name == "data_from":
-                lines.append(f"            data_from=[{', '.join(_ref_source(ref) for ref in value)}],")
+                # An extract reads every field whatever its spelling: the plain key unless it sets more.
+                lines.append(f"            data_from=[{', '.join(_extract_source(ref) for ref in value)}],")
             else:
                 lines.append(f"            {name}={_literal(value)},")
         lines.append("        ),")
@@ -209,8 +217,15 @@ class Plan:
 
 
 def plan_import(
-    objects: list[dict[str, Any]], team: str, rollout: str, mapping: dict[str, dict[str, str]], store_name: str
+    objects: list[dict[str, Any]],
+    team: str,
+    rollout: str,
+    mapping: dict[str, dict[str, str]],
+    store_name: str,
+    string_property: str,
 ) -> Plan:
+    """The modules, registry additions and refusals for `objects`; `store_name` and `string_property` are the
+    stacks' `storeName` and `stringRefProperty` (the field a string ref reads)."""
     plan = Plan()
     groups: dict[tuple[str, str], list[Imported]] = {}
     for obj in objects:
@@ -232,7 +247,7 @@ def plan_import(
             )
             continue
         [namespace] = namespaces
-        source = module_source(workload, owner, namespace, rollout, items)
+        source = module_source(workload, owner, namespace, rollout, items, string_property)
         data = team_module.read(source, workload)
         if data.workload is None:
             problems = [p.message for p in data.line_problems] + [f"{p.field}: {p.message}" for p in data.field_problems]

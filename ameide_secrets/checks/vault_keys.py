@@ -27,6 +27,10 @@ class Reference:
     secret_key: str
     """The Secret key it fills, or `data_from[i]` for a whole-secret copy."""
     ref: RemoteRef
+    property: str | None
+    """The field it reads, as rendered (the string form's is the stack's `stringRefProperty`); None: the whole secret."""
+    whole_by_design: bool = False
+    """A `data_from` copy, which reads every field on purpose."""
 
 
 def references(stack: Stack) -> list[Reference]:
@@ -36,8 +40,16 @@ def references(stack: Stack) -> list[Reference]:
         args = declared.args
         for spec in args.external_secrets:
             where = f"{args.namespace}/{spec.name}"
-            found += [Reference(declared.module, where, f"secretKey {key!r}", ref) for key, ref in spec.data.items()]
-            found += [Reference(declared.module, where, f"data_from[{i}]", ref) for i, ref in enumerate(spec.data_from)]
+            found += [
+                Reference(
+                    declared.module, where, f"secretKey {key!r}", ref, spec.property_of(key, stack.settings.string_ref_property)
+                )
+                for key, ref in spec.data.items()
+            ]
+            found += [
+                Reference(declared.module, where, f"data_from[{i}]", ref, None, whole_by_design=True)
+                for i, ref in enumerate(spec.data_from)
+            ]
     return found
 
 
@@ -58,7 +70,7 @@ def check(refs: list[Reference], vault: Vault) -> Iterator[Finding]:
                 file=r.module,
                 object=f"ExternalSecret {r.external_secret}",
                 field=r.secret_key,
-                extra={"key": r.ref.key, "property": r.ref.property},
+                extra={"key": r.ref.key, "property": r.property},
             )
 
         if answer.status == 404:
@@ -67,6 +79,13 @@ def check(refs: list[Reference], vault: Vault) -> Iterator[Finding]:
             yield missing(f"this token may not read key {ref.key!r} ({shown}): use a token that reads the declared prefixes")
         elif answer.status != 200:
             yield missing(f"Vault answered HTTP {answer.status} for key {ref.key!r} ({shown})")
-        elif ref.property is not None and ref.property not in answer.fields:
+        elif reference.property is not None and reference.property not in answer.fields:
             where = "custom metadata" if metadata else "secret"
-            yield missing(f"key {ref.key!r} has no property {ref.property!r} in its {where}; add it, or fix the declaration")
+            yield missing(
+                f"key {ref.key!r} has no property {reference.property!r} in its {where}; add it, or fix the declaration"
+            )
+        elif reference.property is None and not reference.whole_by_design and not metadata and len(answer.fields) > 1:
+            yield missing(
+                f"key {ref.key!r} has {len(answer.fields)} fields and the ref names no property, so ESO writes them all as "
+                "one JSON value; name the property (or copy every field with data_from)"
+            )

@@ -22,10 +22,15 @@ from ameide_secrets.rules import tenancy
 
 def _import(options: argparse.Namespace) -> int:
     project = output.project(options)
-    # The store every stack's ExternalSecrets read through: the project default, as the stacks have it.
-    store_name = project.config(project.stack_names[0])["ameide-secrets:storeName"]
+    # The store every stack's ExternalSecrets read through, and the field a string ref reads, as the stacks have them.
+    config = project.config(project.stack_names[0])
     plan = legacy.plan_import(
-        legacy.load(Path(f) for f in options.files), options.team, options.rollout, legacy.mapping(options.map), store_name
+        legacy.load(Path(f) for f in options.files),
+        options.team,
+        options.rollout,
+        legacy.mapping(options.map),
+        config["ameide-secrets:storeName"],
+        config["ameide-secrets:stringRefProperty"],
     )
     written = legacy.write(plan, project.root, options.force)
     for line in plan.refused:

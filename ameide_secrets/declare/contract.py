@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ameide_secrets import vocabulary
 from ameide_secrets.declare import names
@@ -107,7 +107,7 @@ class RemoteRef(BaseModel):
 
 
 def _ref_from_string(value: Any) -> Any:
-    # The string form is shorthand for the map form with only `key`.
+    # The string form names the key; the field it reads is the stack's convention (ExternalSecretSpec.property_of).
     return {"key": value} if isinstance(value, str) else value
 
 
@@ -151,6 +151,29 @@ class ExternalSecretSpec(BaseModel):
     """Extra annotations for the ExternalSecret and its Secret."""
     adopt: bool | None = None
     """Take over the legacy bundle's ExternalSecret of the same name; the workload's `adopt` when unset."""
+
+    _string_keys: frozenset[str] = PrivateAttr(frozenset())
+    """The `data` keys written in the string form."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_string_form(cls, value: Any, handler: Any) -> Any:
+        # Which refs were plain strings is gone once they are RemoteRefs: keep it beside the model.
+        strings = (
+            frozenset(k for k, v in (value.get("data") or {}).items() if isinstance(v, str)) if isinstance(value, dict) else None
+        )
+        spec = handler(value)
+        if strings is not None:
+            spec._string_keys = strings
+        return spec
+
+    def property_of(self, secret_key: str, string_property: str) -> str | None:
+        """The field of its Vault secret that `data[secret_key]` reads: its `property`; for the string form the
+        stack's `string_property` (a KV secret is a map of fields, and without one ESO writes the whole map as
+        JSON); None for a map-form ref without property, which does read the whole secret."""
+        if secret_key in self._string_keys:
+            return string_property
+        return self.data[secret_key].property
 
     @field_validator("name", "target")
     @classmethod

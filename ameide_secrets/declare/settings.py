@@ -69,6 +69,8 @@ class StackSettings(BaseModel):
     """Namespace where ESO runs."""
     refresh_interval: str
     """Default ESO refresh interval (Go duration)."""
+    string_ref_property: str
+    """The field of a Vault secret that a string ref reads (the platform's convention; `value` by default)."""
     kube_context: str | None = None
     """kubeconfig context to deploy to."""
     render_yaml_to_directory: str | None = None
@@ -139,6 +141,13 @@ class StackSettings(BaseModel):
     def _mount(cls, value: str) -> str:
         if value.startswith("/") or value.endswith("/"):
             raise ValueError(f"{value!r} must be a mount path without leading or trailing '/'")
+        return value
+
+    @field_validator("string_ref_property")
+    @classmethod
+    def _field_name(cls, value: str) -> str:
+        if not value or "/" in value or value != value.strip():
+            raise ValueError(f"{value!r} must be the name of one field of a Vault secret, e.g. value")
         return value
 
     @field_validator("refresh_interval")

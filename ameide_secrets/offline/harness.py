@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import gc
 import runpy
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -227,9 +228,17 @@ def run_main(
     stack_outputs: dict[str, dict[str, Any]] | None = None,
     one_shot: bool = False,
 ) -> RunResult:
-    """Run the whole program (a project's `__main__.py`) under mocks, as stack `stack` with `config`."""
+    """Run the whole program (a project's `__main__.py`) under mocks, as stack `stack` with `config`.
+
+    The program's folder comes first on sys.path, as the Pulumi language host puts it: `__main__.py`
+    imports `components` from beside it, whichever directory the command line was started in."""
 
     def program() -> None:
-        runpy.run_path(str(main), run_name="__main__")
+        folder = str(main.resolve().parent)
+        sys.path.insert(0, folder)
+        try:
+            runpy.run_path(str(main), run_name="__main__")
+        finally:
+            sys.path.remove(folder)
 
     return run(stack, config, program, stack_outputs=stack_outputs, one_shot=one_shot)

@@ -93,12 +93,16 @@ def render_json(result: RunResult, environment: str) -> str:
 
 
 def _marks(r: Registration) -> str:
-    """What a reviewer must notice about a resource: takeovers and protection."""
+    """What a reviewer must notice about a resource: takeovers, protection, whole-secret reads."""
     marks = []
     if r.inputs.get("metadata", {}).get("annotations", {}).get(ANNOTATION_PATCH_FORCE) == "true":
         marks.append("adopts existing object")
     if r.protect:
         marks.append("protected")
+    # A `data` ref without property gets every field of the Vault secret as one JSON value.
+    whole = [d["secretKey"] for d in (r.inputs.get("spec") or {}).get("data", []) if "property" not in d.get("remoteRef", {})]
+    if whole:
+        marks.append(f"whole secret as JSON: {', '.join(whole)}")
     return f"  [{', '.join(marks)}]" if marks else ""
 
 

@@ -49,10 +49,10 @@ def workload_labels(args: WorkloadSecretsArgs) -> dict[str, str]:
     return {LABEL_WORKLOAD: args.workload, LABEL_TEAM: args.team, LABEL_MANAGED_BY: "pulumi"}
 
 
-def _remote_ref(ref: RemoteRef) -> dict[str, Any]:
+def _remote_ref(ref: RemoteRef, property_: str | None) -> dict[str, Any]:
     rendered: dict[str, Any] = {"key": ref.key}
-    if ref.property is not None:
-        rendered["property"] = ref.property
+    if property_ is not None:
+        rendered["property"] = property_
     if ref.version is not None:
         rendered["version"] = ref.version
     rendered["decodingStrategy"] = ref.decoding_strategy
@@ -94,9 +94,13 @@ def external_secret(args: WorkloadSecretsArgs, spec: ExternalSecretSpec, setting
         "target": target,
     }
     if spec.data:
-        body["data"] = [{"secretKey": key, "remoteRef": _remote_ref(ref)} for key, ref in spec.data.items()]
+        body["data"] = [
+            {"secretKey": key, "remoteRef": _remote_ref(ref, spec.property_of(key, settings.string_ref_property))}
+            for key, ref in spec.data.items()
+        ]
     if spec.data_from:
-        body["dataFrom"] = [{"extract": _remote_ref(ref)} for ref in spec.data_from]
+        # An extract copies every field of the secret: no property, whatever the form.
+        body["dataFrom"] = [{"extract": _remote_ref(ref, ref.property)} for ref in spec.data_from]
     return {
         "apiVersion": ESO_API_VERSION,
         "kind": EXTERNAL_SECRET,

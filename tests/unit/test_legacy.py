@@ -62,7 +62,17 @@ def test_import_when_written_then_modules_are_data_and_render_the_legacy_objects
     assert '"username": RemoteRef(key="billing/login", property="username"),' in source
     assert 'RemoteRef(key="billing/login", property="password", decoding_strategy="Base64")' in source
     assert 'data_from=["billing/stripe-extra"],' in source
-    assert '"API_KEY": "search/api",' in (tree / "growth" / "search.py").read_text()
+    # The chart read the whole secret (no property): the module keeps that, so no value changes on adoption.
+    assert '"API_KEY": RemoteRef(key="search/api"),' in (tree / "growth" / "search.py").read_text()
+
+
+def test_plan_when_a_legacy_ref_reads_the_string_forms_field_then_written_as_the_string_form() -> None:
+    objects = legacy.load([FIXTURE])
+    search = next(o for o in objects if o["metadata"]["name"] == "search-api")
+    search["spec"]["data"][0]["remoteRef"]["property"] = "value"
+    plan = legacy.plan_import([search], "growth", "local", {}, "ameide-vault", "value")
+    [source] = plan.modules.values()
+    assert '"API_KEY": "search/api",' in source
 
 
 def test_import_when_registry_present_then_team_granted_and_objects_listed_keeping_its_comments(imported, tmp_path: Path) -> None:
@@ -121,21 +131,21 @@ def test_to_declaration_when_field_not_modelled_then_refused_naming_object_and_f
     obj = copy.deepcopy(next(o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] == "search-api"))
     obj["spec"].setdefault("target", {})
     change(obj["spec"])
-    plan = legacy.plan_import([obj], "growth", "local", {}, "ameide-vault")
+    plan = legacy.plan_import([obj], "growth", "local", {}, "ameide-vault", "value")
     assert plan.modules == {}
     assert any(line.startswith("ExternalSecret search/search-api: ") and refusal in line for line in plan.refused), plan.refused
 
 
 def test_plan_when_map_names_team_and_workload_then_module_goes_there() -> None:
     mapping = {"search/search-api": {"team": "payments", "workload": "search"}}
-    plan = legacy.plan_import(legacy.load([FIXTURE]), "growth", "local", mapping, "ameide-vault")
+    plan = legacy.plan_import(legacy.load([FIXTURE]), "growth", "local", mapping, "ameide-vault", "value")
     assert sorted(str(p) for p in plan.modules) == ["workloads/growth/billing.py", "workloads/payments/search.py"]
     assert plan.namespaces == {"growth": {"billing"}, "payments": {"search"}}
 
 
 def test_plan_when_map_names_a_workload_its_keys_are_not_under_then_refused() -> None:
     mapping = {"billing/billing-stripe": {"workload": "stripe"}}
-    plan = legacy.plan_import(legacy.load([FIXTURE]), "growth", "local", mapping, "ameide-vault")
+    plan = legacy.plan_import(legacy.load([FIXTURE]), "growth", "local", mapping, "ameide-vault", "value")
     assert any(
         line.startswith("workload stripe: ") and "outside the workload's prefix 'stripe/'" in line for line in plan.refused
     )

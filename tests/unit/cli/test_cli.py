@@ -31,6 +31,14 @@ def test_help_when_asked_then_lists_every_verb_and_the_exit_codes() -> None:
     assert "Exit codes: 0 clean, 1 findings or bad input, 2 usage." in completed.stdout
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "yaml"])
+def test_preview_when_run_as_the_installed_script_from_another_directory_then_the_program_runs(fmt: str, tmp_path: Path) -> None:
+    """The script's own folder is .venv/bin: the program still finds `components` beside its __main__.py."""
+    completed = cli("preview", "--stack", "local", "--format", fmt, "--root", str(REPOSITORY), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "plausible-secrets" in completed.stdout
+
+
 def test_module_when_run_with_python_m_then_same_command_line() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "ameide_secrets", "rollout", "--format", "json"], cwd=REPOSITORY, capture_output=True, text=True

@@ -116,12 +116,14 @@ def test_external_secret_when_data_given_keeps_declaration_order(render: Render)
     assert [item["remoteRef"]["key"] for item in es["spec"]["data"]] == ["plausible/z", "plausible/a", "plausible/m"]
 
 
-def test_external_secret_when_string_ref_renders_eso_defaults_explicitly(render: Render) -> None:
+def test_external_secret_when_string_ref_reads_the_value_field_and_eso_defaults_explicitly(render: Render) -> None:
+    """A KV secret is a map of fields: without a property ESO would write the whole map as JSON."""
     assert render()["spec"]["data"] == [
         {
             "secretKey": "SECRET_KEY_BASE",
             "remoteRef": {
                 "key": "plausible/secret-key-base",
+                "property": "value",
                 "decodingStrategy": "None",
                 "conversionStrategy": "Default",
                 "metadataPolicy": "None",
@@ -149,10 +151,17 @@ def test_external_secret_when_every_ref_field_set_renders_each(render: Render) -
     }
 
 
-def test_external_secret_when_property_and_version_unset_omits_them(render: Render) -> None:
-    remote = render()["spec"]["data"][0]["remoteRef"]
-    assert "property" not in remote
-    assert "version" not in remote
+def test_external_secret_when_string_ref_and_stack_names_another_field_then_reads_that_field(render: Render) -> None:
+    es = render(settings_for("local", stringRefProperty="secret"))
+    assert es["spec"]["data"][0]["remoteRef"]["property"] == "secret"
+
+
+@pytest.mark.parametrize("ref", [RemoteRef(key="plausible/blob"), {"key": "plausible/blob"}], ids=["RemoteRef", "dict"])
+def test_external_secret_when_map_form_without_property_then_reads_the_whole_secret(render: Render, ref: Any) -> None:
+    remote = render(data={"BLOB": ref, "ONE": "plausible/one"})["spec"]["data"]
+    assert "property" not in remote[0]["remoteRef"]
+    assert "version" not in remote[0]["remoteRef"]
+    assert remote[1]["remoteRef"]["property"] == "value"  # the string form beside it still reads one field
 
 
 def test_external_secret_when_data_from_given_renders_extract(render: Render) -> None:
