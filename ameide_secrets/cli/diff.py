@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import argparse
 
-from ameide_secrets.cli import preview
+from ameide_secrets.cli import output, preview
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ameide-secrets diff", description=(__doc__ or "").splitlines()[0])
+    parser = output.verb_parser("diff", __doc__)
     parser.add_argument("--base", required=True, metavar="REV", help="the git revision to compare with (e.g. origin/main)")
     parser.add_argument("--stack", help="one stack (Pulumi.<stack>.yaml); every stack when omitted")
     parser.add_argument("--format", choices=["text", "markdown"], default="text")

@@ -55,7 +55,7 @@ def _compare(options: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ameide-secrets legacy", description=(__doc__ or "").splitlines()[0])
+    parser = output.verb_parser("legacy", __doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     importing = commands.add_parser("import", help="write team modules for the legacy objects")
     importing.add_argument("files", nargs="+")

@@ -17,6 +17,15 @@ INVALID = FINDINGS
 """Bad input exits like findings: 1."""
 
 
+def verb_parser(verb: str, doc: str | None) -> argparse.ArgumentParser:
+    """The parser of `ameide-secrets <verb>`, described by the first line of its module's docstring."""
+    return argparse.ArgumentParser(prog=f"ameide-secrets {verb}", description=(doc or "").splitlines()[0])
+
+
+def add_context(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--context", help="kubeconfig context (default: the stack's kubeContext)")
+
+
 def add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root", type=Path, default=Path.cwd(), help="the project (the folder holding Pulumi.yaml; default: the current one)"

@@ -17,9 +17,9 @@ from ameide_secrets.findings import report
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ameide-secrets precheck", description=(__doc__ or "").splitlines()[0])
+    parser = output.verb_parser("precheck", __doc__)
     output.add_stack(parser)
-    parser.add_argument("--context", help="kubeconfig context (default: the stack's kubeContext)")
+    output.add_context(parser)
     output.add_format(parser)
     return parser
 

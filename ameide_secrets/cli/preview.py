@@ -17,7 +17,7 @@ from ameide_secrets.offline import preview
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ameide-secrets preview", description=(__doc__ or "").splitlines()[0])
+    parser = output.verb_parser("preview", __doc__)
     output.add_root(parser)
     parser.add_argument("--stack", help="stack name (Pulumi.<stack>.yaml); with --diff-against, every stack when omitted")
     parser.add_argument(

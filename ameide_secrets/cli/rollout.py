@@ -10,7 +10,7 @@ from ameide_secrets.cli import output
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ameide-secrets rollout", description=(__doc__ or "").splitlines()[0])
+    parser = output.verb_parser("rollout", __doc__)
     output.add_root(parser)
     output.add_format(parser, "markdown", "json")
     return parser

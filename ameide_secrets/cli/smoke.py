@@ -19,9 +19,9 @@ from ameide_secrets.findings import report
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ameide-secrets smoke", description=(__doc__ or "").splitlines()[0])
+    parser = output.verb_parser("smoke", __doc__)
     output.add_stack(parser)
-    parser.add_argument("--context", help="kubeconfig context (default: the stack's kubeContext)")
+    output.add_context(parser)
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for ESO to settle (default 120)")
     output.add_format(parser)
     return parser

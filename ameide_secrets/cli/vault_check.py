@@ -18,7 +18,7 @@ from ameide_secrets.findings import report
 
 
 def parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ameide-secrets vault-check", description=(__doc__ or "").splitlines()[0])
+    parser = output.verb_parser("vault-check", __doc__)
     output.add_stack(parser)
     output.add_format(parser)
     return parser
