@@ -11,6 +11,9 @@ STACK  ?= local
 FORMAT ?= text
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
 BASE   ?= origin/main
+# actionlint from the Go module proxy (like the engines), into the ignored .engines/bin; its stamp names the version.
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT         := .engines/bin/actionlint
 LOCK   := $(VENV)/bin/uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 --generate-hashes --no-header --quiet
 
 .PHONY: preview test fmt diff rollout bench lock venvs engines e2e clean
@@ -41,12 +44,19 @@ venvs: $(VENV)/.installed policy/venv/.installed
 preview: $(VENV)/.installed
 	@$(VENV)/bin/ameide-secrets preview --stack $(STACK) --format $(FORMAT)
 
-# Lint, format and strict types first (the tests too): they take seconds and point at the line.
-test: $(VENV)/.installed
+# Lint, format and strict types first (the tests too), then the workflows' auditors: they take seconds
+# and point at the line. No zizmor finding of medium or high severity passes (docs/security.md).
+test: $(VENV)/.installed .engines/stamps/actionlint-$(ACTIONLINT_VERSION)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/zizmor --offline --min-severity medium --quiet .github/workflows
+	$(ACTIONLINT) .github/workflows/*.yml
 	$(PY) -m pytest
+
+.engines/stamps/actionlint-$(ACTIONLINT_VERSION):
+	GOPROXY=https://proxy.golang.org GOFLAGS=-mod=mod CGO_ENABLED=0 GOBIN=$(CURDIR)/.engines/bin go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	@mkdir -p $(@D) && touch $@
 
 # Format and auto-fix what ruff can, then `make test` checks the rest.
 fmt: $(VENV)/.installed

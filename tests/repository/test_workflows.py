@@ -98,7 +98,9 @@ def test_preview_when_pr_from_fork_then_skipped_and_only_preview_identity_used(m
 def test_diff_when_pr_opened_then_uploaded_for_the_comment_job_not_posted(main_workflow) -> None:
     job = main_workflow["jobs"]["diff"]
     runs = "\n".join(s["run"] for s in steps(job) if "run" in s)
-    assert "make -s diff BASE=origin/${{ github.base_ref }} FORMAT=markdown > pr-diff/diff.md" in runs
+    assert 'make -s diff BASE="origin/$BASE_REF" FORMAT=markdown > pr-diff/diff.md' in runs
+    [step] = [s for s in steps(job) if "make -s diff" in s.get("run", "")]
+    assert step["env"] == {"BASE_REF": "${{ github.base_ref }}", "PR_NUMBER": "${{ github.event.pull_request.number }}"}
     [upload] = [s for s in steps(job) if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert upload["with"]["name"] == "pr-diff"
 
@@ -167,3 +169,27 @@ def test_pre_commit_when_configured_then_runs_what_make_test_runs_first_from_the
     for tool in ("ruff check", "ruff format", "mypy"):
         assert any(entry.startswith(f".venv/bin/{tool}") for entry in entries), tool
         assert f"$(VENV)/bin/{tool}" in makefile, tool
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
+def test_workflow_when_a_step_runs_a_script_then_no_expression_is_spliced_into_it(name: str) -> None:
+    """Untrusted values (a branch name, an input) reach `run:` only through `env:`: an expression in the
+    script itself is template injection (zizmor's finding, also run by make test)."""
+    workflow = load(name)
+    spliced = [
+        f"{job_name}: {step.get('name', step['run'][:40])}"
+        for job_name, job in workflow["jobs"].items()
+        for step in job.get("steps", [])
+        if "${{" in step.get("run", "")
+    ]
+    assert spliced == []
+
+
+@pytest.mark.parametrize("name", ["ameide-secrets.yml", "pulumi-up.yml"])
+def test_workflow_when_it_holds_a_pulumi_token_then_only_the_steps_running_pulumi_see_it(name: str) -> None:
+    workflow = load(name)
+    for job in workflow["jobs"].values():
+        assert "PULUMI_ACCESS_TOKEN" not in (job.get("env") or {})
+        for step in job.get("steps", []):
+            if "PULUMI_ACCESS_TOKEN" in (step.get("env") or {}):
+                assert step["run"].startswith("pulumi "), step.get("name")

@@ -85,6 +85,8 @@ def test_fields_when_ca_unknown_then_unreachable_naming_address_and_tls(https_va
         Vault.from_environment("secret", "v2", environment(address)).fields("app/db")
 
 
+# urllib3 warns of the unverified request, as a user of VAULT_SKIP_VERIFY should be warned: expected here.
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_fields_when_vault_skip_verify_then_reads_without_the_ca(https_vault: tuple[str, Path]) -> None:
     address, _ = https_vault
     assert Vault.from_environment("secret", "v2", environment(address, VAULT_SKIP_VERIFY="true")).fields("app/db").status == 200
