@@ -46,6 +46,7 @@ from typing import Any
 
 import yaml
 
+from ameide_secrets import vocabulary
 from ameide_secrets.declare import inventory
 from ameide_secrets.declare.settings import PROJECT, StackSettings
 from ameide_secrets.findings import InputError
@@ -403,7 +404,7 @@ def _bootstrap(
         {
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
             "metadata": {"name": ESO_EDIT_ROLE, "labels": {"rbac.authorization.k8s.io/aggregate-to-edit": "true"}},
-            "rules": [{"apiGroups": ["external-secrets.io", "generators.external-secrets.io"], "resources": ["*"],
+            "rules": [{"apiGroups": [vocabulary.ESO_GROUP, vocabulary.GENERATORS_GROUP], "resources": ["*"],
                        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}],
         },
         {

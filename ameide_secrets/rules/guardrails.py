@@ -56,8 +56,8 @@ class Rule:
     """True when the rule needs every object at once (a StackValidationPolicy in the pack)."""
 
 
-# Every rule, in the order `check` reports them; the policy pack makes one policy of each.
-RULES: list[Rule] = []
+# Filled as the rules below are defined, then frozen into RULES at the end of the module.
+_DEFINED: list[Rule] = []
 
 
 def check(
@@ -113,7 +113,7 @@ def _object_rule(
                     for message in messages(manifest, platform):
                         yield violation(rule_id, manifest, message)
 
-        RULES.append(Rule(rule_id, description, run))
+        _DEFINED.append(Rule(rule_id, description, run))
         return messages
 
     return register
@@ -229,7 +229,7 @@ def _store_admits_namespaces(manifests: Sequence[Manifest], platform: Platform) 
             )
 
 
-RULES.append(
+_DEFINED.append(
     Rule(
         "store-admits-namespace",
         "Every namespace holding an ExternalSecret is admitted by the platform store's conditions.",
@@ -329,3 +329,7 @@ def _literal_secret(manifest: Manifest, _: Platform) -> Iterator[str]:
             f"carries literal values in {' and '.join(fields)} (store them in Vault and declare an "
             "ExternalSecret in workloads/<team>/<workload>.py)"
         )
+
+
+RULES: tuple[Rule, ...] = tuple(_DEFINED)
+"""Every rule, in the order `check` reports them; the CrossGuard pack makes one policy of each."""
