@@ -52,6 +52,8 @@ class Project:
 
     def __init__(self, root: Path = REPOSITORY) -> None:
         self.root = root.resolve()
+        if not (self.root / "Pulumi.yaml").is_file():
+            raise SettingsError(f"{self.root} holds no Pulumi.yaml: run from the project's root, or pass --root")
         project = _read_yaml(self.root / "Pulumi.yaml")
         self.schema: dict[str, Any] = {_qualified(key): spec for key, spec in (project.get("config") or {}).items()}
         self.defaults: dict[str, Any] = {

@@ -76,6 +76,12 @@ def test_bad_input_when_any_verb_then_exit_1_naming_it_without_traceback(argv: l
     assert "Traceback" not in completed.stderr
 
 
+def test_any_verb_when_run_outside_a_project_then_exit_1_saying_where_to_run(tmp_path: Path) -> None:
+    completed = cli("rollout", cwd=tmp_path)
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == f"{tmp_path.resolve()} holds no Pulumi.yaml: run from the project's root, or pass --root"
+
+
 def test_rollout_when_run_from_another_root_then_reads_that_project(write_module) -> None:
     tree = write_module("core/graph.py", "WORKLOAD = 1\n")
     completed = cli("rollout", "--root", str(tree.parent))
