@@ -67,6 +67,7 @@ def stack_platform(project: Project) -> Platform:
     return Platform(
         store_name=config.get("storeName") or project.defaults[f"{PROJECT}:storeName"],
         eso_namespace=config.get("esoNamespace") or project.defaults[f"{PROJECT}:esoNamespace"],
+        refresh_interval_floor=config.get("refreshIntervalFloor") or project.defaults[f"{PROJECT}:refreshIntervalFloor"],
     )
 
 

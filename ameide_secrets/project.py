@@ -130,6 +130,9 @@ class Project:
             {k.removeprefix(_PREFIX): v for k, v in config.items() if k.startswith(_PREFIX)}, name
         )
         owned = tuple(d for d in self.declared if settings.environment <= d.args.rollout)
+        # The floor is the stack's: a module is judged by each stack that owns it, before anything is registered.
+        if problems := inventory.refresh_check(owned, settings.refresh_interval_floor):
+            raise inventory.DeclarationErrors(problems)
         return Stack(self, name, dict(config), settings, owned)
 
 

@@ -478,6 +478,8 @@ def write_stack_file(directory: Path, state: State, stack: str, project: Project
         "vaultKubernetesHost": f"https://{LOCALHOST}:{ports.api}",
         "vaultKubernetesCaCert": (directory / "pki" / "ca.crt").read_text(),
         "refreshInterval": REFRESH_INTERVAL,
+        # The loopback Vault serves one test run: rotation is watched within seconds, below production's floor.
+        "refreshIntervalFloor": REFRESH_INTERVAL,
         "readinessTimeoutSeconds": READINESS_TIMEOUT_SECONDS,
         # The Pulumi Vault provider cannot be built here: `lab.testenv vault` applies the same Vault side.
         "vaultManage": False,

@@ -13,7 +13,7 @@ from pathlib import Path
 from ameide_secrets.declare import team_module
 from ameide_secrets.declare.contract import Environment, WorkloadSecretsArgs
 from ameide_secrets.findings import Finding, InputError, count
-from ameide_secrets.rules import tenancy
+from ameide_secrets.rules import refresh, tenancy
 
 WORKLOADS = "workloads"
 """The team modules' folder, under the project root."""
@@ -234,6 +234,16 @@ def cross_check(declared: list[DeclaredWorkload]) -> list[Finding]:
                     )
                 )
     return problems
+
+
+def refresh_check(workloads: Iterable[DeclaredWorkload], floor: str) -> list[Finding]:
+    """Every ExternalSecret of `workloads` that sets a refresh interval below the stack's `floor` (rules/refresh.py)."""
+    return [
+        module_finding(d.module, d.args.workload, f"WORKLOAD.external_secrets[{i}].refresh_interval", problem)
+        for d in workloads
+        for i, spec in enumerate(d.args.external_secrets)
+        if spec.refresh_interval is not None and (problem := refresh.below_floor_problem(spec.refresh_interval, floor))
+    ]
 
 
 def owned(declared: Iterable[DeclaredWorkload], environment: Environment) -> list[DeclaredWorkload]:

@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 from ameide_secrets.declare import names
 from ameide_secrets.declare.contract import Environment, go_duration_problem
 from ameide_secrets.findings import InputError
+from ameide_secrets.rules import refresh
 
 PROJECT = "ameide-secrets"
 
@@ -69,6 +70,8 @@ class StackSettings(BaseModel):
     """Namespace where ESO runs."""
     refresh_interval: str
     """Default ESO refresh interval (Go duration)."""
+    refresh_interval_floor: str
+    """The shortest refresh interval an ExternalSecret may set (rules/refresh.py)."""
     string_ref_property: str
     """The field of a Vault secret that a string ref reads (the platform's convention; `value` by default)."""
     kube_context: str | None = None
@@ -150,7 +153,7 @@ class StackSettings(BaseModel):
             raise ValueError(f"{value!r} must be the name of one field of a Vault secret, e.g. value")
         return value
 
-    @field_validator("refresh_interval")
+    @field_validator("refresh_interval", "refresh_interval_floor")
     @classmethod
     def _duration(cls, value: str) -> str:
         if problem := go_duration_problem(value):
@@ -172,6 +175,8 @@ class StackSettings(BaseModel):
             )
         if self.preview_identity is not None and self.preview_identity == self.platform_identity:
             raise ValueError("previewIdentity must differ from platformIdentity: previews may only dry-run, deploys must write")
+        if problem := refresh.below_floor_problem(self.refresh_interval, self.refresh_interval_floor):
+            raise ValueError(f"refreshInterval: {problem}")
         if self.render_yaml_to_directory is not None and self.wait_for_ready:
             raise ValueError("waitForReady needs a cluster; a stack with renderYamlToDirectory has nothing to wait for")
         return self

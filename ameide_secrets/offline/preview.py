@@ -200,7 +200,10 @@ def verify(
         ]
     with _phase(timings, "policy"):
         violations += guardrails.check(
-            objects, store_name=config[f"{PROJECT}:storeName"], eso_namespace=config[f"{PROJECT}:esoNamespace"]
+            objects,
+            store_name=config[f"{PROJECT}:storeName"],
+            eso_namespace=config[f"{PROJECT}:esoNamespace"],
+            refresh_interval_floor=config[f"{PROJECT}:refreshIntervalFloor"],
         )
     return violations
 

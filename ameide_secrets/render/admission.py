@@ -15,7 +15,7 @@ from typing import Any
 
 from ameide_secrets.declare.inventory import Grant
 from ameide_secrets.declare.settings import StackSettings
-from ameide_secrets.rules import stores, tenancy
+from ameide_secrets.rules import refresh, stores, tenancy
 from ameide_secrets.vocabulary import ADMISSION_API_VERSION, ESO_GROUP, ESO_VERSION, GENERATORS_GROUP, PLATFORM_LABELS, STORE_KIND
 
 DECLARED_IN = "workloads/<team>/<workload>.py"
@@ -147,6 +147,15 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
             "messageExpression": (
                 f'{where} + "sourceRef (another store or a generator) is refused: every value comes from {store} '
                 f'(remove sourceRef; declare keys in {DECLARED_IN})"'
+            ),
+        },
+        {
+            "expression": f"!variables.judged || !({refresh.cel_below_floor(settings.refresh_interval_floor)})",
+            "message": f"refreshInterval below {settings.refresh_interval_floor} is refused: ESO would re-read Vault that often for every tenant",
+            "messageExpression": (
+                f'{where} + "refreshInterval " + object.spec.refreshInterval + " is below the platform\'s floor '
+                f"{settings.refresh_interval_floor}: ESO would re-read Vault that often for every tenant (use "
+                f'{settings.refresh_interval_floor} or more, or 0 to read once)"'
             ),
         },
         {

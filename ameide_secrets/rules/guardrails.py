@@ -14,7 +14,7 @@ from typing import Any
 
 from ameide_secrets import vocabulary
 from ameide_secrets.findings import Finding
-from ameide_secrets.rules import eso, stores, tenancy
+from ameide_secrets.rules import eso, refresh, stores, tenancy
 from ameide_secrets.vocabulary import (
     ANNOTATION_KEY_PREFIX,
     ESO_API_VERSION,
@@ -43,6 +43,8 @@ class Platform:
 
     store_name: str = DEFAULT_STORE_NAME
     eso_namespace: str = DEFAULT_ESO_NAMESPACE
+    refresh_interval_floor: str | None = None
+    """The stack's `refreshIntervalFloor`; None: not judged (a caller that does not know the stack)."""
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,10 @@ def check(
     *,
     store_name: str = DEFAULT_STORE_NAME,
     eso_namespace: str = DEFAULT_ESO_NAMESPACE,
+    refresh_interval_floor: str | None = None,
 ) -> list[Finding]:
     """Every violation of every rule in `manifests`, rule by rule, in manifest order."""
-    platform = Platform(store_name, eso_namespace)
+    platform = Platform(store_name, eso_namespace, refresh_interval_floor)
     return [violation for rule in RULES for violation in rule.check(manifests, platform)]
 
 
@@ -315,6 +318,22 @@ def _duplicate_secret_key(manifest: Manifest, _: Platform) -> Iterator[str]:
             reported.add(key)
             yield f"secretKey {key!r} appears more than once in spec.data, which ESO rejects (keep one entry)"
         seen.add(key)
+
+
+@_object_rule(
+    "external-secret-refresh-floor",
+    "No ExternalSecret makes ESO re-read Vault more often than the platform's refreshIntervalFloor.",
+    lambda m, p: _is_external_secret(m) and p.refresh_interval_floor is not None,
+)
+def _refresh_floor(manifest: Manifest, platform: Platform) -> Iterator[str]:
+    interval = _spec(manifest).get("refreshInterval")
+    if interval is not None and platform.refresh_interval_floor is not None:
+        try:
+            problem = refresh.below_floor_problem(str(interval), platform.refresh_interval_floor)
+        except ValueError:
+            problem = f"refresh interval {interval!r} is not a Go duration (e.g. 1h, 15m)"
+        if problem:
+            yield f"spec.refreshInterval: {problem}"
 
 
 @_object_rule(

@@ -240,6 +240,11 @@ HOSTILE = {
     "mount name": (_es("mount", data=_read("secret/alertmanager/oauth2-proxy")), "Vault key 'secret/alertmanager/oauth2-proxy'"),
     "data/ segment": (_es("kv-data", data=_read("data/keycloak/admin")), "Vault key 'data/keycloak/admin'"),
     "find": (_es("search", dataFrom=[{"find": {"path": "keycloak/", "name": {"regexp": ".*"}}}]), "dataFrom[].find is refused"),
+    # A hot loop on the shared ESO and Vault (the loopback stacks' floor is testenv's refresh interval).
+    "refresh below the floor": (
+        _es("hot-loop", refreshInterval="1ns", data=_read("keycloak/admin")),
+        "refreshInterval 1ns is below the platform's floor",
+    ),
     "generator": (
         _es("generated", dataFrom=[{"sourceRef": {"generatorRef": {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": "p"}}}]),
         "sourceRef (another store or a generator) is refused",

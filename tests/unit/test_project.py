@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ameide_secrets.declare.inventory import DeclarationErrors
 from ameide_secrets.declare.settings import PROJECT, SettingsError
 from ameide_secrets.project import REPOSITORY, Project
 
@@ -181,3 +182,25 @@ def test_stack_objects_when_built_then_every_externalsecret_waits_for_the_store_
     assert policies
     assert policies <= set(store.after)
     assert all(o.after == (store.key,) for o in computed.objects if o.kind == "ExternalSecret")
+
+
+def test_stack_when_a_module_refreshes_below_the_floor_then_refused_naming_module_field_and_value(write_module) -> None:
+    tree = write_module(
+        "analytics/plausible.py",
+        "from components import ExternalSecretSpec, WorkloadSecretsArgs\n"
+        "WORKLOAD = WorkloadSecretsArgs(workload='plausible', team='analytics', namespace='ameide', rollout='production',\n"
+        "    external_secrets=[ExternalSecretSpec(name='plausible-secrets', refresh_interval='1ns', data={'K': 'plausible/k'})])\n",
+    )
+    with pytest.raises(DeclarationErrors) as caught:
+        Project(tree.parent).stack("production")
+    assert [str(p) for p in caught.value.problems] == [
+        "workloads/analytics/plausible.py (workload plausible): WORKLOAD.external_secrets[0].refresh_interval: refresh "
+        "interval '1ns' is below the platform's floor '1m': ESO would re-read Vault that often for every tenant "
+        "(use 1m or more, or '0' to read once)"
+    ]
+
+
+def test_stack_when_its_default_refresh_is_below_its_floor_then_settings_error() -> None:
+    with pytest.raises(SettingsError, match=r"refreshInterval: refresh interval '10s' is below the platform's floor '1m'"):
+        settings_for("staging", refreshInterval="10s")
+    assert settings_for("staging", refreshInterval="10s", refreshIntervalFloor="5s").refresh_interval == "10s"

@@ -643,3 +643,21 @@ def test_cel_when_generator_created_then_vault_and_webhook_refused(
     obj = {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": kind, "metadata": {"name": "g"}, "spec": spec}
     messages = judge(policy, obj, None if kind.startswith("Cluster") else "growth")
     assert bool(messages) is refused
+
+
+@pytest.mark.parametrize(
+    ("interval", "refused"), [("1ns", True), ("0.000001ms", True), ("59s", True), ("0", False), ("1m", False), ("1h", False)]
+)
+def test_cel_when_refresh_interval_below_the_floor_then_refused_and_read_once_allowed(
+    es_policy: dict[str, Any], interval: str, refused: bool
+) -> None:
+    """The same floor as the declaration check and the guardrail (rules/refresh.py), judged by the API server."""
+    obj = es()
+    obj["spec"]["refreshInterval"] = interval
+    messages = admit(es_policy, obj)
+    assert bool(messages) is refused
+    if refused:
+        assert messages == [
+            f"ExternalSecret plausible-secrets in namespace ameide: refreshInterval {interval} is below the platform's floor "
+            "1m: ESO would re-read Vault that often for every tenant (use 1m or more, or 0 to read once)"
+        ]

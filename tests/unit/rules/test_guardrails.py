@@ -32,7 +32,14 @@ def spec(es: Manifest) -> Manifest:
 
 SECRET: Manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "ameide"}, "type": "Opaque"}
 
+# The stacks' refreshIntervalFloor default: the breaking and valid cases are judged as a stack judges them.
+FLOOR = "1m"
+
 BREAKING: list[Any] = [
+    pytest.param("external-secret-refresh-floor", edited(lambda es: spec(es).update(refreshInterval="1ns")), id="refresh-1ns"),
+    pytest.param(
+        "external-secret-refresh-floor", edited(lambda es: spec(es).update(refreshInterval="0.000001ms")), id="refresh-tiny-ms"
+    ),
     pytest.param("eso-api-version", edited(lambda es: es.update(apiVersion="external-secrets.io/v1beta1")), id="es-v1beta1"),
     pytest.param("eso-api-version", [{**store_manifest(), "apiVersion": "external-secrets.io/v1beta1"}], id="store-v1beta1"),
     pytest.param(
@@ -198,12 +205,18 @@ VALID: list[Any] = [
 
 @pytest.mark.parametrize(("rule", "manifests"), BREAKING)
 def test_check_when_manifest_breaks_a_rule_then_exactly_that_rule_is_reported(rule: str, manifests: list[Manifest]) -> None:
-    assert [v.rule for v in guardrails.check(copy.deepcopy(manifests))] == [rule]
+    assert [v.rule for v in guardrails.check(copy.deepcopy(manifests), refresh_interval_floor=FLOOR)] == [rule]
 
 
 @pytest.mark.parametrize("manifests", VALID)
 def test_check_when_manifests_valid_then_no_violation(manifests: list[Manifest]) -> None:
-    assert guardrails.check(copy.deepcopy(manifests)) == []
+    assert guardrails.check(copy.deepcopy(manifests), refresh_interval_floor=FLOOR) == []
+
+
+@pytest.mark.parametrize("interval", ["0", "1m", "90s", "1h30m"])
+def test_refresh_floor_when_at_or_above_it_or_read_once_then_no_violation(interval: str) -> None:
+    manifests = edited(lambda es: spec(es).update(refreshInterval=interval))
+    assert guardrails.check(manifests, refresh_interval_floor=FLOOR) == []
 
 
 def test_rules_when_listed_then_every_rule_has_a_breaking_case() -> None:
