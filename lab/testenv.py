@@ -536,16 +536,29 @@ def stack_for(directory: Path, stack: str, root: Path = REPOSITORY) -> Stack:
 
 def apply_vault(directory: Path, stack: str, root: Path = REPOSITORY) -> list[str]:
     """What `VaultAccess` would do for `stack` (its workloads as the modules under `root` declare them now),
-    and a random value for every key and property its ExternalSecrets read that Vault does not hold yet."""
+    and a random value for every field of every key its ExternalSecrets read that Vault does not hold yet.
+
+    A key Vault already holds is never written again (no new version, no invented field): if it lacks a
+    field a ref names, this refuses, naming the key and the field, before changing anything."""
     state = State.load(directory)
     computed = stack_for(directory, stack, root)
-    settings = computed.settings
+    mount = computed.settings.vault_kv_mount
     client, ports = vault_client(directory, state, stack), state.clusters[stack]
+    new: dict[str, list[str]] = {}
+    lacking: list[str] = []
     for key, properties in vault.read_properties(computed.manifests).items():
-        status, answer = client.request("GET", f"{settings.vault_kv_mount}/data/{key}")
-        held = (answer.get("data") or {}).get("data") or {} if status == 200 else {}
-        if missing := [name for name in properties if name not in held]:
-            client.write_kv2(settings.vault_kv_mount, key, {**held, **{name: vault.random_value() for name in missing}})
+        status, answer = client.request("GET", f"{mount}/data/{key}")
+        if status != 200:
+            new[key] = properties
+        elif missing := [name for name in properties if name not in ((answer.get("data") or {}).get("data") or {})]:
+            lacking += [f"{mount}/{key} has no field {name!r}" for name in missing]
+    if lacking:
+        raise TestEnvError(
+            "; ".join(lacking) + ": this environment never writes over a secret Vault holds; "
+            f"add the field yourself (bao kv patch {mount}/<key> <field>=…) or fix the declaration"
+        )
+    for key, properties in new.items():
+        client.write_kv2(mount, key, {name: vault.random_value() for name in properties})
     return vault.apply_stack(client, computed, f"https://{LOCALHOST}:{ports.api}", (directory / "pki" / "ca.crt").read_text())
 
 

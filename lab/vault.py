@@ -19,8 +19,15 @@ import hvac.adapters
 from ameide_secrets import vocabulary
 from ameide_secrets.project import Stack
 
-# Refs without `property` (and dataFrom extracts) read the whole secret: it gets this one property.
+# Refs without `property` read the whole secret: a seeded one gets this one field.
 WHOLE_SECRET_PROPERTY = "value"
+# The fields a whole-secret copy (`dataFrom`) needs for the Secret type it fills, as Kubernetes defines them.
+TYPE_FIELDS = {
+    "kubernetes.io/basic-auth": ["password", "username"],
+    "kubernetes.io/tls": ["tls.crt", "tls.key"],
+    "kubernetes.io/ssh-auth": ["ssh-privatekey"],
+    "kubernetes.io/dockerconfigjson": [".dockerconfigjson"],
+}
 
 
 class VaultError(RuntimeError):
@@ -108,16 +115,22 @@ def apply_stack(root: VaultClient, stack: Stack, kubernetes_host: str, kubernete
 
 
 def read_properties(objects: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """Vault key -> the properties the rendered ExternalSecrets read of it (`data[].remoteRef`, `dataFrom[].extract`)."""
+    """Vault key -> the fields the rendered ExternalSecrets read of it: each `data[].remoteRef`'s property, and
+    for a `dataFrom[].extract` the fields its Secret's type needs (a basic-auth Secret: username, password)."""
     properties: dict[str, set[str]] = {}
     for obj in objects:
         if obj["kind"] != vocabulary.EXTERNAL_SECRET:
             continue
+        secret_type = ((obj["spec"].get("target") or {}).get("template") or {}).get("type", vocabulary.DEFAULT_SECRET_TYPE)
         for path, kind, ref in vocabulary.vault_reads(obj["spec"]):
             # `find` would read keys nobody names: no declaration produces one, and no seeding could cover it.
             if kind == "find":
                 raise ValueError(f"{obj['metadata']['name']}: {path} is not an extract")
-            properties.setdefault(str(ref["key"]), set()).update([ref["property"]] if "property" in ref else [])
+            if kind == "extract":
+                fields = TYPE_FIELDS.get(secret_type, [WHOLE_SECRET_PROPERTY])
+            else:
+                fields = [ref["property"]] if "property" in ref else []
+            properties.setdefault(str(ref["key"]), set()).update(fields)
     return {key: sorted(names or {WHOLE_SECRET_PROPERTY}) for key, names in sorted(properties.items())}
 
 
