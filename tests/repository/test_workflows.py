@@ -193,3 +193,11 @@ def test_workflow_when_it_holds_a_pulumi_token_then_only_the_steps_running_pulum
         for step in job.get("steps", []):
             if "PULUMI_ACCESS_TOKEN" in (step.get("env") or {}):
                 assert step["run"].startswith("pulumi "), step.get("name")
+
+
+def test_codeowners_when_it_names_a_folder_then_the_folder_exists() -> None:
+    """A moved package keeps its reviewers: CODEOWNERS names no folder that is gone."""
+    entries = [
+        line.split()[0] for line in (REPOSITORY / ".github" / "CODEOWNERS").read_text().splitlines() if line.startswith("/")
+    ]
+    assert [entry for entry in entries if entry.endswith("/") and not (REPOSITORY / entry.strip("/")).is_dir()] == []
