@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from ameide_secrets.vocabulary import ANNOTATION_DELETION_PROPAGATION, STORE_KIND
 
 Key = tuple[str, str, str]  # kind, namespace, name
+
+# GitHub refuses a comment over 65536 characters. The markdown stays within this many UTF-8 bytes (never
+# fewer than characters), leaving room for the marker the comment job puts first; pr-comment.yml checks it.
+MARKDOWN_LIMIT = 65000
 
 
 @dataclass(frozen=True)
@@ -171,22 +177,97 @@ def render_text(diffs: list[StackDiff]) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(diffs: list[StackDiff]) -> str:
-    lines = ["### ameide-secrets: what this PR changes", ""]
-    for d in diffs:
-        lines += [f"#### `{d.stack}`: {d.summary}", ""]
-        lines += [f"> **{c}**" for c in d.callouts]
-        if d.callouts:
-            lines.append("")
-        lines += [f"- ➕ `{_name(k)}`" for k in d.added]
-        lines += [f"- ➖ `{_name(k)}`" for k in d.removed]
-        for key, changes in d.changed.items():
-            lines.append(f"- ✏️ `{_name(key)}`")
-            for c in changes:
-                text = _text_diff(c)
-                if text is None:
-                    lines.append(f"  - `{c.path}`: `{_value(c.before)}` → `{_value(c.after)}`")
-                else:
-                    lines += [f"  - `{c.path}`:", "    ```diff", *(f"    {line}" for line in text), "    ```"]
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}  # Unicode categories: control, format (bidi overrides), line and paragraph separators
+
+
+def _visible(text: str) -> str:
+    """`text` with its invisible characters as escapes (`\\n`, `\\u202e`): no character of a value starts a
+    line of markdown or reorders what the reviewer reads."""
+    return "".join(c.encode("unicode_escape").decode() if unicodedata.category(c) in _INVISIBLE else c for c in text)
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(run) for run in re.findall("`+", text)), default=0)
+
+
+def _code(value: str) -> str:
+    """`value` as one inline code span, the one way a value enters the markdown: inside it nothing is
+    markup (no HTML, link, emphasis, mention or table pipe), and the fence is longer than any backtick
+    run in the value, so none closes it. Padded with a space each side (CommonMark strips one) when the
+    value starts or ends with a backtick or a space; spaces only are kept as they are, and empty is one."""
+    text = _visible(value)
+    fence = "`" * (_longest_backtick_run(text) + 1)
+    if not text.strip(" "):
+        text = text or " "  # an empty span would be no span: two backticks, opening what comes later
+    elif text[0] in "` " or text[-1] in "` ":
+        text = f" {text} "
+    return f"{fence}{text}{fence}"
+
+
+def _fenced(lines: list[str], indent: str) -> str:
+    """The changed lines of a text field as one ```diff block, its fence longer than any backtick run in them."""
+    body = [_visible(line) for line in lines]
+    fence = "`" * max(3, 1 + max(map(_longest_backtick_run, body), default=0))
+    return "\n".join([f"{indent}{fence}diff", *(f"{indent}{line}" for line in body), f"{indent}{fence}"])
+
+
+def _section(d: StackDiff) -> list[str]:
+    """One stack's part of the comment, one entry per line (a code block is one entry: a cut never opens it)."""
+    lines = [f"#### {_code(d.stack)}: {d.summary}", ""]
+    lines += [f"> **{_code(c)}**" for c in d.callouts]
+    if d.callouts:
         lines.append("")
+    lines += [f"- ➕ {_code(_name(k))}" for k in d.added]
+    lines += [f"- ➖ {_code(_name(k))}" for k in d.removed]
+    for key, changes in d.changed.items():
+        lines.append(f"- ✏️ {_code(_name(key))}")
+        for c in changes:
+            text = _text_diff(c)
+            if text is None:
+                lines.append(f"  - {_code(c.path)}: {_code(_value(c.before))} → {_code(_value(c.after))}")
+            else:
+                lines.append(f"  - {_code(c.path)}:\n{_fenced(text, '    ')}")
+    lines.append("")
+    return lines
+
+
+def _size(text: str) -> int:
+    return len(text.encode())
+
+
+def _joined(lines: list[str]) -> str:
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _cut_note(omitted: int, total: int, cut: list[StackDiff]) -> str:
+    stacks = ", ".join(f"{_code(d.stack)} ({d.summary})" for d in cut)
+    return (
+        f"**Cut short to fit a GitHub comment: {omitted} of {total} lines are not shown.** "
+        f"Not shown in full: {stacks}. The whole diff is in the log of this run's `offline diff` job "
+        "(`make diff` prints it too)."
+    )
+
+
+def render_markdown(diffs: list[StackDiff], limit: int = MARKDOWN_LIMIT) -> str:
+    """The PR comment. Longer than `limit` UTF-8 bytes, it ends at the last whole entry that fits, followed
+    by a note saying how many lines and which stacks are not shown, and where the whole diff is."""
+    header = ["### ameide-secrets: what this PR changes", ""]
+    sections = [_section(d) for d in diffs]
+    full = _joined(header + [line for lines in sections for line in lines])
+    if _size(full) <= limit:
+        return full
+    total = full.count("\n")
+    # Room for the longest note there can be (every line and every stack left out), and the blank line before it.
+    budget = limit - _size(_cut_note(total, total, diffs)) - 2 - sum(_size(line) + 1 for line in header)
+    shown, cut = list(header), []
+    for d, lines in zip(diffs, sections, strict=True):
+        for i, line in enumerate(lines):
+            budget -= _size(line) + 1
+            if budget < 0:
+                if any(lines[i:]):  # only blank lines left: the stack is shown in full
+                    cut.append(d)
+                break
+            shown.append(line)
+    kept = _joined(shown)
+    omitted = total - kept.count("\n")
+    return f"{kept}\n{_cut_note(omitted, total, cut)}\n"
