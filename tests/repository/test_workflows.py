@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
 import yaml
 
+from ameide_secrets.offline.diff import MARKDOWN_LIMIT
 from ameide_secrets.project import REPOSITORY
 
 from helpers import STACKS
@@ -34,6 +39,10 @@ def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
 
 def secrets_of(job: dict[str, Any]) -> set[str]:
     return set(_SECRET.findall(yaml.safe_dump(job)))
+
+
+def scripts(name: str) -> list[str]:
+    return [step["run"] for job in load(name)["jobs"].values() for step in job.get("steps", []) if "run" in step]
 
 
 def pr_jobs(workflow: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -99,10 +108,13 @@ def test_diff_when_pr_opened_then_uploaded_for_the_comment_job_not_posted(main_w
     job = main_workflow["jobs"]["diff"]
     runs = "\n".join(s["run"] for s in steps(job) if "run" in s)
     assert 'make -s diff BASE="origin/$BASE_REF" FORMAT=markdown > pr-diff/diff.md' in runs
-    [step] = [s for s in steps(job) if "make -s diff" in s.get("run", "")]
+    [step] = [s for s in steps(job) if "FORMAT=markdown" in s.get("run", "")]
     assert step["env"] == {"BASE_REF": "${{ github.base_ref }}", "PR_NUMBER": "${{ github.event.pull_request.number }}"}
     [upload] = [s for s in steps(job) if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert upload["with"]["name"] == "pr-diff"
+    # A comment cut to fit says the whole diff is in this job's log: it is, after the upload (never blocking it).
+    assert steps(job)[-1]["run"] == 'make -s diff BASE="origin/$BASE_REF"'
+    assert steps(job).index(upload) < len(steps(job)) - 1
 
 
 def test_comment_workflow_when_diff_uploaded_then_posted_without_running_pr_code() -> None:
@@ -201,3 +213,90 @@ def test_codeowners_when_it_names_a_folder_then_the_folder_exists() -> None:
         line.split()[0] for line in (REPOSITORY / ".github" / "CODEOWNERS").read_text().splitlines() if line.startswith("/")
     ]
     assert [entry for entry in entries if entry.endswith("/") and not (REPOSITORY / entry.strip("/")).is_dir()] == []
+
+
+@pytest.fixture(scope="module")
+def comment_step() -> dict[str, Any]:
+    [job] = load("pr-comment.yml")["jobs"].values()
+    [step] = [s for s in steps(job) if "run" in s]
+    return step
+
+
+BOT = {"login": "github-actions[bot]", "type": "Bot"}
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq runs the filter gh api --jq runs")
+def test_comment_workflow_when_someone_plants_the_marker_then_only_the_bots_own_comment_is_edited(comment_step) -> None:
+    marker = comment_step["env"]["MARKER"]
+    comments = [
+        {"id": 1, "user": {"login": "mallory", "type": "User"}, "body": f"{marker}\nno changes"},
+        {"id": 2, "user": {"login": "other-app[bot]", "type": "Bot"}, "body": f"{marker}\nno changes"},
+        {"id": 3, "user": BOT, "body": "a comment of another workflow"},
+        {"id": 4, "user": BOT, "body": f"{marker}\nthe diff"},
+    ]
+    found = subprocess.run(
+        ["jq", comment_step["env"]["OWN_COMMENT"]],
+        input=json.dumps(comments),
+        env={**os.environ, "MARKER": marker},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.split() == ["4"]
+    assert '--jq "$OWN_COMMENT"' in comment_step["run"]
+
+
+def test_comment_workflow_when_diff_too_long_then_posts_a_note_not_a_silently_cut_diff(comment_step) -> None:
+    script = comment_step["run"]
+    # The bound the renderer cuts to (with a note) is the one the job checks; nothing cuts the file itself.
+    assert f"(( $(wc -c < pr-diff/diff.md) <= {MARKDOWN_LIMIT} ))" in script
+    assert not re.search(r"\b(head|cut|dd)\b.*pr-diff/diff\.md", script)
+    assert len(comment_step["env"]["MARKER"]) + 1 + MARKDOWN_LIMIT < 65536  # GitHub's limit, in characters
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_workflow_when_it_runs_a_script_then_nothing_is_downloaded_or_piped_to_a_shell(name: str) -> None:
+    """Tools come from actions pinned to commits, hashed locks and code that checks its downloads' digests."""
+    assert [s for s in scripts(name) if re.search(r"\b(curl|wget)\b|\|\s*(ba|z)?sh\b", s)] == []
+
+
+@pytest.mark.parametrize("name", ["ameide-secrets.yml", "pulumi-up.yml"])
+def test_workflow_when_a_job_runs_pulumi_then_the_cli_comes_from_a_pinned_action_at_the_engines_version(name: str) -> None:
+    workflow = load(name)
+    engines = re.search(r"^PULUMI_VERSION=v(\S+)", (REPOSITORY / "lab" / "engines" / "build.sh").read_text(), re.MULTILINE)
+    assert engines
+    for job_name, job in workflow["jobs"].items():
+        if not any(s.get("run", "").startswith("pulumi ") for s in job.get("steps", [])):
+            continue
+        [cli] = [s for s in steps(job) if s.get("uses", "").startswith("pulumi/actions@")]
+        assert re.fullmatch(r"pulumi/actions@[0-9a-f]{40}", cli["uses"]), job_name
+        # Install only (no `command`), of exactly the CLI `make engines` builds and the e2e tests run.
+        assert set(cli["with"]) == {"pulumi-version"}, job_name
+        assert cli["with"]["pulumi-version"] == "${{ env.PULUMI_VERSION }}", job_name
+        assert workflow["env"]["PULUMI_VERSION"] == engines.group(1), job_name
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_workflow_when_it_uses_a_secret_then_only_in_a_steps_env_never_for_the_whole_job(name: str) -> None:
+    """A secret at job or workflow level reaches every step, the install steps included."""
+    workflow = load(name)
+    assert not _SECRET.findall(yaml.safe_dump(workflow.get("env") or {}))
+    for job_name, job in workflow["jobs"].items():
+        assert not _SECRET.findall(yaml.safe_dump(job.get("env") or {})), job_name
+        for step in job.get("steps", []):
+            if _SECRET.findall(yaml.safe_dump(step)):
+                assert "uses" not in step, step.get("name")
+                assert not re.search(r"\b(make|pip)\b", step["run"]), step.get("name")
+
+
+def test_installs_when_pip_runs_then_only_hashed_pins_and_this_checkout_without_resolving() -> None:
+    """The workflows install through make; every pip install in them or in the Makefile reads a hashed lock,
+    or installs this checkout with --no-deps (nothing resolved, nothing fetched beside the lock)."""
+    texts = [script for name in FILES for script in scripts(name)] + [(REPOSITORY / "Makefile").read_text()]
+    installs = [line.strip() for text in texts for line in text.splitlines() if re.search(r"\bpip3? install\b", line)]
+    assert installs
+    assert [
+        line
+        for line in installs
+        if not re.search(r"--require-hashes .*-r \S+", line) and not ("--no-deps" in line and line.endswith("--editable ."))
+    ] == []
