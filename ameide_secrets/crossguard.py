@@ -62,12 +62,14 @@ def kubernetes_object(resource_type: str, props: Mapping[str, Any]) -> Manifest 
 
 
 def stack_platform(project: Project) -> Platform:
-    """The platform store and ESO namespace of the stack under preview (its config), else the project's defaults."""
+    """The platform store, ESO namespace and floor of the stack under preview (its config), else the project's
+    defaults, and the project's access registry."""
     config = pulumi.Config(PROJECT)
     return Platform(
         store_name=config.get("storeName") or project.defaults[f"{PROJECT}:storeName"],
         eso_namespace=config.get("esoNamespace") or project.defaults[f"{PROJECT}:esoNamespace"],
         refresh_interval_floor=config.get("refreshIntervalFloor") or project.defaults[f"{PROJECT}:refreshIntervalFloor"],
+        registry=project.registry,
     )
 
 

@@ -208,11 +208,15 @@ def module_source(workload: str, team: str, namespace: str, rollout: str, items:
 
 @dataclass
 class Plan:
-    """What `import` would write: module path -> source, the registry additions, and every refusal."""
+    """What `import` would write: module path -> source, the registry grants, and every refusal."""
 
     modules: dict[Path, str] = field(default_factory=dict)
     namespaces: dict[str, set[str]] = field(default_factory=dict)
-    legacy: set[str] = field(default_factory=set)
+    """Team -> the namespaces its imported workloads live in."""
+    workloads: dict[str, set[str]] = field(default_factory=dict)
+    """Team -> the workloads imported for it."""
+    legacy: dict[str, str] = field(default_factory=dict)
+    """`namespace/name` of each imported legacy object -> the team that adopts it."""
     refused: list[str] = field(default_factory=list)
 
 
@@ -255,20 +259,23 @@ def plan_import(
             continue
         plan.modules[Path("workloads") / owner / inventory.module_name(workload)] = source
         plan.namespaces.setdefault(owner, set()).add(namespace)
-        plan.legacy |= {i.where for i in items}
+        plan.workloads.setdefault(owner, set()).add(workload)
+        plan.legacy.update({i.where: owner for i in items})
     return plan
 
 
-def update_registry(path: Path, namespaces: dict[str, set[str]], legacy: set[str]) -> None:
-    """Grant the namespaces and list the adopted objects, keeping the file's header comment."""
+def update_registry(path: Path, plan: Plan) -> None:
+    """Write the grants `plan` needs (namespaces, workloads, the adopted objects and their team) for the
+    platform team to review, keeping the file's header comment."""
     text = path.read_text()
     header = "".join(line for line in text.splitlines(keepends=True)[: _header_lines(text)])
     document = yaml.safe_load(text) or {}
     teams = document.setdefault("teams", {})
-    for team, granted in namespaces.items():
-        entry = teams.setdefault(team, {"namespaces": [], "key_prefixes": []})
-        entry["namespaces"] = sorted(set(entry.get("namespaces") or []) | granted)
-    document["legacy"] = sorted(set(document.get("legacy") or []) | legacy)
+    for team in plan.namespaces.keys() | plan.workloads.keys():
+        entry = teams.setdefault(team, {})
+        entry["namespaces"] = sorted(set(entry.get("namespaces") or []) | plan.namespaces.get(team, set()))
+        entry["workloads"] = sorted(set(entry.get("workloads") or []) | plan.workloads.get(team, set()))
+    document["legacy"] = {**(document.get("legacy") or {}), **plan.legacy}
     path.write_text(header + yaml.safe_dump(document, sort_keys=False))
 
 
@@ -353,7 +360,7 @@ def write(plan: Plan, root: Path, force: bool = False) -> list[Path]:
         written.append(path)
     registry = root / tenancy.REGISTRY_PATH
     if registry.exists() and written:
-        update_registry(registry, plan.namespaces, plan.legacy)
+        update_registry(registry, plan)
     return written
 
 

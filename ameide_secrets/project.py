@@ -21,10 +21,11 @@ from pydantic.alias_generators import to_camel
 
 from ameide_secrets.declare import inventory
 from ameide_secrets.declare.contract import Environment
-from ameide_secrets.declare.inventory import DeclaredWorkload, Grant
+from ameide_secrets.declare.inventory import DeclaredWorkload, Grant, Inventory
 from ameide_secrets.declare.settings import PROJECT, SettingsError, StackSettings, config_string
 from ameide_secrets.render import vault_plan
 from ameide_secrets.render.objects import StackObject, stack_objects
+from ameide_secrets.rules import tenancy
 from ameide_secrets.vocabulary import STORE_KIND, YAML_LOADER
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -97,15 +98,24 @@ class Project:
             values[str(key)] = value
         return {key: config_string(value) for key, value in values.items()}
 
-    @functools.cached_property
+    @property
     def declared(self) -> tuple[DeclaredWorkload, ...]:
         """Every team module under `workloads/`, read as data and checked against each other and the registry."""
+        return self.inventory.workloads
+
+    @property
+    def registry(self) -> tenancy.Registry:
+        """The access registry (`platform/tenants.yaml`) the team modules were checked against."""
+        return self.inventory.registry
+
+    @functools.cached_property
+    def inventory(self) -> Inventory:
         configs = [self.config(name) for name in self._stack_files]
         # Every stack's ESO namespace is a system namespace and every KV mount a reserved first key
         # segment, whichever stack a workload reaches: the registry is one for all stacks.
         eso = sorted({c.get(f"{_PREFIX}esoNamespace", "") for c in configs} - {""})
         mounts = sorted({c.get(f"{_PREFIX}vaultKvMount", "") for c in configs} - {""})
-        return tuple(inventory.discover(self.root, eso, mounts))
+        return inventory.discover(self.root, eso, mounts)
 
     def stack(
         self,
@@ -155,7 +165,7 @@ class Stack:
 
     @functools.cached_property
     def grants(self) -> list[Grant]:
-        return inventory.grants(self.owned)
+        return inventory.grants(self.owned, self.project.registry)
 
     @functools.cached_property
     def modules(self) -> dict[str, str]:

@@ -99,14 +99,16 @@ def write_project(directory: Path, count: int) -> Path:
     for name in PROJECT_FILES:
         shutil.copy2(REPOSITORY / name, directory / name)
     root = directory / "workloads"
-    teams: dict[str, set[str]] = {}
+    teams: dict[str, dict[str, list[str]]] = {}
     for index in range(count):
         relative, source = workload_module(index)
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
-        teams.setdefault(f"team-{index % TEAMS}", set()).add(f"ns-{index % NAMESPACES}")
-    registry = {"teams": {team: {"namespaces": sorted(ns), "key_prefixes": []} for team, ns in teams.items()}, "legacy": []}
+        grant = teams.setdefault(f"team-{index % TEAMS}", {"namespaces": [], "workloads": []})
+        grant["namespaces"] = sorted({*grant["namespaces"], f"ns-{index % NAMESPACES}"})
+        grant["workloads"].append(path.stem.replace("_", "-"))
+    registry = {"teams": teams, "legacy": {}}
     (directory / "platform").mkdir(exist_ok=True)
     (directory / "platform" / "tenants.yaml").write_text(yaml.safe_dump(registry))
     return directory

@@ -3,6 +3,7 @@ gets its own run through the `pulumi_run` fixture, never a monitor set up at imp
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -79,13 +80,21 @@ def write_registry(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
     return write
 
 
+def _workloads_of(team: Path) -> set[str]:
+    """The workloads a team folder's modules are named after (`agents_runtime.py` -> `agents-runtime`) or
+    declare (`workload="…"`), so a test of another rule is not also refused an ungranted name."""
+    modules = [path for path in team.iterdir() if path.suffix == ".py" and path.is_file()]
+    declared = {name for path in modules for name in re.findall(r"""workload\s*=\s*["']([^"']+)["']""", path.read_text())}
+    return declared | {path.stem.replace("_", "-") for path in modules}
+
+
 @pytest.fixture
 def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
     """Write a team module into the `workloads/` tree of a temporary project (this repository's settings and
     program, no team module of its own); returns that tree (`Project(tree.parent)` reads it).
 
-    Unless the test wrote its own registry, every team folder is granted TEST_NAMESPACES, so
-    tests of other rules are not refused by tenancy (tests/test_tenancy.py tests that).
+    Unless the test wrote its own registry, every team folder is granted TEST_NAMESPACES and the workloads its
+    modules are named after, so tests of other rules are not refused by tenancy (rules/test_tenancy.py tests that).
     """
     workloads = tmp_path / "workloads"
     workloads.mkdir()
@@ -97,11 +106,13 @@ def write_module(tmp_path: Path) -> Callable[[str, str], Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source)
         if not (tmp_path / "platform" / ".written-by-test").exists():
-            teams = sorted(p.name for p in workloads.iterdir() if p.is_dir())
+            teams = {
+                team.name: {"namespaces": TEST_NAMESPACES, "workloads": sorted(_workloads_of(team))}
+                for team in sorted(workloads.iterdir())
+                if team.is_dir()
+            }
             (tmp_path / "platform").mkdir(exist_ok=True)
-            (tmp_path / "platform" / "tenants.yaml").write_text(
-                yaml.safe_dump({"teams": {t: {"namespaces": TEST_NAMESPACES, "key_prefixes": []} for t in teams}, "legacy": []})
-            )
+            (tmp_path / "platform" / "tenants.yaml").write_text(yaml.safe_dump({"teams": teams, "legacy": {}}))
         return workloads
 
     return write

@@ -17,7 +17,9 @@ from ameide_secrets.declare.settings import PROJECT, StackSettings
 from ameide_secrets.offline import harness
 from ameide_secrets.project import REPOSITORY, Project, Stack
 from ameide_secrets.render.objects import StackObject, stack_objects
+from ameide_secrets.rules import tenancy
 from ameide_secrets.rules.gate import qualified
+from ameide_secrets.rules.targets import MERGING
 
 STACKS = ["local", "staging", "production"]
 # What a project holds beside its team modules and registry: its settings and its program.
@@ -49,6 +51,30 @@ def discover(workloads: Path | None = None) -> list[DeclaredWorkload]:
     return list(Project(workloads.parent if workloads else REPOSITORY).declared)
 
 
+def registry(workloads: Path | None = None) -> tenancy.Registry:
+    """The access registry of the project whose `workloads/` folder is `workloads` (default: this repository's)."""
+    return Project(workloads.parent if workloads else REPOSITORY).registry
+
+
+def granting(declared: list[DeclaredWorkload]) -> tenancy.Registry:
+    """A registry granting exactly what `declared` declares (for declarations built without a project)."""
+    teams: dict[str, tenancy.TeamGrant] = {}
+    for d in declared:
+        team = Path(d.module).parent.name
+        grant = teams.get(team, tenancy.TeamGrant())
+        own = d.args.prefix == f"{d.args.workload}/"
+        merging = [
+            f"{d.args.namespace}/{spec.target_name}" for spec in d.args.external_secrets if spec.creation_policy in MERGING
+        ]
+        teams[team] = tenancy.TeamGrant(
+            namespaces=(*grant.namespaces, d.args.namespace),
+            workloads=(*grant.workloads, d.args.workload),
+            key_prefixes=grant.key_prefixes if own else (*grant.key_prefixes, d.args.prefix),
+            merge_into=(*grant.merge_into, *merging),
+        )
+    return tenancy.Registry(teams)
+
+
 def run_program(
     stack: str, root: Path = REPOSITORY, upstream_owned: list[str] | None = None, overrides: Mapping[str, str] | None = None
 ) -> harness.RunResult:
@@ -73,11 +99,23 @@ def project_tree(tmp_path: Path, workloads: bool = True) -> Path:
     return tmp_path
 
 
-def grant(tmp_path: Path, team: str, namespaces: list[str], key_prefixes: list[str] | None = None) -> None:
+def grant(tmp_path: Path, team: str, namespaces: list[str], workloads: list[str], key_prefixes: list[str] | None = None) -> None:
     """Add `team`'s entry to the access registry of the tree under `tmp_path`."""
     path = tmp_path / "platform" / "tenants.yaml"
     document = yaml.safe_load(path.read_text())
-    document["teams"][team] = {"namespaces": namespaces, "key_prefixes": key_prefixes or []}
+    document["teams"][team] = {"namespaces": namespaces, "workloads": workloads, "key_prefixes": key_prefixes or []}
+    path.write_text(yaml.safe_dump(document))
+
+
+def grant_workload(root: Path, team: str, workload: str, namespace: str | None = None) -> None:
+    """The platform's review of a new module: grant `workload` (and `namespace`, if given) to `team` in the
+    access registry of the project at `root`."""
+    path = root / tenancy.REGISTRY_PATH
+    document = yaml.safe_load(path.read_text())
+    entry = document["teams"][team]
+    entry["workloads"] = [*entry.get("workloads", []), workload]
+    if namespace is not None and namespace not in entry["namespaces"]:
+        entry["namespaces"].append(namespace)
     path.write_text(yaml.safe_dump(document))
 
 
@@ -141,5 +179,5 @@ def platform_objects(settings: StackSettings, namespaces: list[str], grants: lis
 def workload_objects(args: WorkloadSecretsArgs, settings: StackSettings, module: str = "workloads/x/y.py") -> list[StackObject]:
     """One workload's ExternalSecrets as a stack with `settings` renders them."""
     declared = [DeclaredWorkload(args, module)]
-    objects = stack_objects(settings, declared, [args.namespace], inventory.grants(declared))
+    objects = stack_objects(settings, declared, [args.namespace], inventory.grants(declared, granting(declared)))
     return [o for o in objects if o.workload == args.workload]

@@ -38,7 +38,7 @@ def _import(options: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     if written and (project.root / tenancy.REGISTRY_PATH).exists():
-        print(f"updated {tenancy.REGISTRY_PATH}: namespaces and legacy entries, for the platform team's review")
+        print(f"updated {tenancy.REGISTRY_PATH}: namespaces, workloads and legacy entries, for the platform team's review")
     return output.FINDINGS if plan.refused else output.CLEAN
 
 

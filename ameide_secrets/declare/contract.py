@@ -21,7 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
 from ameide_secrets import vocabulary
 from ameide_secrets.declare import names
 from ameide_secrets.findings import Finding
-from ameide_secrets.rules import eso, tenancy
+from ameide_secrets.rules import eso, targets, tenancy
 
 # Labels and annotations under these prefixes steer the platform (ownership, prefix checks,
 # Pulumi's await logic); a team module may not set them.
@@ -296,6 +296,8 @@ class WorkloadSecretsArgs(BaseModel):
                 yield _at(at, f"ExternalSecret {spec.name!r} {problem}")
             if problem := eso.deletion_policy_problem(spec.creation_policy, spec.deletion_policy):
                 yield _at(f"{at}.deletion_policy", problem)
+            if problem := targets.reserved_name_problem(spec.target_name, spec.creation_policy):
+                yield _at(f"{at}.target", problem)
             refs = [(f'{at}.data["{k}"]', ref) for k, ref in spec.data.items()]
             refs += [(f"{at}.data_from[{j}]", ref) for j, ref in enumerate(spec.data_from)]
             for path, ref in refs:

@@ -13,7 +13,7 @@ from pathlib import Path
 from ameide_secrets.declare import team_module
 from ameide_secrets.declare.contract import Environment, WorkloadSecretsArgs
 from ameide_secrets.findings import Finding, InputError, count
-from ameide_secrets.rules import refresh, tenancy
+from ameide_secrets.rules import refresh, targets, tenancy
 
 WORKLOADS = "workloads"
 """The team modules' folder, under the project root."""
@@ -46,7 +46,15 @@ def module_name(workload: str) -> str:
     return workload.replace("-", "_") + ".py"
 
 
-def discover(root: Path, eso_namespaces: Sequence[str], mounts: Sequence[str]) -> list[DeclaredWorkload]:
+@dataclass(frozen=True)
+class Inventory:
+    """Every team module's declaration, and the access registry they were checked against."""
+
+    workloads: tuple[DeclaredWorkload, ...]
+    registry: tenancy.Registry
+
+
+def discover(root: Path, eso_namespaces: Sequence[str], mounts: Sequence[str]) -> Inventory:
     """Read every team module under `root`/workloads as data, and check them against each other and the
     access registry; `eso_namespaces` and `mounts` are every stack's (never a workload namespace, never a
     key's first segment). Raise DeclarationErrors listing every problem."""
@@ -76,7 +84,7 @@ def discover(root: Path, eso_namespaces: Sequence[str], mounts: Sequence[str]) -
         problems += tenancy_check(declared, registry, eso_namespaces, mounts)
     if problems:
         raise DeclarationErrors(problems)
-    return declared
+    return Inventory(tuple(declared), registry)
 
 
 def _team_folders(workloads_dir: Path) -> list[str]:
@@ -101,27 +109,12 @@ def tenancy_check(
         grant = registry.teams.get(team)
         if (refused := tenancy.system_namespace_problem(args.namespace, eso_namespaces)) is not None:
             problem("WORKLOAD.namespace", refused)
-        elif grant is None:
-            problem(
-                "WORKLOAD.team",
-                f"team {args.team!r} has no entry in {tenancy.REGISTRY_PATH} (the platform team grants its namespaces there)",
-            )
-        elif args.namespace not in grant.namespaces:
-            granted = ", ".join(grant.namespaces) or "none"
-            problem(
-                "WORKLOAD.namespace",
-                f"namespace {args.namespace!r} is not granted to team {team} (granted: {granted}); "
-                f"use a granted namespace, or ask the platform team to grant it in {tenancy.REGISTRY_PATH}",
-            )
-        own = f"{args.workload}/"
-        if args.key_prefix is not None and args.key_prefix != own:
-            extra = grant.key_prefixes if grant else ()
-            if not any(args.key_prefix.startswith(p) for p in extra):
-                problem(
-                    "WORKLOAD.key_prefix",
-                    f"{args.key_prefix!r} is neither this workload's own {own!r} nor under a prefix granted to team "
-                    f"{team} in {tenancy.REGISTRY_PATH} (granted: {', '.join(extra) or 'none'})",
-                )
+        elif (refused := registry.namespace_problem(team, args.namespace)) is not None:
+            problem("WORKLOAD.team" if grant is None else "WORKLOAD.namespace", refused)
+        if grant is not None and (refused := registry.workload_problem(team, args.workload)) is not None:
+            problem("WORKLOAD.workload", refused)
+        elif grant is not None and (refused := registry.prefix_problem(team, args.workload, args.prefix)) is not None:
+            problem("WORKLOAD.key_prefix", refused)
         if (refused := tenancy.vault_path_problem(args.prefix, mounts, prefix=True)) is not None:
             problem("WORKLOAD.key_prefix", refused)
         for other in map(holders.__getitem__, index.overlapping(args.prefix)):
@@ -139,12 +132,12 @@ def tenancy_check(
         holders.setdefault(args.prefix, d)
         for i, spec in enumerate(args.external_secrets):
             at = f"WORKLOAD.external_secrets[{i}]"
-            if args.adopts(spec) and f"{args.namespace}/{spec.name}" not in registry.legacy:
-                problem(
-                    f"{at}.adopt",
-                    f"ExternalSecret {args.namespace}/{spec.name} is not listed under legacy in {tenancy.REGISTRY_PATH}: only "
-                    "objects the legacy chart holds may be taken over (drop adopt, or ask the platform team to list it)",
-                )
+            if args.adopts(spec) and (refused := registry.adopt_problem(team, f"{args.namespace}/{spec.name}")):
+                problem(f"{at}.adopt", refused)
+            if spec.creation_policy in targets.MERGING and (
+                refused := registry.merge_problem(team, f"{args.namespace}/{spec.target_name}")
+            ):
+                problem(f"{at}.creation_policy", refused)
             refs = [(f'{at}.data["{k}"]', ref) for k, ref in spec.data.items()]
             refs += [(f"{at}.data_from[{j}]", ref) for j, ref in enumerate(spec.data_from)]
             for path, ref in refs:
@@ -154,7 +147,7 @@ def tenancy_check(
 
 
 def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | None, list[Finding]]:
-    data = team_module.read(path.read_text(), relative)
+    data = team_module.read_file(path, relative)
     name = data.workload_name or workload
     problems = [module_finding(relative, name, "", p.message, line=p.line) for p in data.line_problems]
     problems += [module_finding(relative, name, p.field or "", p.message) for p in data.field_problems]
@@ -278,21 +271,28 @@ class Grant:
     """The declaring module, e.g. `workloads/analytics/plausible.py`: what refusals point teams to."""
     fetch_metadata: bool
     """Some key under the prefix is read with `metadata_policy="Fetch"` (KV v2 metadata path)."""
+    merge_into: tuple[str, ...] = ()
+    """Names of existing Secrets in `namespace` the workload writes into with a merging policy, as granted."""
 
 
-def grants(workloads: Iterable[DeclaredWorkload]) -> list[Grant]:
-    """What the admission policy and Vault's ACL allow: one grant per workload that reads Vault at all."""
-    return [
-        Grant(
-            namespace=d.args.namespace,
-            prefix=d.args.prefix,
-            module=d.module,
-            fetch_metadata=any(
-                ref.metadata_policy == "Fetch"
-                for spec in d.args.external_secrets
-                for ref in [*spec.data.values(), *spec.data_from]
-            ),
-        )
-        for d in workloads
-        if d.args.external_secrets
-    ]
+def grants(workloads: Iterable[DeclaredWorkload], registry: tenancy.Registry) -> list[Grant]:
+    """What the admission policy and Vault's ACL allow: one grant per workload that reads Vault at all, its
+    prefix and Merge targets as the registry grants them (ValueError for any it does not: discovery refuses
+    those first, so only a caller bypassing it can meet one)."""
+    return [_grant(d, registry) for d in workloads if d.args.external_secrets]
+
+
+def _grant(d: DeclaredWorkload, registry: tenancy.Registry) -> Grant:
+    team, args = Path(d.module).parent.name, d.args
+    merging = sorted({spec.target_name for spec in args.external_secrets if spec.creation_policy in targets.MERGING})
+    if refused := [p for name in merging if (p := registry.merge_problem(team, f"{args.namespace}/{name}"))]:
+        raise ValueError(refused[0])
+    return Grant(
+        namespace=args.namespace,
+        prefix=registry.granted_prefix(team, args.workload, args.prefix),
+        module=d.module,
+        fetch_metadata=any(
+            ref.metadata_policy == "Fetch" for spec in args.external_secrets for ref in [*spec.data.values(), *spec.data_from]
+        ),
+        merge_into=tuple(merging),
+    )

@@ -204,6 +204,7 @@ def verify(
             store_name=config[f"{PROJECT}:storeName"],
             eso_namespace=config[f"{PROJECT}:esoNamespace"],
             refresh_interval_floor=config[f"{PROJECT}:refreshIntervalFloor"],
+            registry=project.registry,
         )
     return violations
 

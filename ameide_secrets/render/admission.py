@@ -15,8 +15,16 @@ from typing import Any
 
 from ameide_secrets.declare.inventory import Grant
 from ameide_secrets.declare.settings import StackSettings
-from ameide_secrets.rules import refresh, stores, tenancy
-from ameide_secrets.vocabulary import ADMISSION_API_VERSION, ESO_GROUP, ESO_VERSION, GENERATORS_GROUP, PLATFORM_LABELS, STORE_KIND
+from ameide_secrets.rules import refresh, stores, targets, tenancy
+from ameide_secrets.vocabulary import (
+    ADMISSION_API_VERSION,
+    DEFAULT_CREATION_POLICY,
+    ESO_GROUP,
+    ESO_VERSION,
+    GENERATORS_GROUP,
+    PLATFORM_LABELS,
+    STORE_KIND,
+)
 
 DECLARED_IN = "workloads/<team>/<workload>.py"
 # A create, or an update that touches `spec`. Metadata-only updates (labels, finalizers such as
@@ -42,6 +50,14 @@ def declared_prefixes(namespaces: Sequence[str], grants: Sequence[Grant]) -> dic
         namespace: {prefix: ", ".join(sorted(set(paths))) for prefix, paths in prefixes.items()}
         for namespace, prefixes in modules.items()
     }
+
+
+def merge_targets(namespaces: Sequence[str], grants: Sequence[Grant]) -> dict[str, list[str]]:
+    """Admitted namespace -> the existing Secrets its workloads are granted to write into with a merging policy."""
+    targets_of: dict[str, set[str]] = {namespace: set() for namespace in namespaces}
+    for grant in grants:
+        targets_of.setdefault(grant.namespace, set()).update(grant.merge_into)
+    return {namespace: sorted(names) for namespace, names in targets_of.items()}
 
 
 def _policy(
@@ -101,6 +117,16 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
             "judged",
             f"variables.admitted && !({_FINALIZING}) && (variables.usesPlatform || {_SPEC_CHANGES})",
         ),
+        ("mergeable", _cel(merge_targets(namespaces, grants))),
+        (
+            "target",
+            "has(object.spec) && has(object.spec.target) && has(object.spec.target.name) ? object.spec.target.name : object.metadata.name",
+        ),
+        (
+            "creation",
+            "has(object.spec) && has(object.spec.target) && has(object.spec.target.creationPolicy) ? "
+            f"object.spec.target.creationPolicy : {_cel(DEFAULT_CREATION_POLICY)}",
+        ),
         (
             "refusedKeys",
             # Non-canonical paths (tenancy.py) first: Vault would normalise them under another prefix.
@@ -156,6 +182,30 @@ def external_secret_policy(settings: StackSettings, namespaces: Sequence[str], g
                 f'{where} + "refreshInterval " + object.spec.refreshInterval + " is below the platform\'s floor '
                 f"{settings.refresh_interval_floor}: ESO would re-read Vault that often for every tenant (use "
                 f'{settings.refresh_interval_floor} or more, or 0 to read once)"'
+            ),
+        },
+        {
+            "expression": (
+                f"!variables.judged || variables.creation == {_cel(targets.WRITES_NOTHING)} || "
+                f"!variables.target.matches({_cel(targets.cel_reserved_name())})"
+            ),
+            "message": "the target Secret is named like a Helm release record or a service-account token",
+            "messageExpression": (
+                f'{where} + "target Secret " + variables.target + " is named like a Helm release record or a service-account '
+                "token: ESO would overwrite (with deletion policy Delete, delete) a Secret the cluster's machinery owns "
+                '(choose another target name)"'
+            ),
+        },
+        {
+            "expression": (
+                f"!variables.judged || !(variables.creation in {_cel(sorted(targets.MERGING))}) || "
+                "(variables.admitted && variables.target in variables.mergeable[namespaceObject.metadata.name])"
+            ),
+            "message": "a merging creationPolicy writes only into a Secret granted in platform/tenants.yaml (merge_into)",
+            "messageExpression": (
+                f'{where} + "creationPolicy " + variables.creation + " writes into Secret " + variables.target + ", which no '
+                f"workload of this namespace is granted to merge into (use Owner, or ask the platform team for a merge_into "
+                f'grant in platform/tenants.yaml and declare it in {DECLARED_IN})"'
             ),
         },
         {

@@ -14,7 +14,7 @@ from typing import Any
 
 from ameide_secrets import vocabulary
 from ameide_secrets.findings import Finding
-from ameide_secrets.rules import eso, refresh, stores, tenancy
+from ameide_secrets.rules import eso, refresh, stores, targets, tenancy
 from ameide_secrets.vocabulary import (
     ANNOTATION_KEY_PREFIX,
     ESO_API_VERSION,
@@ -45,6 +45,8 @@ class Platform:
     eso_namespace: str = DEFAULT_ESO_NAMESPACE
     refresh_interval_floor: str | None = None
     """The stack's `refreshIntervalFloor`; None: not judged (a caller that does not know the stack)."""
+    registry: tenancy.Registry | None = None
+    """The access registry the grants are judged against; None: not judged (a caller without a project)."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +70,10 @@ def check(
     store_name: str = DEFAULT_STORE_NAME,
     eso_namespace: str = DEFAULT_ESO_NAMESPACE,
     refresh_interval_floor: str | None = None,
+    registry: tenancy.Registry | None = None,
 ) -> list[Finding]:
     """Every violation of every rule in `manifests`, rule by rule, in manifest order."""
-    platform = Platform(store_name, eso_namespace, refresh_interval_floor)
+    platform = Platform(store_name, eso_namespace, refresh_interval_floor, registry)
     return [violation for rule in RULES for violation in rule.check(manifests, platform)]
 
 
@@ -302,6 +305,42 @@ def _deletion_policy(manifest: Manifest, _: Platform) -> Iterator[str]:
     deletion = target.get("deletionPolicy", vocabulary.DEFAULT_DELETION_POLICY)
     if problem := eso.deletion_policy_problem(str(creation), str(deletion)):
         yield f"spec.target: {problem}"
+
+
+@_object_rule(
+    "external-secret-target-reserved",
+    "No ExternalSecret writes a Secret named like a Helm release record or a service-account token.",
+    lambda m, _: _is_external_secret(m),
+)
+def _target_reserved(manifest: Manifest, _: Platform) -> Iterator[str]:
+    target = _spec(manifest).get("target") or {}
+    creation = target.get("creationPolicy", vocabulary.DEFAULT_CREATION_POLICY)
+    if problem := targets.reserved_name_problem(str(target.get("name") or _name(manifest)), str(creation)):
+        yield f"spec.target.name: {problem}"
+
+
+@_object_rule(
+    "external-secret-granted",
+    "Every ExternalSecret's workload, namespace, key prefix and Merge target are granted to its team in "
+    f"{tenancy.REGISTRY_PATH}.",
+    lambda m, p: _is_external_secret(m) and p.registry is not None,
+)
+def _granted(manifest: Manifest, platform: Platform) -> Iterator[str]:
+    metadata = manifest.get("metadata") or {}
+    labels, annotations = metadata.get("labels") or {}, metadata.get("annotations") or {}
+    team, workload, prefix = labels.get(LABEL_TEAM), labels.get(LABEL_WORKLOAD), annotations.get(ANNOTATION_KEY_PREFIX)
+    registry = platform.registry
+    if registry is None or not team or not workload or not str(prefix).endswith("/"):
+        return  # external-secret-labels and external-secret-key-prefix report what is missing or malformed
+    team, workload, namespace = str(team), str(workload), str(metadata.get("namespace") or "")
+    if problem := registry.namespace_problem(team, namespace):
+        yield f"metadata.namespace: {problem}"
+    if problem := registry.workload_problem(team, workload) or registry.prefix_problem(team, workload, str(prefix)):
+        yield f"metadata.annotations[{ANNOTATION_KEY_PREFIX}]: {problem}"
+    target = _spec(manifest).get("target") or {}
+    where = f"{namespace}/{target.get('name') or _name(manifest)}"
+    if target.get("creationPolicy") in targets.MERGING and (problem := registry.merge_problem(team, where)):
+        yield f"spec.target.creationPolicy: {problem}"
 
 
 @_object_rule(

@@ -30,6 +30,7 @@ from lab.testenv import project_copy
 from lab.vault import random_value
 
 from .cluster import Environment, Kube, eventually, ready_condition, secret_mismatches, synced, synced_object
+from helpers import grant_workload
 
 CHART = Path(__file__).parent / "legacy-chart"
 RELEASE = "vault-secrets"
@@ -56,7 +57,8 @@ def _mark_adopted(project: Path) -> None:
     )
     registry_path = project / "platform/tenants.yaml"
     registry = yaml.safe_load(registry_path.read_text())
-    registry["legacy"] = [f"{namespace}/{name}" for namespace, name in LEGACY]
+    teams = {"monitoring": "observability", "ameide": "identity"}
+    registry["legacy"] = {f"{namespace}/{name}": teams[namespace] for namespace, name in LEGACY}
     registry_path.write_text(yaml.safe_dump(registry))
 
 
@@ -249,6 +251,15 @@ HOSTILE = {
         _es("generated", dataFrom=[{"sourceRef": {"generatorRef": {"apiVersion": "generators.external-secrets.io/v1alpha1", "kind": "Password", "name": "p"}}}]),
         "sourceRef (another store or a generator) is refused",
     ),
+    # Writes into Secrets nothing declares: another team's existing Secret, Helm's release record, a token.
+    "merge into an ungranted Secret": (
+        _es("merger", target={"name": "keycloak-admin-credentials", "creationPolicy": "Merge"}, data=_read("keycloak/admin")),
+        "creationPolicy Merge writes into Secret keycloak-admin-credentials, which no workload of this namespace is granted",
+    ),
+    "owner onto a Helm release": (
+        _es("helm-taker", target={"name": "sh.helm.release.v1.vault-secrets.v1", "creationPolicy": "Owner", "deletionPolicy": "Delete"}, data=_read("keycloak/admin")),
+        "target Secret sh.helm.release.v1.vault-secrets.v1 is named like a Helm release record",
+    ),
     "unset store kind": (_es("kindless", secretStoreRef={"name": "ameide-vault"}, data=_read("keycloak/admin")), "secretStoreRef is SecretStore ameide-vault"),
     "push through the store": (
         {"apiVersion": "external-secrets.io/v1alpha1", "kind": "PushSecret", "metadata": {"name": "out", "namespace": "ameide"},
@@ -381,10 +392,7 @@ def test_precheck_when_namespace_to_admit_holds_an_unjudged_reader_then_refused_
     )
     env.stack("up", "staging", "--yes", "--refresh")
     # A PR admits growth: the platform grants it to web, web declares a workload there.
-    registry_path = env.project / "platform/tenants.yaml"
-    registry = yaml.safe_load(registry_path.read_text())
-    registry["teams"]["web"]["namespaces"].append("growth")
-    registry_path.write_text(yaml.safe_dump(registry))
+    grant_workload(env.project, "web", "growth", namespace="growth")
     (env.project / "workloads/web/growth.py").write_text(
         module_source("A workload in a namespace none used before.", "growth", "growth", "staging")
     )

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from .engine import Pulumi, pulumi
+from helpers import grant_workload
 
 NEW_MODULE = textwrap.dedent(
     '''
@@ -80,6 +81,7 @@ def local_up(tmp_path_factory: pytest.TempPathFactory) -> Pulumi:
     """`pulumi up -s local` by the real engine, with a reviewer's new module added to the copy."""
     engine = pulumi(tmp_path_factory.mktemp("engine"))
     (engine.project / "workloads" / "web" / "reviewer_added.py").write_text(NEW_MODULE)
+    grant_workload(engine.project, "web", "reviewer-added")
     engine.stack("local")
     engine.run("up", "--stack", "local", "--yes", "--skip-preview")
     return engine

@@ -19,6 +19,7 @@ from lab import testenv
 from lab.testenv import project_copy
 
 from .test_pulumi_engine import NEW_MODULE
+from helpers import grant_workload
 
 SECTION = "## Run the whole system on your machine"
 
@@ -46,6 +47,7 @@ def test_readme_when_whole_system_block_runs_then_staging_deploys_syncs_and_noth
     project = project_copy(tmp_path / "project")
     # A module a reviewer adds before `testenv up`: every declaration form, materialised from the seeded values.
     (project / "workloads/web/reviewer_added.py").write_text(NEW_MODULE)
+    grant_workload(project, "web", "reviewer-added")
     environment = tmp_path / "env"
     script = "\n".join(line for line in readme_block().splitlines() if not line.startswith("make "))
     script = script.replace("/tmp/ameide-env", str(environment))

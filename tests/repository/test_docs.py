@@ -17,7 +17,7 @@ from ameide_secrets.render import manifests
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.workload_secrets import WorkloadSecrets, WorkloadSecretsComponentArgs
 
-from helpers import platform_objects, settings_for, workload_objects
+from helpers import granting, platform_objects, settings_for, workload_objects
 
 _BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 
@@ -55,7 +55,9 @@ def test_docs_when_python_block_runs_then_declarations_register_valid_eso_under_
         declared = [inventory.DeclaredWorkload(d, name) for d in declarations]
         platform = PlatformSecretAccess(
             "platform",
-            PlatformSecretAccessArgs(platform_objects(settings, inventory.namespaces(declared), inventory.grants(declared))),
+            PlatformSecretAccessArgs(
+                platform_objects(settings, inventory.namespaces(declared), inventory.grants(declared, granting(declared)))
+            ),
         )
         for declaration in declarations:
             WorkloadSecrets(

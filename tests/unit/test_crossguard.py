@@ -157,7 +157,7 @@ def test_stack_platform_when_stack_config_sets_store_then_uses_it() -> None:
         return stack_platform(Project())
 
     # A copied context keeps this test's config away from every other test.
-    assert contextvars.copy_context().run(read) == Platform("vault", "eso", "1m")
+    assert contextvars.copy_context().run(read) == Platform("vault", "eso", "1m", Project().registry)
 
 
 def test_stack_platform_when_config_unset_then_project_defaults() -> None:
@@ -165,7 +165,7 @@ def test_stack_platform_when_config_unset_then_project_defaults() -> None:
         pulumi.runtime.set_all_config({})
         return stack_platform(Project())
 
-    assert contextvars.copy_context().run(read) == Platform(refresh_interval_floor="1m")
+    assert contextvars.copy_context().run(read) == Platform(refresh_interval_floor="1m", registry=Project().registry)
 
 
 def test_pack_main_when_run_by_the_cli_from_policy_dir_then_builds_a_mandatory_pack_of_every_rule() -> None:

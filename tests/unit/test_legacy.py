@@ -39,7 +39,7 @@ def test_import_when_legacy_rendering_then_one_module_per_prefix_and_unprefixed_
     assert out.splitlines() == [
         "wrote workloads/growth/billing.py",
         "wrote workloads/growth/search.py",
-        "updated platform/tenants.yaml: namespaces and legacy entries, for the platform team's review",
+        "updated platform/tenants.yaml: namespaces, workloads and legacy entries, for the platform team's review",
     ]
     assert "refused: ExternalSecret billing/mailer: key 'mailer-smtp-password' has no prefix" in err
     assert "vault kv put secret/<workload>/mailer-smtp-password" in err
@@ -75,12 +75,19 @@ def test_plan_when_a_legacy_ref_reads_the_string_forms_field_then_written_as_the
     assert '"API_KEY": "search/api",' in source
 
 
-def test_import_when_registry_present_then_team_granted_and_objects_listed_keeping_its_comments(imported, tmp_path: Path) -> None:
+def test_import_when_registry_present_then_team_granted_its_workloads_and_objects_keeping_its_comments(
+    imported, tmp_path: Path
+) -> None:
     text = (tmp_path / tenancy.REGISTRY_PATH).read_text()
     assert text.startswith("# The access registry")
     registry = yaml.safe_load(text)
     assert registry["teams"]["growth"]["namespaces"] == ["billing", "search"]
-    assert {"billing/billing-secrets", "billing/billing-stripe", "search/search-api"} <= set(registry["legacy"])
+    assert set(registry["teams"]["growth"]["workloads"]) >= {"billing", "search"}
+    assert {k: registry["legacy"][k] for k in ("billing/billing-secrets", "billing/billing-stripe", "search/search-api")} == {
+        "billing/billing-secrets": "growth",
+        "billing/billing-stripe": "growth",
+        "search/search-api": "growth",
+    }
 
 
 def test_import_when_run_again_then_existing_modules_not_overwritten_without_force(imported, tmp_path: Path, capsys) -> None:

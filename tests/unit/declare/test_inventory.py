@@ -12,7 +12,7 @@ from ameide_secrets.declare import inventory, team_module
 from ameide_secrets.declare.contract import Environment
 from ameide_secrets.declare.inventory import DeclarationErrors
 
-from helpers import discover
+from helpers import discover, registry
 
 PLAUSIBLE = """
 from components import ExternalSecretSpec, WorkloadSecretsArgs
@@ -311,7 +311,7 @@ def test_namespaces_when_workloads_share_namespace_then_sorted_unique(write_modu
 def test_grants_when_workloads_declared_then_one_per_reader_with_namespace_prefix_and_module(
     write_module: Write, write_registry
 ) -> None:
-    write_registry({"teams": {"t": {"namespaces": ["ameide"], "key_prefixes": ["shared/"]}}, "legacy": []})
+    write_registry({"teams": {"t": {"namespaces": ["ameide"], "workloads": ["a", "b", "c"], "key_prefixes": ["shared/"]}}})
     write_module("t/a.py", module("a", "t", namespace="ameide"))
     write_module(
         "t/b.py",
@@ -322,7 +322,7 @@ def test_grants_when_workloads_declared_then_one_per_reader_with_namespace_prefi
         ),
     )
     tree = write_module("t/c.py", module("c", "t", body='existing_secrets=["postgres-ameide-auth"],'))
-    assert inventory.grants(discover(tree)) == [
+    assert inventory.grants(discover(tree), registry(tree)) == [
         inventory.Grant("ameide", "a/", "workloads/t/a.py", fetch_metadata=False),
         inventory.Grant("ameide", "shared/db/", "workloads/t/b.py", fetch_metadata=False),
     ]  # c reads nothing from Vault: no grant
@@ -333,7 +333,7 @@ def test_grants_when_a_ref_fetches_metadata_then_grant_says_so(write_module: Wri
     ref = 'RemoteRef(key="a/labels", metadata_policy="Fetch")'
     value = f'{{"L": {ref}}}' if field == "data" else f"[{ref}]"
     tree = write_module("t/a.py", module("a", "t", body=f'external_secrets=[ExternalSecretSpec(name="a", {field}={value})],'))
-    [grant] = inventory.grants(discover(tree))
+    [grant] = inventory.grants(discover(tree), registry(tree))
     assert grant.fetch_metadata
 
 

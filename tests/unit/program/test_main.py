@@ -201,10 +201,10 @@ def vault_paths(result: RunResult) -> set[str]:
 def test_program_when_workload_declared_in_new_namespace_then_store_admission_and_vault_extend_together(
     tmp_path: Path, auth_mode: str, run_stack
 ) -> None:
-    """One new module, no other file edited: every guardrail learns the namespace and prefix from it."""
+    """One new module and its registry grant: every guardrail learns the namespace and prefix from them."""
     before = run_stack("staging", authMode=auth_mode)
     tree = project_tree(tmp_path) / "workloads"
-    grant(tmp_path, "growth", ["growth"])
+    grant(tmp_path, "growth", ["growth"], ["funnel"])
     (tree / "growth").mkdir()
     (tree / "growth" / "funnel.py").write_text(
         "from components import ExternalSecretSpec, WorkloadSecretsArgs\n"

@@ -23,13 +23,14 @@ from ameide_secrets.declare.inventory import Grant
 from ameide_secrets.declare.settings import StackSettings
 from ameide_secrets.offline.crd_schema import CrdSchemas
 from ameide_secrets.render import admission, manifests, preview_access
+from ameide_secrets.rules import targets
 
-from helpers import STACKS, discover, external_secret_manifest, settings_for
+from helpers import STACKS, discover, external_secret_manifest, registry, settings_for
 from kube_cel import evaluate
 
 NAMESPACES = ["ameide", "monitoring"]
 GRANTS = [
-    Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetch_metadata=False),
+    Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetch_metadata=False, merge_into=("plausible-env",)),
     Grant("ameide", "shared/db/", "workloads/data/postgres.py", fetch_metadata=False),
     Grant("ameide", "shared/db/", "workloads/data/flyway.py", fetch_metadata=False),
     Grant("monitoring", "prometheus/", "workloads/observability/prometheus.py", fetch_metadata=False),
@@ -208,7 +209,7 @@ def test_declared_prefixes_when_namespace_has_no_grant_then_it_owns_none() -> No
 def test_policies_when_stack_rendered_then_literals_are_that_stacks_declarations(stack: str) -> None:
     settings = settings_for(stack)
     owned = inventory.owned(discover(), settings.environment)
-    es_policy, store_policy, _ = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned))
+    es_policy, store_policy, _ = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned, registry()))
     [declared] = [v["expression"] for v in es_policy["spec"]["variables"] if v["name"] == "declared"]
     assert json.loads(declared) == {
         namespace: {d.args.prefix: d.module for d in owned if d.args.namespace == namespace and d.args.external_secrets}
@@ -226,7 +227,7 @@ def test_cel_when_stack_policies_compiled_then_engine_parses_every_expression(st
     settings = settings_for(stack)
     owned = inventory.owned(discover(), settings.environment)
     policies = [
-        *admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned)),
+        *admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned, registry())),
         *preview_access.objects(settings)[2:3],
     ]
     compiled = [cel.compile(expression) for policy in policies for expression in expressions(policy)]  # raises on a parse error
@@ -244,7 +245,7 @@ def test_cel_when_expression_invalid_then_engine_refuses_it() -> None:
 def test_cel_when_stack_renders_its_externalsecrets_then_policy_admits_every_one(stack: str) -> None:
     settings = settings_for(stack)
     owned = inventory.owned(discover(), settings.environment)
-    es_policy, *_ = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned))
+    es_policy, *_ = admission.policies(settings, inventory.namespaces(owned), inventory.grants(owned, registry()))
     rendered = [manifests.external_secret(d.args, spec, settings) for d in owned for spec in d.args.external_secrets]
     assert rendered
     assert {m["metadata"]["name"]: admit(es_policy, m, user=settings.platform_identity) for m in rendered} == {
@@ -660,4 +661,58 @@ def test_cel_when_refresh_interval_below_the_floor_then_refused_and_read_once_al
         assert messages == [
             f"ExternalSecret plausible-secrets in namespace ameide: refreshInterval {interval} is below the platform's floor "
             "1m: ESO would re-read Vault that often for every tenant (use 1m or more, or 0 to read once)"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("target", "policy", "refused"),
+    [
+        ("plausible-env", "Merge", False),  # granted to a workload of the namespace
+        ("plausible-env", "CreateOrMerge", False),
+        ("keycloak-db", "Merge", True),  # another team's existing Secret
+        ("keycloak-db", "CreateOrMerge", True),
+        ("keycloak-db", "Owner", False),
+        (None, "Merge", True),  # the target defaults to the ExternalSecret's own name
+    ],
+)
+def test_cel_when_merging_into_a_secret_then_only_granted_targets_admitted(
+    es_policy: dict[str, Any], target: str | None, policy: str, refused: bool
+) -> None:
+    """The same grant as the declaration check (rules/tenancy.py `merge_problem`), judged by the API server."""
+    obj = es()
+    obj["spec"]["target"] = {"creationPolicy": policy, "deletionPolicy": "Retain", **({"name": target} if target else {})}
+    messages = admit(es_policy, obj)
+    assert bool(messages) is refused
+    if refused:
+        assert messages == [
+            f"ExternalSecret plausible-secrets in namespace ameide: creationPolicy {policy} writes into Secret "
+            f"{target or 'plausible-secrets'}, which no workload of this namespace is granted to merge into (use Owner, or "
+            "ask the platform team for a merge_into grant in platform/tenants.yaml and declare it in workloads/<team>/<workload>.py)"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("target", "policy", "refused"),
+    [
+        ("sh.helm.release.v1.web.v3", "Owner", True),
+        ("sh.helm.release.v1.web.v3", "Orphan", True),
+        ("default-token-x7k2q", "Owner", True),
+        ("sh.helm.release.v1.web.v3", "None", False),  # ESO writes nothing
+        ("api-token-secret", "Owner", False),
+        ("web-token-abcde", "Owner", False),  # vowels: not the token controller's alphabet
+    ],
+)
+def test_cel_when_target_named_like_cluster_machinery_then_refused_as_the_python_rule_does(
+    es_policy: dict[str, Any], target: str, policy: str, refused: bool
+) -> None:
+    obj = es()
+    obj["spec"]["target"] = {"name": target, "creationPolicy": policy, "deletionPolicy": "Retain"}
+    messages = admit(es_policy, obj)
+    assert bool(messages) is refused
+    assert (targets.reserved_name_problem(target, policy) is not None) is refused
+    if refused:
+        assert messages == [
+            f"ExternalSecret plausible-secrets in namespace ameide: target Secret {target} is named like a Helm release record "
+            "or a service-account token: ESO would overwrite (with deletion policy Delete, delete) a Secret the cluster's "
+            "machinery owns (choose another target name)"
         ]

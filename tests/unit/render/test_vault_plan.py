@@ -11,7 +11,7 @@ from ameide_secrets.declare.inventory import Grant
 from ameide_secrets.declare.settings import StackSettings
 from ameide_secrets.render import vault_plan
 
-from helpers import discover, settings_for
+from helpers import discover, registry, settings_for
 
 PLAUSIBLE = Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetch_metadata=False)
 PROMETHEUS = Grant("monitoring", "prometheus/", "workloads/observability/prometheus.py", fetch_metadata=True)
@@ -68,7 +68,7 @@ def test_acl_policy_when_no_grants_then_grants_nothing(settings: StackSettings) 
 def test_acl_policy_when_stack_rendered_then_exactly_the_declared_prefixes_read_only(stack: str) -> None:
     settings = settings_for(stack)
     owned = inventory.owned(discover(), settings.environment)
-    granted = rules(vault_plan.acl_policy(settings, inventory.grants(owned)))
+    granted = rules(vault_plan.acl_policy(settings, inventory.grants(owned, registry())))
     assert granted == {f"secret/data/{d.args.prefix}*": ["read"] for d in owned if d.args.external_secrets}
     # Never the whole mount, never a write or a list.
     assert not {path for path in granted if path in {"secret/*", "secret/data/*", "secret/+/*"}}

@@ -12,7 +12,7 @@ import yaml
 from ameide_secrets.findings import Finding
 from ameide_secrets.offline import preview
 from ameide_secrets.project import REPOSITORY, Project
-from ameide_secrets.rules import guardrails
+from ameide_secrets.rules import guardrails, tenancy
 
 from helpers import STACKS, external_secret_manifest, store_manifest
 
@@ -34,6 +34,25 @@ SECRET: Manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "
 
 # The stacks' refreshIntervalFloor default: the breaking and valid cases are judged as a stack judges them.
 FLOOR = "1m"
+# What the cases are judged against: plausible's team is granted every namespace they use (so each case
+# breaks only its own rule; the registry's own validation refuses system namespaces) and one Merge target.
+REGISTRY = tenancy.Registry(
+    {
+        "analytics": tenancy.TeamGrant(
+            namespaces=("ameide", "billing", "kube-system", "kube-public", "default", "external-secrets", ""),
+            workloads=("plausible",),
+            merge_into=("ameide/plausible-secrets",),
+        )
+    }
+)
+
+
+def _reads_keycloak(es: Manifest) -> None:
+    """Every key moved under keycloak/ and the annotation forged to match: only the registry can tell."""
+    es["metadata"]["annotations"]["ameide.io/key-prefix"] = "keycloak/"
+    for entry in spec(es)["data"]:
+        entry["remoteRef"]["key"] = entry["remoteRef"]["key"].replace("plausible/", "keycloak/", 1)
+
 
 BREAKING: list[Any] = [
     pytest.param("external-secret-refresh-floor", edited(lambda es: spec(es).update(refreshInterval="1ns")), id="refresh-1ns"),
@@ -152,6 +171,33 @@ BREAKING: list[Any] = [
         edited(lambda es: spec(es)["data"][1].update(secretKey="SECRET_KEY_BASE")),
         id="duplicate",
     ),
+    pytest.param(
+        "external-secret-target-reserved",
+        edited(lambda es: spec(es)["target"].update(name="sh.helm.release.v1.web.v3", deletionPolicy="Delete")),
+        id="helm-release",
+    ),
+    pytest.param(
+        "external-secret-target-reserved",
+        edited(lambda es: spec(es)["target"].update(name="default-token-x7k2q", creationPolicy="Orphan")),
+        id="service-account-token",
+    ),
+    pytest.param(
+        "external-secret-granted",
+        edited(lambda es: es["metadata"]["labels"].update({"ameide.io/workload": "billing"})),
+        id="workload",
+    ),
+    pytest.param("external-secret-granted", edited(lambda es: None, "growth"), id="namespace"),
+    pytest.param("external-secret-granted", edited(_reads_keycloak), id="forged-prefix"),
+    pytest.param(
+        "external-secret-granted",
+        edited(lambda es: spec(es)["target"].update(name="keycloak-db", creationPolicy="Merge")),
+        id="merge-target",
+    ),
+    pytest.param(
+        "external-secret-granted",
+        edited(lambda es: spec(es)["target"].update(name="keycloak-db", creationPolicy="CreateOrMerge")),
+        id="create-or-merge-target",
+    ),
     pytest.param("secret-literal-data", [{**SECRET, "data": {"password": "aHVudGVyMg=="}}], id="data"),
     pytest.param("secret-literal-data", [{**SECRET, "stringData": {"password": "hunter2"}}], id="stringData"),
 ]
@@ -189,6 +235,12 @@ VALID: list[Any] = [
         id="selector-with-match-expressions-only",
     ),
     pytest.param(edited(lambda es: spec(es)["target"].update(creationPolicy="Merge", deletionPolicy="Merge")), id="merge-merge"),
+    # A name like a token's, but not of the token controller's alphabet and length; and None writes nothing.
+    pytest.param(edited(lambda es: spec(es)["target"].update(name="api-token-secret")), id="token-like-name"),
+    pytest.param(
+        edited(lambda es: spec(es)["target"].update(name="sh.helm.release.v1.web.v3", creationPolicy="None")),
+        id="none-writes-nothing",
+    ),
     pytest.param([SECRET, {**SECRET, "data": {}}], id="secret-without-values"),
     pytest.param(
         [
@@ -205,12 +257,12 @@ VALID: list[Any] = [
 
 @pytest.mark.parametrize(("rule", "manifests"), BREAKING)
 def test_check_when_manifest_breaks_a_rule_then_exactly_that_rule_is_reported(rule: str, manifests: list[Manifest]) -> None:
-    assert [v.rule for v in guardrails.check(copy.deepcopy(manifests), refresh_interval_floor=FLOOR)] == [rule]
+    assert [v.rule for v in guardrails.check(copy.deepcopy(manifests), refresh_interval_floor=FLOOR, registry=REGISTRY)] == [rule]
 
 
 @pytest.mark.parametrize("manifests", VALID)
 def test_check_when_manifests_valid_then_no_violation(manifests: list[Manifest]) -> None:
-    assert guardrails.check(copy.deepcopy(manifests), refresh_interval_floor=FLOOR) == []
+    assert guardrails.check(copy.deepcopy(manifests), refresh_interval_floor=FLOOR, registry=REGISTRY) == []
 
 
 @pytest.mark.parametrize("interval", ["0", "1m", "90s", "1h30m"])

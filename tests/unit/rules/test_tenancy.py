@@ -11,17 +11,18 @@ from typing import Any
 import pytest
 import yaml
 
+from ameide_secrets.declare import inventory
 from ameide_secrets.declare.contract import DeclarationError, WorkloadSecretsArgs
 from ameide_secrets.declare.inventory import DeclarationErrors, Grant
 from ameide_secrets.project import REPOSITORY
 from ameide_secrets.render import admission, vault_plan
 from ameide_secrets.rules import guardrails, tenancy
 
-from helpers import discover, external_secret_manifest, settings_for
+from helpers import discover, external_secret_manifest, registry, settings_for
 from kube_cel import evaluate
 
 ROOT_REGISTRY = yaml.safe_load((REPOSITORY / tenancy.REGISTRY_PATH).read_text())
-OBSERVABILITY_ONLY = {"teams": {"observability": {"namespaces": ["monitoring"], "key_prefixes": []}}, "legacy": []}
+OBSERVABILITY_ONLY = {"teams": {"observability": {"namespaces": ["monitoring"], "workloads": ["prometheus"]}}, "legacy": {}}
 
 
 def module(workload: str, body: str, namespace: str = "monitoring", team: str = "observability") -> str:
@@ -94,7 +95,28 @@ HOSTILE = {
     ),
     "another workload's prefix": (
         module("prometheus", 'key_prefix="keycloak/", ' + secrets("keycloak/admin")),
-        "WORKLOAD.key_prefix: 'keycloak/' is neither this workload's own 'prometheus/' nor under a prefix granted to team observability",
+        "WORKLOAD.key_prefix: 'keycloak/' is neither workload prometheus's own 'prometheus/' nor under a prefix granted to team observability",
+    ),
+    "merge into an ungranted Secret of its own namespace": (
+        module("prometheus", secrets("prometheus/x", name="p", target='"grafana-admin"', creation_policy='"Merge"')),
+        "WORKLOAD.external_secrets[0].creation_policy: Secret monitoring/grafana-admin is not granted to team observability "
+        "to merge into",
+    ),
+    "owner and delete onto a Helm release": (
+        module(
+            "prometheus",
+            secrets("prometheus/x", name="p", target='"sh.helm.release.v1.grafana.v7"', deletion_policy='"Delete"'),
+        ),
+        "WORKLOAD.external_secrets[0].target: target Secret 'sh.helm.release.v1.grafana.v7' is named like a Helm release record",
+    ),
+    "orphan onto a service-account token": (
+        module("prometheus", secrets("prometheus/x", name="p", target='"prometheus-token-x7k2q"', creation_policy='"Orphan"')),
+        "target Secret 'prometheus-token-x7k2q' is named like a Helm release record or a service-account token",
+    ),
+    "unclaimed workload name": (
+        module("billing", secrets("billing/stripe", name="billing-secrets"), namespace="monitoring"),
+        "WORKLOAD.workload: workload 'billing' is not granted to team observability (no team is granted it); the platform "
+        "team grants it by adding 'billing' to teams.observability.workloads in platform/tenants.yaml (line 3)",
     ),
     "dot prefix": (
         module("prometheus", 'key_prefix="./", ' + secrets("./keycloak/admin")),
@@ -141,7 +163,9 @@ def test_discover_when_hostile_module_of_a_namespace_bound_team_then_refused_nam
 
 
 def test_discover_when_two_workloads_prefixes_nest_then_both_modules_named(write_module, write_registry) -> None:
-    write_registry({"teams": {"data": {"namespaces": ["ameide"], "key_prefixes": ["shared/"]}}, "legacy": []})
+    write_registry(
+        {"teams": {"data": {"namespaces": ["ameide"], "workloads": ["flyway", "postgres"], "key_prefixes": ["shared/"]}}}
+    )
     write_module(
         "data/flyway.py", module("flyway", 'key_prefix="shared/db/", ' + secrets("shared/db/url", name="f"), "ameide", "data")
     )
@@ -155,12 +179,77 @@ def test_discover_when_two_workloads_prefixes_nest_then_both_modules_named(write
 
 
 def test_discover_when_granted_prefix_then_key_prefix_under_it_allowed(write_module, write_registry) -> None:
-    write_registry({"teams": {"data": {"namespaces": ["ameide"], "key_prefixes": ["legacy-db/"]}}, "legacy": []})
+    write_registry({"teams": {"data": {"namespaces": ["ameide"], "workloads": ["flyway"], "key_prefixes": ["legacy-db/"]}}})
     tree = write_module(
         "data/flyway.py", module("flyway", 'key_prefix="legacy-db/flyway/", ' + secrets("legacy-db/flyway/url"), "ameide", "data")
     )
     [declared] = discover(tree)
     assert declared.args.prefix == "legacy-db/flyway/"
+
+
+def test_discover_when_workload_granted_to_another_team_then_refused_naming_the_holder(write_module, write_registry) -> None:
+    write_registry(
+        {
+            "teams": {
+                "observability": {"namespaces": ["ameide"], "workloads": ["alertmanager", "prometheus"]},
+                "web": {"namespaces": ["ameide"], "workloads": ["www"]},
+            }
+        }
+    )
+    write_module("observability/alertmanager.py", module("alertmanager", secrets("alertmanager/x", name="a"), "ameide"))
+    tree = write_module("web/prometheus.py", module("prometheus", secrets("prometheus/x"), "ameide", "web"))
+    assert problems(tree) == [
+        "workloads/web/prometheus.py (workload prometheus): WORKLOAD.workload: workload 'prometheus' is not granted to team "
+        "web (it is granted to team observability); the platform team grants it by adding 'prometheus' to "
+        "teams.web.workloads in platform/tenants.yaml (line 8)"
+    ]
+
+
+def test_discover_when_legacy_object_listed_for_another_team_then_adopt_refused(write_module, write_registry) -> None:
+    write_registry(
+        {
+            "teams": {
+                "observability": {"namespaces": ["ameide"], "workloads": ["alertmanager"]},
+                "web": {"namespaces": ["ameide"], "workloads": ["www"]},
+            },
+            "legacy": {"ameide/shared-oauth": "observability"},
+        }
+    )
+    write_module("observability/alertmanager.py", module("alertmanager", secrets("alertmanager/x"), "ameide"))
+    tree = write_module("web/www.py", module("www", "adopt=True, " + secrets("www/x", name="shared-oauth"), "ameide", "web"))
+    assert problems(tree) == [
+        "workloads/web/www.py (workload www): WORKLOAD.external_secrets[0].adopt: ExternalSecret ameide/shared-oauth may "
+        "be adopted only by team observability (platform/tenants.yaml, legacy); team web cannot take it over (drop "
+        "adopt, or ask the platform team to move the entry)"
+    ]
+
+
+def test_discover_when_merge_target_granted_then_declared_and_the_grant_carries_it(write_module, write_registry) -> None:
+    write_registry(
+        {
+            "teams": {
+                "observability": {
+                    "namespaces": ["monitoring"],
+                    "workloads": ["prometheus"],
+                    "merge_into": ["monitoring/grafana-env"],
+                }
+            }
+        }
+    )
+    tree = write_module(
+        "observability/prometheus.py",
+        module("prometheus", secrets("prometheus/x", name="p", target='"grafana-env"', creation_policy='"Merge"')),
+    )
+    [grant] = inventory.grants(discover(tree), registry(tree))
+    assert grant.merge_into == ("grafana-env",)
+
+
+def test_grants_when_declaration_not_granted_then_no_policy_is_generated_from_it() -> None:
+    """Admission and Vault take prefixes from the registry: a declaration alone (discovery bypassed) yields none."""
+    args = WorkloadSecretsArgs(workload="billing", team="web", namespace="ameide", rollout="production")
+    registry = tenancy.Registry({"web": tenancy.TeamGrant(namespaces=("ameide",), workloads=("www",))})
+    with pytest.raises(ValueError, match="workload 'billing' is not granted to team web"):
+        registry.granted_prefix("web", args.workload, args.prefix)
 
 
 def test_discover_when_team_has_no_registry_entry_then_told_who_grants(write_module, write_registry) -> None:
@@ -187,7 +276,28 @@ def test_discover_when_team_has_no_registry_entry_then_told_who_grants(write_mod
         ({"teams": {"observability": {"namespaces": ["a", "a"]}}}, "teams.observability.namespaces: a namespace is listed twice"),
         (
             {"teams": {"observability": {"key_prefixes": ["shared/"]}, "data": {"key_prefixes": ["shared/db/"]}}},
-            "teams.observability.key_prefixes: 'shared/' overlaps 'shared/db/' granted to team data",
+            "teams.observability.key_prefixes: 'shared/' overlaps 'shared/db/' granted to team data (grants never overlap)",
+        ),
+        (
+            {"teams": {"observability": {"workloads": ["billing"]}, "data": {"workloads": ["billing"]}}},
+            "teams.observability.workloads: workload billing 'billing/' overlaps 'billing/' granted to team data",
+        ),
+        (
+            {"teams": {"observability": {"workloads": ["billing"]}, "data": {"key_prefixes": ["billing/old/"]}}},
+            "teams.observability.workloads: workload billing 'billing/' overlaps 'billing/old/' granted to team data",
+        ),
+        (
+            {
+                "teams": {
+                    "data": {"namespaces": ["ameide"], "merge_into": ["ameide/db"]},
+                    "observability": {"namespaces": ["ameide"], "merge_into": ["ameide/db"]},
+                }
+            },
+            "teams.observability.merge_into: 'ameide/db' is also granted to team data (grants never overlap)",
+        ),
+        (
+            {"teams": {"data": {"namespaces": ["ameide"], "merge_into": ["monitoring/db"]}}},
+            "teams.data.merge_into: 'monitoring/db' is in a namespace not granted to team data",
         ),
         (
             {"teams": {"observability": {"key_prefixes": ["../x/"]}}},
@@ -195,9 +305,18 @@ def test_discover_when_team_has_no_registry_entry_then_told_who_grants(write_mod
         ),
         (
             {"teams": {"observability": {"nmespaces": ["x"]}}},
-            "teams.observability: holds only 'namespaces' and 'key_prefixes' lists",
+            "teams.observability: holds only the lists 'namespaces', 'workloads', 'key_prefixes', 'merge_into'",
         ),
-        ({"teams": {}, "legacy": ["alertmanager"]}, "legacy: 'alertmanager' must be 'namespace/name'"),
+        ({"teams": {}, "legacy": {"alertmanager": "observability"}}, "legacy: 'alertmanager' must be 'namespace/name'"),
+        (
+            {"teams": {}, "legacy": ["monitoring/x"]},
+            "legacy: must map 'namespace/name' of each legacy ExternalSecret to the team",
+        ),
+        ({"teams": {}, "legacy": {"monitoring/x": "ghost"}}, "legacy.monitoring/x: names team 'ghost', which has no entry"),
+        (
+            {"teams": {"observability": {"namespaces": ["monitoring"]}}, "legacy": {"ameide/x": "observability"}},
+            "legacy.ameide/x: is in a namespace not granted to team observability",
+        ),
         ({"team": {}}, "platform/tenants.yaml: file: the top level holds only 'teams' and 'legacy'"),
     ],
 )
