@@ -1,8 +1,9 @@
 """The rollout matrix: which workloads still rely on the centralized manifest, per environment.
 
 `owned`: this program owns the workload's secrets in that environment (its stack renders them);
-`legacy`: the central bundle still serves them there. `ameide-secrets rollout` prints it, `make rollout`
-rewrites docs/rollout.md. Pure.
+`legacy`: the central bundle still serves them there (the registry lists one of its ExternalSecrets
+under `legacy`); `not served`: neither does (a new workload not rolled out that far yet).
+`ameide-secrets rollout` prints it, `make rollout` rewrites docs/rollout.md. Pure.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from dataclasses import asdict, dataclass
 from ameide_secrets.declare import inventory
 from ameide_secrets.declare.contract import Environment
 from ameide_secrets.declare.inventory import DeclaredWorkload
+from ameide_secrets.rules.tenancy import Registry
 
 OWNED = "owned"
 LEGACY = "legacy"
+NOT_SERVED = "not served"
 
 _INTRO = """\
 # Rollout matrix
@@ -25,7 +28,10 @@ Which workloads still rely on the centralized manifest (the legacy `vault-secret
 environment:
 
 - `owned`: this program owns the workload's secrets there (the stack renders its ExternalSecrets);
-- `legacy`: the central bundle still serves them there.
+- `legacy`: the central bundle still serves them there (`platform/tenants.yaml` lists one of its
+  ExternalSecrets under `legacy`, to be adopted when the workload is promoted there);
+- `not served`: neither does: a workload the bundle never held (or no longer holds), not rolled out
+  that far yet.
 
 A workload is owned up to its `rollout` (`local` < `staging` < `production`), so promoting it is a
 one-line PR in its module. Generated from `workloads/` by `make rollout`
@@ -44,16 +50,22 @@ class Row:
     environments: dict[str, str]
 
 
-def matrix(declared: Sequence[DeclaredWorkload]) -> list[Row]:
-    """One row per declared workload, in `inventory.discover` order (by team folder, then module)."""
+def matrix(declared: Sequence[DeclaredWorkload], registry: Registry) -> list[Row]:
+    """One row per declared workload, in `inventory.discover` order (by team folder, then module); where a
+    stack does not own it, `legacy` if the registry says the central bundle holds one of its objects."""
     owned = {env: {d.args.workload for d in inventory.owned(declared, env)} for env in Environment}
+
+    def elsewhere(d: DeclaredWorkload) -> str:
+        held = any(f"{d.args.namespace}/{spec.name}" in registry.legacy for spec in d.args.external_secrets)
+        return LEGACY if held else NOT_SERVED
+
     return [
         Row(
             workload=d.args.workload,
             team=d.args.team,
             namespace=d.args.namespace,
             module=d.module,
-            environments={env.value: OWNED if d.args.workload in owned[env] else LEGACY for env in Environment},
+            environments={env.value: OWNED if d.args.workload in owned[env] else elsewhere(d) for env in Environment},
         )
         for d in declared
     ]
@@ -74,7 +86,9 @@ def render_markdown(rows: list[Row]) -> str:
     lines.append("")
     for env in environments:
         legacy = sum(r.environments[env] == LEGACY for r in rows)
-        lines.append(f"- {env}: {legacy} of {len(rows)} workloads still on the central bundle")
+        unserved = sum(r.environments[env] == NOT_SERVED for r in rows)
+        tail = f", {unserved} not served there yet" if unserved else ""
+        lines.append(f"- {env}: {legacy} of {len(rows)} workloads still on the central bundle{tail}")
     return "\n".join(lines) + "\n"
 
 

@@ -19,7 +19,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     options = parser().parse_args(argv)
     with output.failures() as failed:
-        rows = rollout.matrix(output.project(options).declared)
+        project = output.project(options)
+        rows = rollout.matrix(project.declared, project.registry)
     if failed:
         return output.INVALID
     sys.stdout.write(rollout.render_json(rows) + "\n" if options.format == "json" else rollout.render_markdown(rows))
