@@ -311,6 +311,10 @@ def compared(obj: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+# What a migration changes on purpose: the object moves from the chart's store to the platform's.
+EXPECTED_CHANGES = ("spec.secretStoreRef",)
+
+
 @dataclass
 class Comparison:
     namespace: str
@@ -318,6 +322,8 @@ class Comparison:
     status: str
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Differing field path -> {"legacy": value, "owned": value}."""
+    expected: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Fields the migration changes on purpose (`EXPECTED_CHANGES`), in the same form: never `differs`."""
 
 
 def compare(legacy: list[dict[str, Any]], owned: list[dict[str, Any]], adopted: set[str]) -> Iterator[Comparison]:
@@ -334,12 +340,14 @@ def compare(legacy: list[dict[str, Any]], owned: list[dict[str, Any]], adopted: 
             yield Comparison(*where, "new", {"adopt": {"legacy": None, "owned": True}} if adopts else {})
         else:
             a, b = compared(old[where]), compared(new[where])
-            fields = {
+            changed = {
                 path: {"legacy": a.get(path), "owned": b.get(path)}
                 for path in sorted(a.keys() | b.keys())
                 if a.get(path) != b.get(path)
             }
-            yield Comparison(*where, "differs" if fields else "same", fields)
+            fields = {path: values for path, values in changed.items() if path not in EXPECTED_CHANGES}
+            expected = {path: values for path, values in changed.items() if path in EXPECTED_CHANGES}
+            yield Comparison(*where, "differs" if fields else "same", fields, expected)
 
 
 # --- applying -----------------------------------------------------------------------------------------

@@ -51,6 +51,11 @@ def _compare(options: argparse.Namespace) -> int:
             print(f"{row.status:22} {row.namespace}/{row.name}")
             for path, values in row.fields.items():
                 print(f"    {path}: legacy {json.dumps(values['legacy'])}, owned {json.dumps(values['owned'])}")
+            for path, values in row.expected.items():
+                print(
+                    f"    {path}: legacy {json.dumps(values['legacy'])}, owned {json.dumps(values['owned'])} "
+                    "(expected: the migration moves it to the platform store)"
+                )
     return output.FINDINGS if any(r.status == "differs" or (r.status == "new" and r.fields) for r in rows) else output.CLEAN
 
 

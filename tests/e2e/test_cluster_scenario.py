@@ -151,6 +151,19 @@ def test_legacy_chart_when_installed_with_helm_then_eso_syncs_its_secrets(env: E
 # ---- 2. staging takes over -----------------------------------------------------------------------
 
 
+def _spec_fields(entry: dict[str, Any]) -> set[str]:
+    """The leaf field paths under `f:spec` of one managedFields entry (`f:target.f:name`, …)."""
+
+    def leaves(node: dict[str, Any], path: str) -> set[str]:
+        children = {k: v for k, v in node.items() if k != "."}
+        if not children:
+            return {path}
+        return set().union(*(leaves(v, f"{path}.{k}" if path else k) for k, v in children.items()))
+
+    spec = (entry.get("fieldsV1") or {}).get("f:spec")
+    return leaves(spec, "") if spec else set()
+
+
 def test_staging_up_when_legacy_objects_live_then_takes_them_over_in_place(env: Environment) -> None:
     env.stack("up", "staging", "--yes")
     kube = env.kube("staging")
@@ -171,6 +184,11 @@ def test_staging_up_when_legacy_objects_live_then_takes_them_over_in_place(env: 
         pulumi = [m for manager, m in managers.items() if PULUMI_MANAGER.match(manager)]
         assert pulumi, f"no pulumi-kubernetes field manager among {sorted(managers)}"
         assert set(pulumi[0]["fieldsV1"]["f:spec"]) >= {"f:secretStoreRef", "f:data", "f:target"}
+        # docs/migration.md step 4: Helm's entry keeps what it set to the same value (shared ownership) and
+        # its own metadata, but no spec field that only Helm holds.
+        assert "helm" in managers, f"no Helm field manager among {sorted(managers)}"
+        helm_only = _spec_fields(managers["helm"]) - _spec_fields(pulumi[0])
+        assert helm_only == set(), f"{namespace}/{name}: spec fields only Helm holds: {sorted(helm_only)}"
     # Helm still lists them, kept: removing them from the chart later must not delete them.
     manifest = env.helm("staging", "get", "manifest", RELEASE, "-n", "external-secrets").stdout
     listed = {(d["metadata"].get("namespace"), d["metadata"]["name"]): d for d in yaml.safe_load_all(manifest) if d}

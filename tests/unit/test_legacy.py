@@ -113,6 +113,35 @@ def test_compare_when_a_field_changed_then_differs_naming_the_path_and_both_valu
     assert rows[("billing", "mailer")].status == "legacy-only"
 
 
+def test_compare_when_only_the_store_moved_then_same_with_the_move_shown_as_expected(
+    imported, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The chart reads through its own store: that difference is the point of the migration, not a finding."""
+    *_, tree = imported
+    objects = legacy.load([FIXTURE])
+    for obj in objects:
+        obj["spec"]["secretStoreRef"] = {"kind": "ClusterSecretStore", "name": "vault-secrets-legacy"}
+    rows = {(r.namespace, r.name): r for r in legacy.compare(objects, rendered("staging", tree.parent), set())}
+    row = rows[("billing", "billing-stripe")]
+    assert (row.status, row.fields) == ("same", {})
+    assert row.expected == {
+        "spec.secretStoreRef": {"legacy": "ClusterSecretStore vault-secrets-legacy", "owned": "ClusterSecretStore ameide-vault"}
+    }
+    # The repository's own adopted object is in the chart too, or it would be `new` and adopted: a finding.
+    adopted = [copy.deepcopy(o) for o in rendered("staging", tree.parent) if o["metadata"]["name"] == "alertmanager-oauth2-proxy"]
+    for obj in adopted:
+        obj["spec"]["secretStoreRef"] = {"kind": "ClusterSecretStore", "name": "vault-secrets-legacy"}
+    chart = tmp_path / "chart.yaml"
+    chart.write_text(yaml.safe_dump_all(objects + adopted))
+    code = verb.main(["compare", str(chart), "--stack", "staging", "--root", str(tree.parent)])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert (
+        '    spec.secretStoreRef: legacy "ClusterSecretStore vault-secrets-legacy", owned "ClusterSecretStore ameide-vault" '
+        "(expected: the migration moves it to the platform store)"
+    ) in out.splitlines()
+
+
 def test_compare_when_stack_owns_objects_the_chart_lacks_then_new_and_adopting_one_is_an_error() -> None:
     owned = rendered("staging")
     adopted = {"monitoring/alertmanager-oauth2-proxy"}
