@@ -61,9 +61,12 @@ def discover(root: Path, eso_namespaces: Sequence[str], mounts: Sequence[str]) -
     workloads_dir = root / WORKLOADS
     declared: list[DeclaredWorkload] = []
     problems: list[Finding] = []
-    for path in sorted(workloads_dir.rglob("*.py")):
+    for path, refused in team_module.find_modules(workloads_dir):
         relative = path.relative_to(root).as_posix()
         if path.name.startswith("_") or "__pycache__" in path.parts:
+            continue
+        if refused is not None:  # a link (never followed), a folder or fifo named like a module
+            problems.append(module_finding(relative, "", "", refused))
             continue
         workload = path.stem.replace("_", "-")
         if path.parent.parent != workloads_dir:

@@ -355,3 +355,39 @@ def test_discover_when_spec_bound_to_a_name_fails_then_that_name_is_the_path(wri
     assert line.startswith(
         "workloads/analytics/plausible.py (workload plausible): SECRETS[0].data: secret key 'A B' must consist of"
     )
+
+
+# What a PR may put under workloads/ in place of a team module; each is refused by its path, and a
+# link is never followed: what it points to (outside the repository, with a canary) is never read.
+NOT_A_MODULE = {
+    "linked-module": ("analytics/umami.py", "is a symbolic link;"),
+    "linked-team-folder": ("evil", "is a symbolic link;"),
+    "folder-named-like-a-module": ("analytics/umami.py", "is a folder named like a team module;"),
+    "not-utf8": ("analytics/umami.py:1", "is not UTF-8: byte 0xff at offset 5 cannot be decoded"),
+    "too-large": ("analytics/umami.py (workload umami)", f"is larger than {team_module.MAX_MODULE_BYTES} bytes"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_A_MODULE))
+def test_discover_when_not_a_regular_module_then_refused_by_path_and_links_never_followed(
+    write_module: Write, tmp_path_factory: pytest.TempPathFactory, kind: str
+) -> None:
+    canary = "canary_7f3a9c_outside_the_repository"
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "umami.py").write_text(f"X = {canary}\n")  # read as a module, its error would quote the canary
+    tree = write_module("analytics/plausible.py", PLAUSIBLE)
+    path = tree / "analytics" / "umami.py"
+    if kind == "linked-module":
+        path.symlink_to(outside / "umami.py")
+    elif kind == "linked-team-folder":
+        (tree / "evil").symlink_to(outside, target_is_directory=True)
+    elif kind == "folder-named-like-a-module":
+        path.mkdir()
+    elif kind == "not-utf8":
+        path.write_bytes(b"X = '\xff'\n")
+    else:
+        path.write_bytes(b"#" * (team_module.MAX_MODULE_BYTES + 1))
+    where, message = NOT_A_MODULE[kind]
+    lines = problems(tree)
+    assert any(line.startswith(f"workloads/{where}: {message}") for line in lines), lines
+    assert canary not in "\n".join(lines)

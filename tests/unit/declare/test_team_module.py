@@ -192,4 +192,188 @@ def test_read_when_module_doubles_a_value_line_after_line_then_refused_before_me
     lines = ["A0 = 'xxxxxxxx'"] + [f"A{i} = A{i - 1} + A{i - 1}" for i in range(1, 64)]
     data = team_module.read(HEADER + "\n".join(lines) + "\n", "m.py")
     assert data.workload is None
-    assert any(f"value longer than {team_module.MAX_VALUE_LENGTH}" in p.message for p in data.line_problems)
+    # A10 is the first longer than the bound (8 * 2**10); what uses it reports nothing more.
+    assert [(p.line, p.message.split(" (")[0]) for p in data.line_problems] == [
+        (12, f"string longer than {team_module.MAX_STRING_LENGTH} characters")
+    ]
+
+
+def _lines(*lines: str) -> str:
+    return HEADER + "".join(f"{line}\n" for line in lines)
+
+
+LONG_KEY = "k" * 1000
+# One module past each bound, among them every attack that crashed, hung or exhausted the reader before it
+# was bounded: (source, the line refused, how the refusal starts). HEADER is line 1.
+BOUNDED = {
+    "plus-chain-on-one-line": (
+        _lines("A = 'a'", "X = " + "+".join(["A"] * 1000)),
+        3,
+        f"more than {team_module.MAX_OPERATORS} operators",
+    ),
+    "plus-chain-over-lines": (
+        _lines("X = (", *["'a' +"] * 2000, "'a')"),
+        2 + 257,
+        f"more than {team_module.MAX_OPERATORS} operators",
+    ),
+    "chained-calls": (_lines("X = RemoteRef" + "()" * 300), 2, f"more than {team_module.MAX_OPERATORS} operators"),
+    "unary-chain": (_lines("X = " + "-" * 300 + "1"), 2, f"more than {team_module.MAX_OPERATORS} operators"),
+    "nested-lists": (_lines("X = " + "[" * 100 + "]" * 100), 2, f"nested more than {team_module.MAX_DEPTH} deep"),
+    "nested-dicts": (_lines("X = " + "{'a': " * 100 + "1" + "}" * 100), 2, f"nested more than {team_module.MAX_DEPTH} deep"),
+    "nested-parentheses": (_lines("X = " + "(" * 100 + "1" + ")" * 100), 2, f"nested more than {team_module.MAX_DEPTH} deep"),
+    "nested-calls": (
+        _lines("X = " + "RemoteRef(key=" * 40 + "'a'" + ")" * 40),
+        2,
+        f"nested more than {team_module.MAX_DEPTH} deep",
+    ),
+    "nested-f-string-fields": (
+        _lines("X = f'{" + "[" * 60 + "]" * 60 + "}'"),
+        2,
+        f"nested more than {team_module.MAX_DEPTH} deep",
+    ),
+    "plus-chain-in-f-string": (
+        _lines("A = 'a'", "X = f'{" + "+".join(["A"] * 1000) + "}'"),
+        3,
+        f"more than {team_module.MAX_OPERATORS} operators",
+    ),
+    "nested-blocks": (
+        HEADER + "".join(" " * i + "if X:\n" for i in range(40)) + " " * 40 + "pass\n",
+        2 + 33,
+        f"nested more than {team_module.MAX_DEPTH} deep",
+    ),
+    "hex-literal-in-f-string": (
+        _lines("X = f'{0x" + "f" * 3000 + "}'"),
+        2,
+        f"number literal is longer than {team_module.MAX_NUMBER_LENGTH} characters",
+    ),
+    "hex-literal-in-field": (
+        _lines("X = RemoteRef(key=0x" + "f" * 3000 + ")"),
+        2,
+        f"number literal is longer than {team_module.MAX_NUMBER_LENGTH} characters",
+    ),
+    "integer-at-the-bound": (_lines(f"X = {team_module.MAX_INTEGER}"), 2, f"integer of {team_module.MAX_INTEGER:_} or more"),
+    "integer-sum-past-the-bound": (
+        _lines(f"X = {team_module.MAX_INTEGER - 1} + 1"),
+        2,
+        f"integer of {team_module.MAX_INTEGER:_} or more",
+    ),
+    "long-line": (
+        _lines("X = 'a'", "Y = '" + "a" * 5000 + "'"),
+        3,
+        f"line is longer than {team_module.MAX_LINE_LENGTH} characters",
+    ),
+    "string-literal": (
+        _lines("X = (", *[f"'{'a' * 4000}'"] * 10, ")"),
+        3,
+        f"string longer than {team_module.MAX_STRING_LENGTH} characters",
+    ),
+    "f-string-of-large-parts": (
+        _lines(f"A = '{'a' * 4000}'", "X = f'{A}{A}{A}{A}'"),
+        3,
+        f"string longer than {team_module.MAX_STRING_LENGTH} characters",
+    ),
+    "list-entries": (_lines("X = [", *["1,"] * 1001, "]"), 2, f"list has more than {team_module.MAX_ENTRIES} entries"),
+    "dict-entries": (
+        _lines("X = {", *[f"'k{i}': 1," for i in range(1001)], "}"),
+        2,
+        f"dict has more than {team_module.MAX_ENTRIES} entries",
+    ),
+    "list-doubled-line-after-line": (
+        _lines(
+            "S0 = [ExternalSecretSpec(name='a', data={'A': 'plausible/a'})]",
+            *[f"S{i} = S{i - 1} + S{i - 1}" for i in range(1, 44)],
+            WORKLOAD.replace('[ExternalSecretSpec(name="plausible-secrets", data={"A": "plausible/a"})]', "S43"),
+        ),
+        2 + 10,
+        f"list has more than {team_module.MAX_ENTRIES} entries",
+    ),
+    "self-doubling-nested-lists": (
+        _lines(
+            "A0 = ['x']", *[f"A{i} = [A{i - 1}, A{i - 1}]" for i in range(1, 41)], "WORKLOAD = WorkloadSecretsArgs(workload=A40)"
+        ),
+        2 + 15,
+        f"the module's values add up to more than {team_module.MAX_CELLS} cells",
+    ),
+    "five-mb-string-literal": (_lines(f"X = '{'a' * 5_000_000}'"), None, f"is larger than {team_module.MAX_MODULE_BYTES} bytes"),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(BOUNDED))
+def test_read_when_module_breaks_a_bound_then_refused_at_its_line_naming_the_bound(attack: str) -> None:
+    source, line, message = BOUNDED[attack]
+    data = team_module.read(source, "m.py")
+    assert data.workload is None
+    [problem] = data.line_problems
+    assert problem.line == line
+    assert problem.message.startswith(message)
+    assert team_module.BOUND in problem.message
+
+
+def test_read_when_module_breaks_the_cells_bound_then_nothing_after_it_is_evaluated() -> None:
+    source = BOUNDED["self-doubling-nested-lists"][0] + "import os\n"
+    assert len(team_module.read(source, "m.py").line_problems) == 1
+
+
+def test_read_when_a_huge_key_appears_many_times_then_problems_bounded_and_key_quoted_short() -> None:
+    data = team_module.read(_lines(f"K = '{LONG_KEY}'", "X = {", *["K: 1,"] * 100, "}"), "m.py")
+    first, *_, last = data.line_problems
+    assert len(data.line_problems) == team_module.MAX_PROBLEMS + 1
+    assert first.line == 5  # the second "K: 1," (HEADER, K, "X = {", the first)
+    assert first.message == f"key {team_module._quote(LONG_KEY)} appears twice in one mapping; only one can be kept (remove one)"
+    assert len(team_module._quote(LONG_KEY)) == team_module.MAX_QUOTE
+    assert last.message.startswith(f"… {99 - team_module.MAX_PROBLEMS} more problems in this module")
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "message"),
+    [
+        (HEADER.encode() + b"X = '\xff'\n", 2, f"is not UTF-8: byte 0xff at offset {len(HEADER) + 5} cannot be decoded"),
+        (b"X = '" + b"a" * team_module.MAX_MODULE_BYTES + b"'\n", None, f"is larger than {team_module.MAX_MODULE_BYTES} bytes"),
+    ],
+)
+def test_read_bytes_when_not_utf8_or_too_large_then_refused_naming_offset_or_bound(
+    data: bytes, line: int | None, message: str
+) -> None:
+    [problem] = team_module.read_bytes(data, "m.py").line_problems
+    assert (problem.line, problem.message.split(" (")[0]) == (line, message)
+
+
+def test_read_when_nul_character_then_refused_at_its_line() -> None:
+    [problem] = team_module.read(_lines("X = 'a'", "Y = 'a\0'"), "m.py").line_problems
+    assert (problem.line, problem.message) == (3, "contains a NUL character; a team module is text")
+
+
+@pytest.mark.parametrize("kind", ["link", "folder", "fifo", "too-large"])
+def test_read_file_when_not_a_regular_module_then_refused_without_reading_it(tmp_path: Path, kind: str) -> None:
+    outside = tmp_path / "outside.py"
+    outside.write_text(HEADER + WORKLOAD)
+    path = tmp_path / "m.py"
+    if kind == "link":
+        path.symlink_to(outside)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would block without O_NONBLOCK
+    else:
+        path.write_text("X = 1\n" + "#" * team_module.MAX_MODULE_BYTES)
+    [problem] = team_module.read_file(path, "m.py").line_problems
+    expected = {
+        "link": "is a symbolic link;",
+        "folder": "is a folder named like a team module;",
+        "fifo": "is not a regular file;",
+        "too-large": f"is larger than {team_module.MAX_MODULE_BYTES} bytes",
+    }[kind]
+    assert problem.message.startswith(expected)
+
+
+def test_read_file_when_the_reader_fails_unexpectedly_then_one_finding_without_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(source: str, filename: str) -> team_module.ModuleData:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(team_module, "read", broken)
+    path = tmp_path / "m.py"
+    path.write_text(HEADER + WORKLOAD)
+    [problem] = team_module.read_file(path, "m.py").line_problems
+    assert problem.message.startswith("could not be read as data (RuntimeError: a bug in the team-module reader")
