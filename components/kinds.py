@@ -31,7 +31,7 @@ def register(
     registered: Mapping[Key, pulumi.Resource],
     parent: pulumi.Resource,
     *,
-    also_after: Sequence[pulumi.Resource] = (),
+    also_after: Sequence[pulumi.Input[pulumi.Resource]] = (),
     provider: pulumi.ProviderResource | None = None,
 ) -> pulumi.Resource:
     """Register `obj` as a child of `parent`, after the objects it names (found in `registered`) and `also_after`."""

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from ameide_secrets.declare.inventory import Grant
 from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.offline import harness
 from ameide_secrets.render import admission, preview_access, vault_plan
-from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
+from components import platform_secret_access
+from components.platform_secret_access import ADMISSION_REFRESH_SECONDS, PlatformSecretAccess, PlatformSecretAccessArgs
 from components.vault_access import VaultAccess, VaultAccessArgs
 
-from helpers import platform_objects, settings_for
+from helpers import config_for, platform_objects, settings_for
 
 STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore"
 ACCOUNT = "kubernetes:core/v1:ServiceAccount"
@@ -175,3 +179,29 @@ def test_platform_when_vault_runs_in_the_cluster_then_no_cluster_wide_binding(pu
         lambda: PlatformSecretAccess("platform", PlatformSecretAccessArgs(platform_objects(staging_settings, ["ameide"], GRANTS)))
     )
     assert not [r for r in result.by_type(BINDING) if "token-reviewer" in r.name]
+
+
+@pytest.mark.parametrize(("preview", "waits"), [(False, [ADMISSION_REFRESH_SECONDS]), (True, [])])
+def test_store_when_up_then_registered_only_after_the_api_server_had_time_to_load_the_policies(
+    monkeypatch: pytest.MonkeyPatch, preview: bool, waits: list[float]
+) -> None:
+    """The API server recompiles admission policies once a second: an ExternalSecret sent at once after a
+    grant widens is refused by the old policy (seen on the loopback clusters); a preview never waits."""
+    events: list[str] = []
+    monkeypatch.setattr(platform_secret_access.time, "sleep", lambda seconds: events.append(f"sleep {seconds}"))
+    record = harness.RecordingMonitor._record
+
+    def recorded(monitor: harness.RecordingMonitor, request: Any, *args: Any, **kwargs: Any) -> None:
+        events.append(request.type)
+        record(monitor, request, *args, **kwargs)
+
+    monkeypatch.setattr(harness.RecordingMonitor, "_record", recorded)
+    settings = settings_for("staging", previewIdentity="")
+
+    def program() -> None:
+        PlatformSecretAccess("platform", PlatformSecretAccessArgs(platform_objects(settings, ["ameide"], GRANTS)))
+
+    harness.run("staging", config_for("staging"), program, preview=preview)
+    after_policies = events[max(i for i, e in enumerate(events) if e in (POLICY, POLICY_BINDING)) + 1 :]
+    assert [e for e in after_policies if e.startswith("sleep") or e == STORE] == [*(f"sleep {s}" for s in waits), STORE]
+    assert not [e for e in events[: len(events) - len(after_policies)] if e.startswith("sleep")]
