@@ -569,10 +569,14 @@ def up(directory: Path, root: Path = REPOSITORY) -> State:
     """Start both clusters, their ESO and Vault; on any failure stop what was started and raise."""
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    if (directory / "state.json").exists() and any(_alive(pid) for pid in State.load(directory).pids.values()):
-        raise TestEnvError(
-            f"{directory}: an environment is already running there (`python -m lab.testenv down --dir {directory}`)"
-        )
+    if (directory / "state.json").exists():
+        if any(_alive(pid) for pid in State.load(directory).pids.values()):
+            raise TestEnvError(
+                f"{directory}: an environment is already running there (`python -m lab.testenv down --dir {directory}`)"
+            )
+        # A stopped environment's state, clusters and Vault were made for its own passphrase and tokens:
+        # reusing them fails later with "incorrect passphrase". This one starts from nothing.
+        _clear(directory)
     missing = [name for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "external-secrets", "bao")
                if not (engines_bin() / name).is_file()]  # fmt: skip
     if missing:
@@ -611,6 +615,25 @@ def up(directory: Path, root: Path = REPOSITORY) -> State:
         down(directory)
         raise
     return state
+
+
+def _made_by_up() -> list[str]:
+    """What `up` writes into its directory, and nothing else there."""
+    per_cluster = [
+        name
+        for cluster in CLUSTERS
+        for name in (cluster, f"{cluster}-vault", f"{cluster}-admin.kubeconfig", f"Pulumi.{cluster}.yaml")
+    ]
+    return ["state.json", "state", "home", "pki", "stub", "logs", "kubeconfig", *per_cluster]
+
+
+def _clear(directory: Path) -> None:
+    for name in _made_by_up():
+        path = directory / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def down(directory: Path) -> list[str]:

@@ -116,7 +116,8 @@ def grant_workload(root: Path, team: str, workload: str, namespace: str | None =
     entry["workloads"] = [*entry.get("workloads", []), workload]
     if namespace is not None and namespace not in entry["namespaces"]:
         entry["namespaces"].append(namespace)
-    path.write_text(yaml.safe_dump(document))
+    # Flow-style lists, as the committed file writes them: a docs recipe editing one still finds it.
+    path.write_text(yaml.safe_dump(document, default_flow_style=None))
 
 
 def store_manifest(namespaces: list[str] | None = None, **spec: Any) -> dict[str, Any]:
