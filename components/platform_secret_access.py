@@ -18,6 +18,8 @@ ExternalSecrets: the API server recompiles its policies once a second (`policyRe
 k8s.io/apiserver's policy_source.go), so an ExternalSecret sent at once after a grant widens is judged
 by the previous policy and refused (seen on the loopback clusters). Never in a preview."""
 _ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+sleep = time.sleep
+"""How the wait is spent (the tests record it instead)."""
 
 
 def _settled(admission: Sequence[pulumi.Resource]) -> pulumi.Output[pulumi.Resource]:
@@ -25,7 +27,7 @@ def _settled(admission: Sequence[pulumi.Resource]) -> pulumi.Output[pulumi.Resou
 
     def wait(_: object) -> pulumi.Resource:
         if not pulumi.runtime.is_dry_run():
-            time.sleep(ADMISSION_REFRESH_SECONDS)
+            sleep(ADMISSION_REFRESH_SECONDS)
         return admission[0]
 
     return pulumi.Output.all(*(resource.urn for resource in admission)).apply(wait)

@@ -188,7 +188,7 @@ def test_store_when_up_then_registered_only_after_the_api_server_had_time_to_loa
     """The API server recompiles admission policies once a second: an ExternalSecret sent at once after a
     grant widens is refused by the old policy (seen on the loopback clusters); a preview never waits."""
     events: list[str] = []
-    monkeypatch.setattr(platform_secret_access.time, "sleep", lambda seconds: events.append(f"sleep {seconds}"))
+    monkeypatch.setattr(platform_secret_access, "sleep", lambda seconds: events.append(f"sleep {seconds}"))
     record = harness.RecordingMonitor._record
 
     def recorded(monitor: harness.RecordingMonitor, request: Any, *args: Any, **kwargs: Any) -> None:
