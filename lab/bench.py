@@ -41,6 +41,7 @@ from typing import Any
 
 import yaml
 
+from ameide_secrets import checkpoints
 from ameide_secrets.offline.crd_schema import crds_dir
 from ameide_secrets.project import REPOSITORY, Project
 from ameide_secrets.vocabulary import YAML_LOADER
@@ -397,15 +398,16 @@ def engine_peer(
     pulumi = str(testenv.engines_bin() / "pulumi")
     _timed([pulumi, "stack", "init", "local", "--non-interactive"], project, env)
     runs: tuple[tuple[str, list[str], dict[str, str]], ...] = (
-        ("pulumi preview", ["preview"], {}),
-        # The same preview without the snapshot the CLI re-serialises whole after every step (its
-        # profile at 300 workloads: 62% of its CPU), which is what grows faster than the stack.
-        ("preview nockpt", ["preview"], {"PULUMI_SKIP_CHECKPOINTS": "true"}),
-        ("pulumi up", ["up", "--yes", "--skip-preview"], {}),
+        # A preview as the CLI's default runs it, re-serialising the whole snapshot after every step (its
+        # profile at 300 workloads: 62% of its CPU), which is what grows faster than the stack; then as
+        # this project runs every preview (checkpoints.py: a preview persists nothing, so none are written).
+        ("pulumi preview", ["preview"], env),
+        ("preview nockpt", ["preview"], checkpoints.environment("preview", env)),
+        ("pulumi up", ["up", "--yes", "--skip-preview"], checkpoints.environment("up", env)),
     )
-    for fmt, argv, extra in runs:
+    for fmt, argv, run_env in runs:
         try:
-            run = _timed([pulumi, *argv, "-s", "local", "--non-interactive"], project, {**env, **extra}, timeout)
+            run = _timed([pulumi, *argv, "-s", "local", "--non-interactive"], project, run_env, timeout)
         except UnfinishedError as unfinished:
             yield {"format": fmt, "wall_s": timeout, "peak_mib": float("nan"), "unfinished": True, "cpu_s": unfinished.cpu_s}
             return

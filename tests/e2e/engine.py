@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from ameide_secrets import checkpoints
 from ameide_secrets.offline.crd_schema import crds_dir
 from ameide_secrets.project import REPOSITORY
 from lab.testenv import engines_dir, local_pulumi_env, project_copy
@@ -32,7 +33,7 @@ class Pulumi:
         completed = subprocess.run(
             ["pulumi", *args, "--non-interactive"],
             cwd=self.project,
-            env=self.env,
+            env=checkpoints.environment(args[0], self.env),
             capture_output=True,
             text=True,
             timeout=timeout,

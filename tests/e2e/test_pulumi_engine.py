@@ -10,13 +10,17 @@ engine, and stack config mistakes named by the real CLI.
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from ameide_secrets.project import REPOSITORY
 
 from .engine import Pulumi, pulumi
 from helpers import grant_workload
@@ -185,3 +189,17 @@ def test_preview_when_rollout_gate_upstream_never_deployed_then_fails_naming_tha
     completed = engine.run("preview", "--stack", "production", check=False)
     assert completed.returncode != 0
     assert 'unknown stack "organization/ameide-secrets/staging"' in completed.stdout + completed.stderr
+
+
+def test_pinned_cli_source_when_a_preview_runs_then_its_backends_discard_the_snapshot() -> None:
+    """Why every preview may skip checkpoints (ameide_secrets/checkpoints.py), read in the source `make engines`
+    built the CLI from: a preview's snapshot manager writes to a DiscardPersister on both backends."""
+    version = re.search(r"^PULUMI_VERSION=(v\S+)", (REPOSITORY / "lab" / "engines" / "build.sh").read_text(), re.MULTILINE)
+    assert version
+    cache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True).stdout.strip()
+    source = Path(cache) / f"github.com/pulumi/pulumi/pkg/v3@{version.group(1)}" / "backend"
+    diy = (source / "diy" / "backend.go").read_text()
+    assert "if kind == apitype.PreviewUpdate || opts.DryRun {\n\t\tpersister = backend.DiscardPersister{}" in diy
+    cloud = (source / "httpstate" / "backend.go").read_text()
+    persisted = cloud.index("if kind != apitype.PreviewUpdate && !dryRun {")
+    assert cloud.index("backend.DiscardPersister{}, op.SecretsManager, u.Target.Snapshot, engineEvents)") > persisted

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ameide_secrets import checkpoints
 from ameide_secrets.offline.diff import MARKDOWN_LIMIT
 from ameide_secrets.project import REPOSITORY
 
@@ -300,3 +301,19 @@ def test_installs_when_pip_runs_then_only_hashed_pins_and_this_checkout_without_
         for line in installs
         if not re.search(r"--require-hashes .*-r \S+", line) and not ("--no-deps" in line and line.endswith("--editable ."))
     ] == []
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_workflow_when_a_step_runs_pulumi_then_checkpoints_skipped_exactly_for_a_preview(name: str) -> None:
+    """checkpoints.py's rule, as the workflows apply it: a preview persists nothing, an up must keep them."""
+    workflow = load(name)
+    assert checkpoints.VARIABLE not in (workflow.get("env") or {})
+    ran = []
+    for job in workflow["jobs"].values():
+        assert checkpoints.VARIABLE not in (job.get("env") or {})
+        for step in job.get("steps", []):
+            for command in re.findall(r"^\s*pulumi (\w+)", step.get("run", ""), re.MULTILINE):
+                env = {k: str(v) for k, v in (step.get("env") or {}).items()}
+                assert env == checkpoints.environment(command, env), (step.get("name"), command)
+                ran.append(command)
+    assert ran or name == "pr-comment.yml"
