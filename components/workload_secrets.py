@@ -12,6 +12,11 @@ from ameide_secrets.declare.contract import WorkloadSecretsArgs
 from ameide_secrets.render.objects import Key, StackObject
 from components.kinds import register
 
+ADOPTS = (
+    "adopts the legacy chart's ExternalSecret {name} in place (kubernetes-adopt upserts it; its UID, its Secret and "
+    "their values are kept); docs/migration.md"
+)
+
 
 @dataclass(frozen=True)
 class WorkloadSecretsComponentArgs:
@@ -51,6 +56,10 @@ class WorkloadSecrets(pulumi.ComponentResource):
             register(obj, args.platform, self, provider=args.adopt_provider if obj.adopt else None)
             for obj in args.objects
         ]
+        for obj, resource in zip(args.objects, self.external_secrets, strict=True):
+            if obj.adopt:
+                # The engine shows an upsert as a plain `create`: say beside it that the live object is kept.
+                pulumi.log.info(ADOPTS.format(name=obj.name), resource)
         self.secret_names = [spec.target_name for spec in declaration.external_secrets] + list(declaration.existing_secrets)
         self.register_outputs(
             {

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from ameide_secrets.project import REPOSITORY
+from components.workload_secrets import ADOPTS
 
 from .engine import Pulumi, pulumi
 from helpers import grant_workload
@@ -160,11 +161,15 @@ def test_preview_when_stack_config_wrong_then_real_cli_fails_naming_the_key(
 
 
 def test_preview_when_adopt_dropped_then_real_engine_updates_in_place_not_replaces(tmp_path: Path) -> None:
-    """docs/migration.md step 6: moving an object off the adopting provider is an update, not a replacement."""
+    """docs/migration.md step 6: moving an object off the adopting provider is an update, not a replacement;
+    before, the preview of the adoption says the object is kept."""
     engine = pulumi(tmp_path)
     module = engine.project / "workloads" / "observability" / "alertmanager.py"
     assert "adopt=True," in module.read_text()
     engine.stack("local")
+    # The engine shows the upsert as a plain create; the program's note beside it says the object is kept.
+    preview = engine.run("preview", "--stack", "local")
+    assert ADOPTS.format(name="monitoring/alertmanager-oauth2-proxy") in " ".join(preview.stdout.split())
     engine.run("up", "--stack", "local", "--yes", "--skip-preview")
     module.write_text(module.read_text().replace("adopt=True,", ""))
     completed = engine.run("preview", "--stack", "local", "--json")

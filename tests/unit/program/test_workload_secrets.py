@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pulumi
@@ -13,7 +14,7 @@ from ameide_secrets.declare.settings import StackSettings
 from ameide_secrets.offline.harness import Registration, RunResult
 from ameide_secrets.render.manifests import external_secret
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
-from components.workload_secrets import WorkloadSecrets, WorkloadSecretsComponentArgs
+from components.workload_secrets import ADOPTS, WorkloadSecrets, WorkloadSecretsComponentArgs
 
 from helpers import platform_objects, settings_for, waits_for, workload_objects
 
@@ -140,6 +141,22 @@ def test_workload_when_one_spec_adopts_then_only_it_uses_upserting_provider(run_
     annotations = {name: r.inputs["metadata"]["annotations"] for name, r in by_name.items()}
     assert annotations["ameide/plausible-secrets"]["pulumi.com/patchForce"] == "true"
     assert "pulumi.com/patchForce" not in annotations["ameide/plausible-new"]
+
+
+def test_workload_when_one_spec_adopts_then_the_preview_says_so_beside_it_only(
+    run_workload, make_workload, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real preview shows an upsert as a plain `create`: the note says the live object is kept."""
+    args = make_workload(
+        external_secrets=[
+            ExternalSecretSpec(name="plausible-secrets", adopt=True, data={"A": "plausible/a"}),
+            ExternalSecretSpec(name="plausible-new", data={"B": "plausible/b"}),
+        ]
+    )
+    with caplog.at_level(logging.INFO):
+        run_workload(args)
+    notes = [r.getMessage() for r in caplog.records if "adopts" in r.getMessage()]
+    assert notes == [ADOPTS.format(name="ameide/plausible-secrets")]
 
 
 def test_workload_when_workload_adopts_but_spec_opts_out_then_spec_keeps_default_provider(run_workload, make_workload) -> None:
