@@ -3,6 +3,7 @@
     python -m lab.testenv up --dir D       # start everything, print `export` lines (also in D/env.sh)
     python -m lab.testenv env --dir D [--stack production]   # print them again (Vault of that stack)
     python -m lab.testenv vault --dir D --stack S   # re-apply S's Vault side (and seed new keys) after its workloads changed
+    python -m lab.testenv legacy --dir D --stack S [--objects NAME…]  # the legacy chart and its Vault role (before any pulumi up)
     python -m lab.testenv down --dir D     # stop every process `up` started
 
 Per cluster (`staging`, `production`), on loopback ports only: etcd, kube-apiserver (RBAC, service
@@ -38,7 +39,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -562,6 +563,61 @@ def apply_vault(directory: Path, stack: str, root: Path = REPOSITORY) -> list[st
     return vault.apply_stack(client, computed, f"https://{LOCALHOST}:{ports.api}", (directory / "pki" / "ca.crt").read_text())
 
 
+# ---- the legacy chart -------------------------------------------------------------------------------
+
+LEGACY_CHART = Path(__file__).parent / "legacy-chart"
+LEGACY_RELEASE = "vault-secrets"
+LEGACY_ROLE = "vault-secrets-legacy"
+
+
+def helm(directory: Path, cluster: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`helm` of `make engines` against `cluster` as its admin."""
+    return subprocess.run(
+        [str(engines_bin() / "helm"), "--kubeconfig", str(kubeconfig(directory)), "--kube-context", f"ameide-{cluster}-admin", *args],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def install_legacy(directory: Path, cluster: str, objects: Sequence[str] = ()) -> None:
+    """The world before the migration in `cluster`: the legacy chart (its own store, reading every key as one
+    identity in ESO's namespace) with only `objects` (its ExternalSecrets' names; default all), that
+    identity's Vault role and policy, and a value for every field they read that Vault does not hold yet
+    (never over a secret Vault holds). Only before this program's first deploy there: its admission
+    policy refuses new objects on another store in admitted namespaces."""
+    directory = directory.resolve()
+    state = State.load(directory)
+    if kubectl(
+        directory, f"ameide-{cluster}-admin", "get", "validatingadmissionpolicy", "-o", "name", check=False
+    ).stdout.strip():
+        raise TestEnvError(
+            f"{cluster}: ameide-secrets is already deployed there, and its admission policy refuses the legacy chart's "
+            f"new objects; install the chart in a fresh environment (down, then up --dir another directory) before `pulumi up`"
+        )
+    client = vault_client(directory, state, cluster)
+    mount = stack_for(directory, cluster).settings.vault_kv_mount
+    client.put_policy("legacy-read-all", f'path "{mount}/data/*" {{ capabilities = ["read"] }}')
+    client.ok("POST", f"auth/kubernetes/role/{LEGACY_ROLE}", {
+        "bound_service_account_names": [LEGACY_RELEASE], "bound_service_account_namespaces": ["external-secrets"],
+        "token_policies": ["legacy-read-all"], "token_ttl": 600,
+    })  # fmt: skip
+    chart = yaml.safe_load((LEGACY_CHART / "values.yaml").read_text())["externalSecrets"]
+    if unknown := sorted(set(objects) - set(chart)):
+        raise TestEnvError(f"the legacy chart holds no ExternalSecret {', '.join(unknown)} (it holds {', '.join(sorted(chart))})")
+    dropped = [name for name in chart if objects and name not in objects]
+    chart = {name: es for name, es in chart.items() if name not in dropped}
+    fields: dict[str, set[str]] = {}
+    for es in chart.values():
+        for ref in es["data"].values():
+            fields.setdefault(ref["key"], set()).add(ref["property"])
+    for key, names in sorted(fields.items()):
+        if client.request("GET", f"{mount}/data/{key}")[0] == 404:
+            client.write_kv2(mount, key, {name: vault.random_value() for name in sorted(names)})
+    installed = helm(directory, cluster, "install", LEGACY_RELEASE, str(LEGACY_CHART), "-n", "external-secrets",
+                     "--set", f"vault.server={client.address}", *(f"--set=externalSecrets.{name}=null" for name in dropped))  # fmt: skip
+    if installed.returncode != 0:
+        raise TestEnvError(f"helm install {LEGACY_RELEASE} in {cluster}: {installed.stderr.strip()}")
+
+
 # ---- up / down -------------------------------------------------------------------------------------
 
 
@@ -689,9 +745,14 @@ def running(directory: Path, root: Path = REPOSITORY) -> Iterator[State]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.testenv", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["up", "down", "env", "vault"])
+    parser.add_argument("command", choices=["up", "down", "env", "vault", "legacy"])
     parser.add_argument("--dir", required=True, type=Path, help="where the environment's files, state and logs live")
-    parser.add_argument("--stack", choices=CLUSTERS, default=CLUSTERS[0], help="env: whose Vault to export; vault: which stack")
+    parser.add_argument(
+        "--stack", choices=CLUSTERS, default=CLUSTERS[0], help="env: whose Vault to export; vault, legacy: which stack"
+    )
+    parser.add_argument(
+        "--objects", nargs="+", default=(), help="legacy: only these of the chart's ExternalSecrets (default: all)"
+    )
     options = parser.parse_args(argv)
     try:
         if options.command == "up":
@@ -709,6 +770,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(exports(options.dir, options.stack))
         elif options.command == "vault":
             print(" ".join(apply_vault(options.dir.resolve(), options.stack)))
+        elif options.command == "legacy":
+            install_legacy(options.dir, options.stack, options.objects)
+            print(f"installed {LEGACY_RELEASE} ({LEGACY_CHART.relative_to(REPOSITORY)}) in {options.stack}", file=sys.stderr)
         else:
             stopped = down(options.dir)
             print(f"stopped: {', '.join(stopped) or 'nothing was running'}", file=sys.stderr)

@@ -150,10 +150,6 @@ class Environment:
         return self.pulumi().run(command, "-s", stack, "--config-file", config, *args, check=check)
 
     def helm(self, cluster: str, *args: str) -> subprocess.CompletedProcess[str]:
-        completed = subprocess.run(
-            [str(testenv.engines_bin() / "helm"), "--kubeconfig", str(testenv.kubeconfig(self.directory)),
-             "--kube-context", f"ameide-{cluster}-admin", *args],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+        completed = testenv.helm(self.directory, cluster, *args)
         assert completed.returncode == 0, f"helm {' '.join(args)}: {completed.stderr}"
         return completed

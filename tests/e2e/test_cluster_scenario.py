@@ -2,7 +2,7 @@
 
 `lab.testenv` runs two clusters (etcd, kube-apiserver, kube-controller-manager), an ESO controller and
 a TLS OpenBao for each, on loopback. A copy of the repository plays the ameide monorepo mid-migration:
-the legacy chart (tests/e2e/legacy-chart) holds the ExternalSecrets of alertmanager, prometheus and
+the legacy chart (lab/legacy-chart, installed by `lab.testenv legacy`) holds the ExternalSecrets of alertmanager, prometheus and
 keycloak's admin credentials; their modules say `adopt=True` and the registry lists them. The steps
 run in file order, each on the state the previous one left, and every assertion reads the API
 server, Vault or Helm — never this program's own rendering.
@@ -32,9 +32,7 @@ from lab.vault import random_value
 from .cluster import Environment, Kube, eventually, ready_condition, secret_mismatches, synced, synced_object
 from helpers import grant_workload
 
-CHART = Path(__file__).parent / "legacy-chart"
-RELEASE = "vault-secrets"
-LEGACY_ROLE = "vault-secrets-legacy"
+CHART, RELEASE = testenv.LEGACY_CHART, testenv.LEGACY_RELEASE
 # The legacy chart's objects: (namespace, name); the modules adopt these.
 LEGACY = [
     ("monitoring", "alertmanager-oauth2-proxy"),
@@ -111,14 +109,6 @@ def uids(kube: Kube) -> dict[tuple[str, str], tuple[str, str]]:
     return found
 
 
-def _chart_keys(chart: dict[str, Any]) -> dict[str, set[str]]:
-    keys: dict[str, set[str]] = {}
-    for es in chart.values():
-        for ref in es["data"].values():
-            keys.setdefault(ref["key"], set()).add(ref["property"])
-    return keys
-
-
 # ---- 1. the legacy world -------------------------------------------------------------------------
 
 LEGACY_UIDS: dict[str, dict[tuple[str, str], tuple[str, str]]] = {}
@@ -126,19 +116,12 @@ LEGACY_UIDS: dict[str, dict[tuple[str, str], tuple[str, str]]] = {}
 
 @pytest.mark.parametrize("cluster", testenv.CLUSTERS)
 def test_legacy_chart_when_installed_with_helm_then_eso_syncs_its_secrets(env: Environment, cluster: str) -> None:
-    vault = env.vault(cluster)
-    # The legacy chart's own Vault role: one identity in ESO's namespace that reads every key.
-    vault.put_policy("legacy-read-all", f'path "{MOUNT}/data/*" {{ capabilities = ["read"] }}')
-    vault.ok("POST", f"auth/kubernetes/role/{LEGACY_ROLE}", {
-        "bound_service_account_names": ["vault-secrets"], "bound_service_account_namespaces": ["external-secrets"],
-        "token_policies": ["legacy-read-all"], "token_ttl": 600,
-    })  # fmt: skip
-    # The legacy world's Vault already holds every key the chart reads (testenv seeds only what the stack owns).
-    chart = yaml.safe_load((CHART / "values.yaml").read_text())["externalSecrets"]
-    for key, properties in _chart_keys(chart).items():
-        if vault.request("GET", f"{MOUNT}/data/{key}")[0] == 404:
-            vault.write_kv2(MOUNT, key, {name: random_value() for name in properties})
-    env.helm(cluster, "install", RELEASE, str(CHART), "-n", "external-secrets", "--set", f"vault.server={vault.address}")
+    # docs/migration.md's recipe, as written: the chart, its own Vault role and the keys it reads.
+    installed = subprocess.run(
+        [str(env.project / ".venv/bin/python"), "-m", "lab.testenv", "legacy", "--dir", str(env.directory), "--stack", cluster],
+        cwd=env.project, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
     kube = env.kube(cluster)
     legacy = [
         eventually(f"{cluster}: legacy {ns}/{name} synced", functools.partial(synced_object, kube, ns, name))

@@ -15,12 +15,13 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from ameide_secrets.project import REPOSITORY
 from lab import testenv
 from lab.testenv import project_copy
 
-from .cluster import Kube, vault_values
+from .cluster import Kube, eventually, vault_values
 from .test_pulumi_engine import NEW_MODULE
 from helpers import grant_workload
 
@@ -28,14 +29,15 @@ SECTION = "## Run the whole system on your machine"
 JOURNEY = "### Add a workload on the loopback clusters"
 
 
-def readme_block(heading: str = SECTION) -> str:
-    """The first sh block under `heading` in README.md (up to the next heading of its level or above)."""
-    text = (REPOSITORY / "README.md").read_text()
-    level = heading.split(" ", 1)[0]
-    section = text.split(heading, 1)[1]
-    section = re.split(rf"\n#{{1,{len(level)}}} ", section, maxsplit=1)[0]
-    match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match, f"README.md: no sh block under {heading!r}"
+def doc_block(path: str, heading: str) -> str:
+    """The first sh block under `heading` in the document at `path` (relative to the repository), up to the
+    next heading of its level or above."""
+    after = (REPOSITORY / path).read_text().split(heading, 1)[1]
+    level = len(heading.split(" ", 1)[0])
+    match = re.search(r"```sh\n(.*?)```", after, re.S)
+    # Only prose comes before the block: a `#` line inside it is a shell comment, not a heading.
+    assert match, f"{path}: no sh block under {heading!r}"
+    assert not re.search(rf"\n#{{1,{level}}} ", after[: match.start()]), f"{path}: no sh block under {heading!r}"
     return match.group(1)
 
 
@@ -58,7 +60,7 @@ def test_readme_when_whole_system_and_add_a_workload_blocks_run_then_values_are_
     (project / "workloads/web/reviewer_added.py").write_text(NEW_MODULE)
     grant_workload(project, "web", "reviewer-added")
     environment = tmp_path / "env"
-    whole, down_line = readme_block().rstrip("\n").rsplit("\n", 1)
+    whole, down_line = doc_block("README.md", SECTION).rstrip("\n").rsplit("\n", 1)
     assert down_line.startswith(".venv/bin/python -m lab.testenv down")
     whole = "\n".join(line for line in whole.splitlines() if not line.startswith("make "))
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG", "AMEIDE_"))}
@@ -81,7 +83,7 @@ def test_readme_when_whole_system_and_add_a_workload_blocks_run_then_values_are_
         # The developer's view lists the synced ExternalSecrets of its namespace.
         for name in ("keycloak-db", "reviewer-added-secrets"):
             assert re.search(rf"{name}\s+ClusterSecretStore\s+ameide-vault\s+\S+\s+SecretSynced\s+True", completed.stdout), name
-        journey = run(readme_block(JOURNEY))
+        journey = run(doc_block("README.md", JOURNEY))
         assert journey.returncode == 0, failed(journey)
         # What the docs promise: the Secret holds the value the team stored, not a JSON map of fields.
         state = testenv.State.load(environment)
@@ -103,4 +105,54 @@ def test_up_when_directory_held_a_stopped_environment_then_starts_afresh_there(t
             assert testenv.stack_for(environment, "staging", project).name == "staging"
         finally:
             testenv.down(environment)
+    assert processes_in(environment) == []
+
+
+def test_migration_rehearsal_when_run_as_written_then_the_adopted_object_compares_same_and_keeps_its_uids(
+    tmp_path: Path,
+) -> None:
+    """docs/migration.md's loopback recipe: the legacy chart and its Vault role, the takeover, compare."""
+    project = project_copy(tmp_path / "project")
+    environment = tmp_path / "env"
+    script = doc_block("docs/migration.md", "## Rehearse it on the loopback clusters").replace(
+        "/tmp/ameide-migrate", str(environment)
+    )
+    before, down_line = script.rstrip("\n").rsplit("\n", 1)
+    legacy, takeover = before.split("pulumi up ", 1)
+    takeover = "pulumi up " + takeover
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG", "AMEIDE_"))}
+    clean["AMEIDE_ENGINES"] = str(testenv.engines_dir())
+
+    def run(text: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", text], cwd=project, env=clean, capture_output=True, text=True, timeout=900
+        )
+
+    def live(kind: str) -> dict[str, Any]:
+        found = Kube(environment, "staging").get(kind, "monitoring", "alertmanager-oauth2-proxy")
+        assert found is not None, f"{kind} monitoring/alertmanager-oauth2-proxy is not on the cluster"
+        return found
+
+    try:
+        first = run(legacy)
+        assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+        chart = live("externalsecret")
+        # ESO writes the chart's Secret on its first sync, a moment after the install.
+        secret = eventually(
+            "the chart's Secret", lambda: Kube(environment, "staging").get("secret", "monitoring", chart["metadata"]["name"])
+        )
+        assert chart["spec"]["secretStoreRef"]["name"] != "ameide-vault"
+        second = run(f". {environment}/env.sh\n{takeover}")
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        assert re.search(r"^same\s+monitoring/alertmanager-oauth2-proxy$", second.stdout, re.M), second.stdout[-3000:]
+        assert "(expected: the migration moves it to the platform store)" in second.stdout
+        taken = live("externalsecret")
+        assert taken["spec"]["secretStoreRef"]["name"] == "ameide-vault"
+        assert (taken["metadata"]["uid"], live("secret")["metadata"]["uid"]) == (
+            chart["metadata"]["uid"],
+            secret["metadata"]["uid"],
+        )
+    finally:
+        stopped = run(down_line)
+    assert "stopped: " in stopped.stderr
     assert processes_in(environment) == []
