@@ -8,6 +8,7 @@ they decide whether a live Secret can be lost.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import re
 import unicodedata
@@ -21,6 +22,10 @@ Key = tuple[str, str, str]  # kind, namespace, name
 # GitHub refuses a comment over 65536 characters. The markdown stays within this many UTF-8 bytes (never
 # fewer than characters), leaving room for the marker the comment job puts first; pr-comment.yml checks it.
 MARKDOWN_LIMIT = 65000
+# A changed value longer than this many characters, or with a line break, is shown as a line diff with
+# this many lines of context, not twice whole (a one-prefix change rewrites a multi-KB CEL literal).
+LONG_VALUE = 200
+DIFF_CONTEXT = 2
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,12 @@ def _objects(preview: dict[str, Any]) -> dict[Key, dict[str, Any]]:
     return objects
 
 
+def _names(value: list[Any], field: str) -> list[Any] | None:
+    """Each entry's `field`, when every entry is an object with a distinct one."""
+    names = [v.get(field) if isinstance(v, dict) else None for v in value]
+    return names if value and None not in names and len(set(map(str, names))) == len(names) else None
+
+
 def _leaves(value: Any, path: str = "") -> dict[str, Any]:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
@@ -91,12 +102,16 @@ def _leaves(value: Any, path: str = "") -> dict[str, Any]:
             out.update(_leaves(value[key], f"{path}.{key}" if path else str(key)))
         return out or {path: {}}
     if isinstance(value, list):
-        # Lists of named entries (data[].secretKey) diff by name, so reordering is not noise.
-        if value and all(isinstance(v, dict) and "secretKey" in v for v in value):
-            out = {}
-            for item in value:
-                out.update(_leaves(item, f"{path}[{item['secretKey']}]"))
-            return out
+        # Lists of named entries diff by name, so one entry's change is that entry's fields. ESO's data[]
+        # (by secretKey) is unordered, so reordering is not noise; for other names (an admission policy's
+        # variables, which may refer only to earlier ones) the order is a leaf of its own.
+        for field, ordered in (("secretKey", False), ("name", True)):
+            names = _names(value, field)
+            if names is not None:
+                out = {f"{path}[*].{field}": names} if ordered else {}
+                for name, item in zip(names, value, strict=True):
+                    out.update(_leaves(item, f"{path}[{name}]"))
+                return out
         return {path: value}
     return {path: value}
 
@@ -150,13 +165,45 @@ def _value(value: Any) -> str:
     return "(absent)" if value is None else json.dumps(value, sort_keys=True)
 
 
-def _text_diff(change: FieldChange) -> list[str] | None:
-    """The changed lines of a multi-line text field (a Vault policy, a CEL map), or None."""
-    before, after = change.before, change.after
-    if not (isinstance(before, str) and isinstance(after, str) and "\n" in before + after):
+def _flat(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({key for key, _ in pairs}) < len(pairs):
+        raise ValueError("a key twice")  # pretty-printing would show only the last
+    return dict(pairs)
+
+
+def _json(text: str) -> Any:
+    """`text` parsed when it is a JSON list or object (a CEL map literal) with no key twice, else None."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys) if text.lstrip()[:1] in {"{", "["} else None
+    except ValueError:
         return None
-    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-    return [line for line in lines if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+def _pretty(value: Any) -> list[str]:
+    return [] if value is None else json.dumps(value, indent=2, sort_keys=True).splitlines()
+
+
+def _unified(before: list[str], after: list[str]) -> list[str]:
+    """The hunks of a unified diff with a few lines of context, without its two file-name lines."""
+    return list(itertools.islice(difflib.unified_diff(before, after, lineterm="", n=DIFF_CONTEXT), 2, None))
+
+
+def _text_diff(change: FieldChange) -> list[str] | None:
+    """A long or multi-line value (a Vault policy, a CEL map literal, a list of validations) as a line
+    diff of that field, or None: a short one reads best as `old -> new`."""
+    sides = (change.before, change.after)
+    if not any(len(text) > LONG_VALUE or "\n" in text for text in map(_flat, sides)):
+        return None
+    # Lists, objects and JSON literals pretty-printed, so a one-key change is one line, when both sides are;
+    # a change of layout only shows in the text as it is.
+    parsed = [_json(side) if isinstance(side, str) else side for side in sides]
+    structured = all(p is not None or side is None for side, p in zip(sides, parsed, strict=True))
+    pretty = _unified(*map(_pretty, parsed)) if structured else []
+    return pretty or _unified(*(_flat(side).splitlines() for side in sides)) or None
 
 
 def render_text(diffs: list[StackDiff]) -> str:

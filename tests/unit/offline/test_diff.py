@@ -124,10 +124,93 @@ def test_diff_when_vault_policy_changes_then_called_out_with_changed_lines_only(
     assert result.callouts == ["vault:Policy ameide-vault-read: Vault access changes (what ESO may read, or how it logs in)"]
     assert diff.render_text([result]).splitlines()[3:] == [
         "      policy:",
+        "        @@ -2,2 +2,5 @@",
+        '           capabilities = ["read"]',
+        "         }",
         '        +path "secret/data/b/*" {',
         '        +  capabilities = ["read"]',
         "        +}",
     ]
+
+
+def admission_policy(
+    prefixes: list[str], indent: int | None, order: tuple[str, ...] = ("declared", "admitted")
+) -> dict[str, Any]:
+    """A policy whose `declared` variable is a CEL map literal of `prefixes` (multi-KB, as the real one)."""
+    literal = json.dumps({"ameide": {p: f"workloads/t/{p.strip('/')}.py" for p in prefixes}}, indent=indent, sort_keys=True)
+    expressions = {"declared": literal, "admitted": "namespaceObject.metadata.name in variables.declared"}
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "ameide-vault-external-secrets"},
+        "spec": {"variables": [{"name": name, "expression": expressions[name]} for name in order]},
+    }
+
+
+PREFIXES = [f"workload-{i:03}/" for i in range(100)]
+
+
+@pytest.mark.parametrize("indent", [2, None], ids=["pretty", "compact"])
+@pytest.mark.parametrize(
+    ("before", "after", "line"),
+    [
+        (PREFIXES, sorted([*PREFIXES, "newsletter/"]), '+    "newsletter/": "workloads/t/newsletter.py",'),
+        (PREFIXES, PREFIXES[1:], '-    "workload-000/": "workloads/t/workload-000.py",'),
+    ],
+    ids=["added", "removed"],
+)
+def test_render_when_one_prefix_of_a_cel_literal_changes_then_a_few_lines_naming_it(
+    before: list[str], after: list[str], line: str, indent: int | None
+) -> None:
+    result = diff.diff("staging", preview(admission_policy(before, indent)), preview(admission_policy(after, indent)))
+    [changes] = result.changed.values()
+    assert [c.path for c in changes] == ["spec.variables[declared].expression"]
+    text = diff.render_text([result]).splitlines()
+    assert len(changes[0].before) > 4000
+    assert len(text) < 12
+    assert f"        {line}" in text
+    markdown = diff.render_markdown([result])
+    [block] = [t.content for t in tokens(markdown) if t.type == "fence"]
+    assert line in block.splitlines()
+    assert len(block) < 400
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("x" * 300, "x" * 299 + "y"),  # long, one line, not JSON
+        (None, "line 1\nline 2\n"),  # multi-line, added
+        # A JSON literal with a key twice: compared as text, so pretty-printing does not hide `"a": 1` going.
+        ('{"a": 1, "a": 2, "b": "' + "x" * 200 + '"}', '{"a": 2, "b": "' + "y" * 200 + '"}'),
+    ],
+    ids=["long", "added", "duplicate-key"],
+)
+def test_render_text_when_value_long_or_multiline_then_line_diff(before: str | None, after: str) -> None:
+    change = diff.FieldChange("policy", before, after)
+    _, _, header, *lines = diff.render_text([diff.StackDiff("s", changed={("K", "", "n"): [change]})]).splitlines()
+    assert (header, lines[0][:10]) == ("      policy:", "        @@")
+    assert {f"        -{old}" for old in (before or "").splitlines()} | {f"        +{new}" for new in after.splitlines()} <= set(
+        lines
+    )
+
+
+@pytest.mark.parametrize(
+    ("render", "shown_as"),
+    [
+        (diff.render_text, '      spec.data[A].remoteRef.key: "plausible/a" -> "plausible/z"'),
+        (diff.render_markdown, '  - `spec.data[A].remoteRef.key`: `"plausible/a"` → `"plausible/z"`'),
+    ],
+    ids=["text", "markdown"],
+)
+def test_render_when_value_short_then_old_and_new_on_one_line(render: Any, shown_as: str) -> None:
+    result = diff.diff("staging", preview(es("a")), preview(es("a", key="plausible/z")))
+    assert shown_as in render([result]).splitlines()
+
+
+def test_diff_when_named_variables_reordered_then_the_order_is_the_change() -> None:
+    before, after = admission_policy(PREFIXES, 2), admission_policy(PREFIXES, 2, order=("admitted", "declared"))
+    [changes] = diff.diff("staging", preview(before), preview(after)).changed.values()
+    assert changes == [diff.FieldChange("spec.variables[*].name", ["declared", "admitted"], ["admitted", "declared"])]
 
 
 # A CommonMark parser with GitHub's table and strikethrough extensions: what the comment's markup would be.
@@ -161,11 +244,23 @@ def tokens(markdown: str) -> list[Token]:
     return [t for block in MARKDOWN.parse(markdown) for t in [block, *(block.children or [])]]
 
 
+def long(value: str) -> str:
+    """`value` made long enough to be shown as a line diff."""
+    return value + "." * diff.LONG_VALUE
+
+
+def added_lines(text: str) -> str:
+    """How a fenced line diff ends when `text` is added (a line break shows as a new line)."""
+    return "".join(f"+{shown(line)}\n" for line in text.splitlines())
+
+
 def carrying(value: str) -> diff.StackDiff:
     """A diff with `value` in every slot a team module or a stack file fills: the stack, object names,
-    an annotation's key and value, a Vault key, a provider name (in a callout) and a policy's text."""
+    an annotation's key and value (and a long value), a Vault key, a provider name (in a callout) and a
+    policy's text."""
     before = preview(es(f"{value}1"), es("c"), protect=True)["resources"] + vault_policy("a\n")["resources"]
-    after = preview(es(f"{value}2"), es("c", key=value, **{value: value}), provider=value)["resources"]
+    annotations = {value: value, f"{value}-long": long(value)}
+    after = preview(es(f"{value}2"), es("c", key=value, **annotations), provider=value)["resources"]
     after += vault_policy(f"a\n{value}\n")["resources"]
     return diff.diff(value, {"resources": before}, {"resources": after})
 
@@ -191,10 +286,12 @@ def test_render_markdown_when_values_hostile_then_they_add_no_markup_and_show_as
         f"ExternalSecret ameide/{shown(value)}1",
         f"ExternalSecret ameide/{shown(value)}2",
         f"metadata.annotations.{shown(value)}",
-        json.dumps(value),
-        "".join(f"+{shown(line)}\n" for line in value.splitlines()),
     } <= set(code)
     assert any(f"provider kubernetes -> {shown(value)}:" in c for c in code)
+    # The Vault key and annotation value: inline as JSON or, with a line break, as a line diff; the policy's text.
+    assert "\n" in value or json.dumps(value) in code
+    assert any(c.endswith(f"\n{added_lines(value)}") for c in code)
+    assert any(c.endswith(f"@@\n{added_lines(long(value))}") for c in code)  # the long annotation
 
 
 def changes(stack: str, count: int) -> diff.StackDiff:
