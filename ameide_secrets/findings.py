@@ -41,7 +41,7 @@ class Finding:
         parts = [self.rule] if self.rule else []
         if self.file:
             where = f"{self.file}:{self.line}" if self.line is not None else self.file
-            parts.append(f"{where} (workload {self.workload})" if self.workload and self.line is None else where)
+            parts.append(f"{where} (workload {self.workload})" if self.workload else where)
         parts += [part for part in (self.object, self.field) if part]
         return ": ".join([*parts, self.message])
 

@@ -11,8 +11,11 @@ with every problem at once. Rules that need *all* workloads live in `inventory.p
 
 from __future__ import annotations
 
+import difflib
 import enum
 import re
+import types
+import typing
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -325,17 +328,45 @@ def _path(loc: tuple[int | str, ...], root: str) -> str:
     return out
 
 
+def _field_names(annotation: Any, loc: tuple[int | str, ...]) -> list[str]:
+    """The field names and aliases of the model `loc` leads to from `annotation` (through lists, dicts,
+    optionals and the string-or-RemoteRef form), or none."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is Annotated:
+        return _field_names(args[0], loc)
+    if origin in (typing.Union, types.UnionType):
+        return [name for arg in args for name in _field_names(arg, loc)]
+    if origin in (list, dict):
+        return _field_names(args[-1], loc[1:]) if loc and loc[0] != "[key]" else []
+    if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return []
+    fields = annotation.model_fields
+    if not loc:
+        return [*fields, *(f.alias for f in fields.values() if f.alias)]
+    by_alias = {f.alias: f for f in fields.values() if f.alias}
+    field = fields.get(str(loc[0])) or by_alias.get(str(loc[0]))
+    return _field_names(field.annotation, loc[1:]) if field else []
+
+
+def _unknown_field(model: type[BaseModel] | None, loc: tuple[int | str, ...]) -> str:
+    """An unknown field's message, with the closest field of its model (snake_case, or ESO's camelCase in a RemoteRef dict)."""
+    message = "unknown field (check the spelling against ameide_secrets/declare/contract.py)"
+    close = difflib.get_close_matches(str(loc[-1]), _field_names(model, loc[:-1]), n=1) if model and loc else []
+    return f"{message}; did you mean {close[0]!r}?" if close else message
+
+
 def problems_from_validation_error(error: ValidationError, root: str = "WORKLOAD") -> list[Finding]:
     """Pydantic's errors as findings, each with the offending value and how to fix it.
 
     `root` is the field path of the model that failed, e.g. `WORKLOAD.external_secrets[0]` when
     an `ExternalSecretSpec(...)` written inside the declaration raised.
     """
+    model = _CONTRACT.get(error.title)
     problems = []
     for item in error.errors(include_url=False):
         kind, message, value = item["type"], item["msg"], item.get("input")
         if kind == "extra_forbidden":
-            message = "unknown field (check the spelling against ameide_secrets/declare/contract.py)"
+            message = _unknown_field(model, tuple(item["loc"]))
         elif kind == "missing":
             message = "required field is missing"
         elif kind == "value_error":
@@ -344,3 +375,7 @@ def problems_from_validation_error(error: ValidationError, root: str = "WORKLOAD
             message = f"{message}, got {value!r}"
         problems.append(_at(_path(tuple(item["loc"]), root), message))
     return problems
+
+
+_CONTRACT: dict[str, type[BaseModel]] = {model.__name__: model for model in (WorkloadSecretsArgs, ExternalSecretSpec, RemoteRef)}
+"""The models by name, as a ValidationError's `title` names the one that failed."""

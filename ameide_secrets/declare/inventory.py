@@ -6,8 +6,8 @@ declaration never leaves a half-applied stack, and a PR shows all its mistakes a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ameide_secrets.declare import team_module
@@ -26,6 +26,12 @@ class DeclaredWorkload:
     args: WorkloadSecretsArgs
     module: str
     """Module path relative to the repository root, e.g. `workloads/analytics/plausible.py`."""
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """The line of each field path the module writes (team_module.ModuleData.lines)."""
+
+    def finding(self, path: str, message: str) -> Finding:
+        """A problem with field `path` of this declaration, at the line that writes it (or holds it)."""
+        return module_finding(self.module, self.args.workload, path, message, line=team_module.line_of(self.lines, path))
 
 
 def module_finding(module: str, workload: str, path: str, message: str, line: int | None = None) -> Finding:
@@ -105,7 +111,7 @@ def tenancy_check(
         args = d.args
 
         def problem(path: str, message: str, d: DeclaredWorkload = d) -> None:
-            problems.append(module_finding(d.module, d.args.workload, path, message))
+            problems.append(d.finding(path, message))
 
         # The folder is the team (CODEOWNERS reviews by folder); cross_check reports a differing `team`.
         team = Path(d.module).parent.name
@@ -123,9 +129,7 @@ def tenancy_check(
         for other in map(holders.__getitem__, index.overlapping(args.prefix)):
             for this, that in ((d, other), (other, d)):
                 problems.append(
-                    module_finding(
-                        this.module,
-                        this.args.workload,
+                    this.finding(
                         "WORKLOAD.key_prefix",
                         f"prefix {this.args.prefix!r} overlaps {that.args.prefix!r} of workload {that.args.workload} in "
                         f"{that.module}: each workload's keys are its own (choose prefixes that do not contain each other)",
@@ -153,10 +157,10 @@ def _load(path: Path, relative: str, workload: str) -> tuple[DeclaredWorkload | 
     data = team_module.read_file(path, relative)
     name = data.workload_name or workload
     problems = [module_finding(relative, name, "", p.message, line=p.line) for p in data.line_problems]
-    problems += [module_finding(relative, name, p.field or "", p.message) for p in data.field_problems]
+    problems += [module_finding(relative, name, p.field or "", p.message, line=p.line) for p in data.field_problems]
     if data.workload is None:
         return None, problems
-    return DeclaredWorkload(data.workload, relative), problems
+    return DeclaredWorkload(data.workload, relative, data.lines), problems
 
 
 def cross_check(declared: list[DeclaredWorkload]) -> list[Finding]:
@@ -175,7 +179,7 @@ def cross_check(declared: list[DeclaredWorkload]) -> list[Finding]:
         args = d.args
 
         def problem(path: str, message: str, d: DeclaredWorkload = d) -> None:
-            problems.append(module_finding(d.module, d.args.workload, path, message))
+            problems.append(d.finding(path, message))
 
         team_folder = Path(d.module).parent.name
         if args.team != team_folder:
@@ -221,9 +225,7 @@ def cross_check(declared: list[DeclaredWorkload]) -> list[Finding]:
                     f"{claimer.args.workload} in {claimer.module}); use it as it is instead of re-hydrating it from Vault",
                 )
                 problems.append(
-                    module_finding(
-                        claimer.module,
-                        claimer.args.workload,
+                    claimer.finding(
                         f"WORKLOAD.existing_secrets[{j}]",
                         f"Secret {args.namespace}/{spec.target_name} is written from Vault by workload {args.workload}'s "
                         f"ExternalSecret {spec.name} in {d.module}, so it is not cluster-managed (remove it here, or remove that ExternalSecret)",
@@ -235,7 +237,7 @@ def cross_check(declared: list[DeclaredWorkload]) -> list[Finding]:
 def refresh_check(workloads: Iterable[DeclaredWorkload], floor: str) -> list[Finding]:
     """Every ExternalSecret of `workloads` that sets a refresh interval below the stack's `floor` (rules/refresh.py)."""
     return [
-        module_finding(d.module, d.args.workload, f"WORKLOAD.external_secrets[{i}].refresh_interval", problem)
+        d.finding(f"WORKLOAD.external_secrets[{i}].refresh_interval", problem)
         for d in workloads
         for i, spec in enumerate(d.args.external_secrets)
         if spec.refresh_interval is not None and (problem := refresh.below_floor_problem(spec.refresh_interval, floor))

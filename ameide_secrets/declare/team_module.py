@@ -25,10 +25,12 @@ import ast
 import errno
 import io
 import os
+import re
 import stat
 import tokenize
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -142,9 +144,11 @@ class ModuleData:
     workload: WorkloadSecretsArgs | None
     line_problems: list[Finding]
     field_problems: list[Finding]
-    """Validation problems with their field path from `WORKLOAD` (or the name a model was bound to)."""
+    """Validation problems with their field path from `WORKLOAD` (or the name a model was bound to) and line."""
     workload_name: str | None = None
     """The workload a failed `WorkloadSecretsArgs(...)` declared, when the rules (not the shape) failed."""
+    lines: Mapping[str, int] = field(default_factory=dict)
+    """Of a declaration read: each field path under `WORKLOAD` that the module writes (`_canonical`) -> its line."""
 
 
 def _clip(text: str, limit: int) -> str:
@@ -292,10 +296,29 @@ def read(source: str, filename: str) -> ModuleData:
     value = reader.names.get("WORKLOAD", (None, 0))[0]
     if not isinstance(value, WorkloadSecretsArgs):
         found = "nothing" if value is None else type(value).__name__
-        return ModuleData(
-            None, [], [Finding(f"the module must define WORKLOAD = WorkloadSecretsArgs(...), found {found}", field="WORKLOAD")]
-        )
-    return ModuleData(value, [], [])
+        message = f"the module must define WORKLOAD = WorkloadSecretsArgs(...), found {found}"
+        return ModuleData(None, [], [Finding(message, field="WORKLOAD", line=reader.line_of("WORKLOAD"))])
+    lines = {path: line for path, line in reader.lines().items() if path == "WORKLOAD" or path.startswith("WORKLOAD[")}
+    return ModuleData(value, [], [], lines=lines)
+
+
+_FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _canonical(path: str) -> str:
+    """`path` with every `.field` written `["field"]`: a model written as a dict (`{"key": ...}`) is read as
+    a mapping, while pydantic names its fields with dots."""
+    return _FIELD.sub(r'["\1"]', path)
+
+
+def line_of(lines: Mapping[str, int], path: str) -> int | None:
+    """The line of the keyword, dict key or list entry `path` names (in `lines`, a reader's canonical paths),
+    else of the closest one that holds it (an unset field: the model call's line)."""
+    path = _canonical(path)
+    for end in range(len(path), 0, -1):
+        if (end == len(path) or path[end] == "[") and (line := lines.get(path[:end])) is not None:
+            return line
+    return None
 
 
 def _parse(source: str, filename: str) -> ast.Module | Finding:
@@ -426,7 +449,7 @@ def _fields(token: str) -> list[str]:
     return fields
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Path:
     """A value's field path, e.g. `WORKLOAD.external_secrets[0]`: linked to its parent, joined only for a message."""
 
@@ -453,6 +476,26 @@ class _Reader:
         """Problems past MAX_PROBLEMS, counted only."""
         self.workload_name: str | None = None
         self.cells = 0
+        self.marks: list[tuple[_Path, int]] = []
+        """The line of each keyword, dict key and list entry, by its path: joined into text only when a
+        problem needs a line (`lines`), so a module without problems pays a tuple per value."""
+        self.joined: dict[str, int] = {}
+        self.done = 0
+        """Marks already joined."""
+
+    def mark(self, path: _Path, node: ast.AST) -> _Path:
+        self.marks.append((path, getattr(node, "lineno", 1)))
+        return path
+
+    def lines(self) -> dict[str, int]:
+        """Every marked path as text -> its line (the first, where a path is written twice)."""
+        for path, line in self.marks[self.done :]:
+            self.joined.setdefault(_canonical(str(path)), line)
+        self.done = len(self.marks)
+        return self.joined
+
+    def line_of(self, path: str) -> int | None:
+        return line_of(self.lines(), path)
 
     def report(self, problems: list[Finding], finding: Finding) -> None:
         if len(self.line_problems) + len(self.field_problems) < MAX_PROBLEMS:
@@ -508,7 +551,7 @@ class _Reader:
         if name.startswith("__") or name in MODELS:
             raise self.refuse(statement, f"assignment to {_quote(name)}")
         try:
-            self.names[name] = self.value(statement.value, _Path(None, name))
+            self.names[name] = self.value(statement.value, self.mark(_Path(None, name), statement))
         except _FailedError:
             self.names[name] = (_FAILED, 1)
 
@@ -531,7 +574,7 @@ class _Reader:
         if isinstance(node, (ast.List, ast.Tuple)):
             _entries(node, len(node.elts), "list" if isinstance(node, ast.List) else "tuple")
             self.spend(node, 1 + len(node.elts))
-            items = [self.value(element, _Path(path, f"[{i}]")) for i, element in enumerate(node.elts)]
+            items = [self.value(element, self.mark(_Path(path, f"[{i}]"), element)) for i, element in enumerate(node.elts)]
             values = [value for value, _ in items]
             return (values if isinstance(node, ast.List) else tuple(values)), 1 + sum(size for _, size in items)
         if isinstance(node, ast.Dict):
@@ -588,7 +631,7 @@ class _Reader:
                     self.line_problems,
                     _line(key_node.lineno, f"key {_quote(key)} appears twice in one mapping; only one can be kept (remove one)"),
                 )
-            out[key], value_size = self.value(value_node, _Path(path, f'["{_clip(key, MAX_QUOTE)}"]'))
+            out[key], value_size = self.value(value_node, self.mark(_Path(path, f'["{_clip(key, MAX_QUOTE)}"]'), key_node))
             size += key_size + value_size
         return out, size
 
@@ -657,6 +700,7 @@ class _Reader:
         if node.args:
             raise self.refuse(node.args[0], f"positional argument to {function.id}")
         self.spend(node, 1 + len(node.keywords))
+        self.mark(path, node)
         arguments: dict[str, Any] = {}
         size = 1
         failed = False
@@ -664,7 +708,8 @@ class _Reader:
             if keyword.arg is None:
                 raise self.refuse(keyword.value, "unpacking (**)")
             try:
-                arguments[keyword.arg], argument_size = self.value(keyword.value, _Path(path, f".{keyword.arg}"))
+                at = self.mark(_Path(path, f".{keyword.arg}"), keyword)
+                arguments[keyword.arg], argument_size = self.value(keyword.value, at)
                 size += argument_size
             except _FailedError:
                 failed = True
@@ -675,12 +720,14 @@ class _Reader:
             return model(**arguments), size
         except DeclarationError as error:
             self.workload_name = _clip(error.workload, MAX_QUOTE)
-            problems = error.problems
+            problems, root = error.problems, "WORKLOAD"  # a rule's path starts at WORKLOAD, wherever the call is
         except ValidationError as error:
-            problems = problems_from_validation_error(error, str(path))
+            problems, root = problems_from_validation_error(error, str(path)), str(path)
         for problem in problems:
+            # The line of the keyword or dict key the problem is about, else of the call.
+            line = self.line_of(str(path) + (problem.field or root).removeprefix(root)) or node.lineno
             field = _clip(problem.field, MAX_MESSAGE_LENGTH) if problem.field else problem.field
-            self.report(self.field_problems, Finding(_clip(problem.message, MAX_MESSAGE_LENGTH), field=field))
+            self.report(self.field_problems, Finding(_clip(problem.message, MAX_MESSAGE_LENGTH), field=field, line=line))
         raise _FailedError
 
 

@@ -67,7 +67,7 @@ def key_prefix_problem(key: str, prefix: str) -> str | None:
     exactly that, and `vault_path_problem` keeps `..` from leaving it."""
     if key.startswith(prefix):
         return None
-    return f"{key!r} is outside the workload's prefix {prefix!r} (use a key under {prefix}, or set key_prefix)"
+    return f"{key!r} is outside the workload's prefix {prefix!r} (use a key under {prefix}; another prefix needs a key_prefix under one the platform grants your team in platform/tenants.yaml)"
 
 
 def namespace_key_problem(key: str, prefixes: Iterable[str], namespace: str, mount: str) -> str | None:

@@ -194,7 +194,7 @@ def test_stack_when_a_module_refreshes_below_the_floor_then_refused_naming_modul
     with pytest.raises(DeclarationErrors) as caught:
         Project(tree.parent).stack("production")
     assert [str(p) for p in caught.value.problems] == [
-        "workloads/analytics/plausible.py (workload plausible): WORKLOAD.external_secrets[0].refresh_interval: refresh "
+        "workloads/analytics/plausible.py:3 (workload plausible): WORKLOAD.external_secrets[0].refresh_interval: refresh "
         "interval '1ns' is below the platform's floor '1m': ESO would re-read Vault that often for every tenant "
         "(use 1m or more, or '0' to read once)"
     ]

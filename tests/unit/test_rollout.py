@@ -88,7 +88,7 @@ def test_main_when_declarations_invalid_then_exit_1_with_problems(
     assert verb.main(["--root", str(tree.parent)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert "workloads/core/graph.py (workload graph): WORKLOAD: the module must define WORKLOAD" in err
+    assert "workloads/core/graph.py:1 (workload graph): WORKLOAD: the module must define WORKLOAD" in err
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -86,4 +86,4 @@ def test_rollout_when_run_from_another_root_then_reads_that_project(write_module
     tree = write_module("core/graph.py", "WORKLOAD = 1\n")
     completed = cli("rollout", "--root", str(tree.parent))
     assert completed.returncode == 1
-    assert "workloads/core/graph.py (workload graph): WORKLOAD: the module must define WORKLOAD" in completed.stderr
+    assert "workloads/core/graph.py:1 (workload graph): WORKLOAD: the module must define WORKLOAD" in completed.stderr

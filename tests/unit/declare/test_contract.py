@@ -174,7 +174,7 @@ def test_rules_when_data_key_outside_prefix_names_path_and_fix(make_workload: Ma
     assert problems == [
         at(
             'WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]',
-            "key 'growth/x' is outside the workload's prefix 'plausible/' (use a key under plausible/, or set key_prefix)",
+            "key 'growth/x' is outside the workload's prefix 'plausible/' (use a key under plausible/; another prefix needs a key_prefix under one the platform grants your team in platform/tenants.yaml)",
         )
     ]
 
@@ -276,21 +276,49 @@ def test_format_when_rollout_unknown_lists_environments(make_workload: MakeWorkl
     ]
 
 
+SPELLING = "unknown field (check the spelling against ameide_secrets/declare/contract.py)"
+
+
 @pytest.mark.parametrize(
-    ("fields", "path"),
+    ("fields", "path", "suggestion"),
     [
-        ({"owner": "x"}, "WORKLOAD.owner"),
-        ({"external_secrets": [es(secret_key="x")]}, "WORKLOAD.external_secrets[0].secret_key"),
+        ({"owner": "x"}, "WORKLOAD.owner", None),
+        ({"key_prefx": "x/"}, "WORKLOAD.key_prefx", "key_prefix"),
+        ({"external_secrets": [es(secret_key="x")]}, "WORKLOAD.external_secrets[0].secret_key", None),
+        (
+            {"external_secrets": [es(refresh_intervall="1h")]},
+            "WORKLOAD.external_secrets[0].refresh_intervall",
+            "refresh_interval",
+        ),
+        ({"external_secrets": [es(creation_polcy="Owner")]}, "WORKLOAD.external_secrets[0].creation_polcy", "creation_policy"),
+        # A RemoteRef written as a dict takes ESO's camelCase keys as well as the field names.
         (
             {"external_secrets": [es(data={"X": {"key": "plausible/x", "decoding": "Base64"}})]},
             'WORKLOAD.external_secrets[0].data["X"].decoding',
+            "decodingStrategy",
+        ),
+        (
+            {"external_secrets": [es(data_from=[{"key": "plausible/x", "metadataPolcy": "Fetch"}])]},
+            "WORKLOAD.external_secrets[0].data_from[0].metadataPolcy",
+            "metadataPolicy",
+        ),
+        (
+            {"external_secrets": [es(data={"X": {"key": "plausible/x", "proprety": "p"}})]},
+            'WORKLOAD.external_secrets[0].data["X"].proprety',
+            "property",
+        ),
+        (
+            {"external_secrets": [es(data={"X": {"key": "plausible/x", "zzz": 1}})]},
+            'WORKLOAD.external_secrets[0].data["X"].zzz',
+            None,
         ),
     ],
 )
-def test_format_when_unknown_field_points_at_spelling(make_workload: MakeWorkload, fields: dict[str, Any], path: str) -> None:
-    assert format_problems(make_workload, **fields) == [
-        at(path, "unknown field (check the spelling against ameide_secrets/declare/contract.py)")
-    ]
+def test_format_when_unknown_field_then_spelling_and_the_closest_field_if_any(
+    make_workload: MakeWorkload, fields: dict[str, Any], path: str, suggestion: str | None
+) -> None:
+    hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+    assert format_problems(make_workload, **fields) == [at(path, SPELLING + hint)]
 
 
 def test_format_when_required_field_missing_names_it(make_workload: MakeWorkload) -> None:

@@ -83,35 +83,39 @@ def test_discover_when_key_outside_prefix_then_design_message(write_module: Writ
         ),
     )
     assert problems(tree) == [
-        'workloads/analytics/plausible.py (workload plausible): WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]: '
-        "key 'growth/x' is outside the workload's prefix 'plausible/' (use a key under plausible/, or set key_prefix)"
+        'workloads/analytics/plausible.py:9 (workload plausible): WORKLOAD.external_secrets[0].data["SECRET_KEY_BASE"]: '
+        "key 'growth/x' is outside the workload's prefix 'plausible/' (use a key under plausible/; another prefix needs a key_prefix under one the platform grants your team in platform/tenants.yaml)"
     ]
 
 
 def test_discover_when_syntax_error_then_line_named_without_traceback(write_module: Write) -> None:
     tree = write_module("analytics/plausible.py", "WORKLOAD = (\n")
     [line] = problems(tree)
-    assert line.startswith("workloads/analytics/plausible.py:1: syntax error:")
+    assert line.startswith("workloads/analytics/plausible.py:1 (workload plausible): syntax error:")
     assert "Traceback" not in line
 
 
 def test_discover_when_module_imports_then_refused_with_line_and_nothing_runs(write_module: Write) -> None:
     tree = write_module("analytics/plausible.py", "import os\nfrom components import NoSuchThing\n")
     assert problems(tree) == [
-        "workloads/analytics/plausible.py:1: import is not allowed in a team module (" + team_module.DATA_ONLY + ")",
-        "workloads/analytics/plausible.py:2: import of 'NoSuchThing' (only WorkloadSecretsArgs, ExternalSecretSpec, RemoteRef) "
+        "workloads/analytics/plausible.py:1 (workload plausible): import is not allowed in a team module ("
+        + team_module.DATA_ONLY
+        + ")",
+        "workloads/analytics/plausible.py:2 (workload plausible): import of 'NoSuchThing' (only WorkloadSecretsArgs, ExternalSecretSpec, RemoteRef) "
         "is not allowed in a team module (" + team_module.DATA_ONLY + ")",
     ]
 
 
 @pytest.mark.parametrize(
-    ("source", "found"),
-    [("X = 1\n", "nothing"), ("WORKLOAD = {'workload': 'plausible'}\n", "dict")],
+    ("source", "found", "line"),
+    [("X = 1\n", "nothing", ""), ("\nWORKLOAD = {'workload': 'plausible'}\n", "dict", ":2")],
 )
-def test_discover_when_no_workload_constant_then_told_what_to_define(write_module: Write, source: str, found: str) -> None:
+def test_discover_when_no_workload_constant_then_told_what_to_define(
+    write_module: Write, source: str, found: str, line: str
+) -> None:
     tree = write_module("analytics/plausible.py", source)
     assert problems(tree) == [
-        "workloads/analytics/plausible.py (workload plausible): WORKLOAD: "
+        f"workloads/analytics/plausible.py{line} (workload plausible): WORKLOAD: "
         f"the module must define WORKLOAD = WorkloadSecretsArgs(...), found {found}"
     ]
 
@@ -119,7 +123,7 @@ def test_discover_when_no_workload_constant_then_told_what_to_define(write_modul
 def test_discover_when_team_differs_from_folder_then_problem(write_module: Write) -> None:
     tree = write_module("analytics/plausible.py", module("plausible", "growth"))
     assert problems(tree) == [
-        "workloads/analytics/plausible.py (workload plausible): WORKLOAD.team: "
+        "workloads/analytics/plausible.py:6 (workload plausible): WORKLOAD.team: "
         "team 'growth' does not match the folder workloads/analytics/ (set team='analytics' or move the module)"
     ]
 
@@ -127,7 +131,7 @@ def test_discover_when_team_differs_from_folder_then_problem(write_module: Write
 def test_discover_when_file_name_differs_from_workload_then_problem(write_module: Write) -> None:
     tree = write_module("ai/runtime.py", module("agents-runtime", "ai"))
     assert problems(tree) == [
-        "workloads/ai/runtime.py (workload agents-runtime): WORKLOAD.workload: "
+        "workloads/ai/runtime.py:5 (workload agents-runtime): WORKLOAD.workload: "
         "workload 'agents-runtime' must be declared in agents_runtime.py (rename the module)"
     ]
 
@@ -150,7 +154,7 @@ def test_discover_when_two_modules_declare_same_externalsecret_then_second_named
         ),
     )
     assert problems(tree) == [
-        "workloads/growth/umami.py (workload umami): WORKLOAD.external_secrets[0].name: "
+        "workloads/growth/umami.py:9 (workload umami): WORKLOAD.external_secrets[0].name: "
         "ExternalSecret ameide/plausible-secrets is already declared by workload plausible in workloads/analytics/plausible.py "
         "(choose another name)"
     ]
@@ -181,7 +185,7 @@ def test_discover_when_two_externalsecrets_write_one_secret_then_problem(write_m
         ),
     )
     assert problems(tree) == [
-        "workloads/growth/umami.py (workload umami): WORKLOAD.external_secrets[0].target: "
+        "workloads/growth/umami.py:9 (workload umami): WORKLOAD.external_secrets[0].target: "
         "Secret ameide/plausible-secrets is already written by workload plausible's ExternalSecret in "
         "workloads/analytics/plausible.py (two writers would overwrite each other)"
     ]
@@ -199,10 +203,10 @@ def test_discover_when_target_is_cluster_managed_secret_then_rehydration_refused
     )
     # Both modules hear of it, each naming the other: either side may be the mistake.
     assert sorted(problems(tree)) == [
-        "workloads/analytics/plausible.py (workload plausible): WORKLOAD.existing_secrets[0]: "
+        "workloads/analytics/plausible.py:10 (workload plausible): WORKLOAD.existing_secrets[0]: "
         "Secret ameide/postgres-ameide-auth is written from Vault by workload postgres's ExternalSecret postgres-ameide-auth "
         "in workloads/data/postgres.py, so it is not cluster-managed (remove it here, or remove that ExternalSecret)",
-        "workloads/data/postgres.py (workload postgres): WORKLOAD.external_secrets[0].target: "
+        "workloads/data/postgres.py:9 (workload postgres): WORKLOAD.external_secrets[0].target: "
         "Secret ameide/postgres-ameide-auth is cluster-managed (existing_secrets of workload plausible in "
         "workloads/analytics/plausible.py); use it as it is instead of re-hydrating it from Vault",
     ]
@@ -212,7 +216,7 @@ def test_discover_when_duplicate_key_in_dict_literal_then_line_named(write_modul
     body = 'external_secrets=[ExternalSecretSpec(name="plausible-secrets", data={"A": "plausible/a", "A": "plausible/b"})],'
     tree = write_module("analytics/plausible.py", module("plausible", "analytics", body))
     assert problems(tree) == [
-        "workloads/analytics/plausible.py:9: key 'A' appears twice in one mapping; only one can be kept (remove one)"
+        "workloads/analytics/plausible.py:9 (workload plausible): key 'A' appears twice in one mapping; only one can be kept (remove one)"
     ]
 
 
@@ -266,7 +270,7 @@ def test_discover_when_bad_declaration_then_file_workload_path_value(
 ) -> None:
     tree = write_module("analytics/plausible.py", module("plausible", "analytics", body))
     [line] = problems(tree)
-    assert line.startswith(f"workloads/analytics/plausible.py (workload plausible): {path}: ")
+    assert line.startswith(f"workloads/analytics/plausible.py:9 (workload plausible): {path}: ")
     assert message in line
 
 
@@ -353,7 +357,7 @@ def test_discover_when_spec_bound_to_a_name_fails_then_that_name_is_the_path(wri
     tree = write_module("analytics/plausible.py", source)
     [line] = problems(tree)
     assert line.startswith(
-        "workloads/analytics/plausible.py (workload plausible): SECRETS[0].data: secret key 'A B' must consist of"
+        "workloads/analytics/plausible.py:4 (workload plausible): SECRETS[0].data: secret key 'A B' must consist of"
     )
 
 
@@ -363,7 +367,7 @@ NOT_A_MODULE = {
     "linked-module": ("analytics/umami.py", "is a symbolic link;"),
     "linked-team-folder": ("evil", "is a symbolic link;"),
     "folder-named-like-a-module": ("analytics/umami.py", "is a folder named like a team module;"),
-    "not-utf8": ("analytics/umami.py:1", "is not UTF-8: byte 0xff at offset 5 cannot be decoded"),
+    "not-utf8": ("analytics/umami.py:1 (workload umami)", "is not UTF-8: byte 0xff at offset 5 cannot be decoded"),
     "too-large": ("analytics/umami.py (workload umami)", f"is larger than {team_module.MAX_MODULE_BYTES} bytes"),
 }
 

@@ -83,7 +83,7 @@ def test_read_when_module_hostile_then_refused_at_its_line_and_nothing_runs(
     tree = write_module("analytics/plausible.py", source)
     lines = problems(tree)
     assert lines, attack
-    assert lines[0].startswith("workloads/analytics/plausible.py:2: ")
+    assert lines[0].startswith("workloads/analytics/plausible.py:2 (workload plausible): ")
     assert "is not allowed in a team module (team modules are data:" in lines[0] or "is not assigned earlier" in lines[0]
     assert not marker.exists()
     assert canary not in "\n".join(lines)
@@ -157,8 +157,8 @@ def test_read_when_several_statements_refused_then_each_line_reported(write_modu
     lines = problems(write_module("analytics/plausible.py", source))
     # Y uses X, which was refused: no third, confusing line about X.
     assert [line.split(": ", 1)[0] for line in lines] == [
-        "workloads/analytics/plausible.py:2",
-        "workloads/analytics/plausible.py:3",
+        "workloads/analytics/plausible.py:2 (workload plausible)",
+        "workloads/analytics/plausible.py:3 (workload plausible)",
     ]
 
 

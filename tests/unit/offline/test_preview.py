@@ -96,8 +96,8 @@ def test_preview_when_declarations_invalid_then_exit_1_one_line_per_problem(caps
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         "2 problems in workload declarations:",
-        "workloads/analytics/plausible.py:1: syntax error: '(' was never closed",
-        "workloads/core/graph.py (workload graph): WORKLOAD: the module must define WORKLOAD = WorkloadSecretsArgs(...), found int",
+        "workloads/analytics/plausible.py:1 (workload plausible): syntax error: '(' was never closed",
+        "workloads/core/graph.py:1 (workload graph): WORKLOAD: the module must define WORKLOAD = WorkloadSecretsArgs(...), found int",
     ]
 
 
@@ -221,7 +221,7 @@ def test_preview_when_guardrails_violated_then_exit_1_one_line_per_violation(
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         "external-secret-key-prefix: ExternalSecret/ameide/plausible-secrets: spec.data[0].remoteRef.key 'growth/x' "
-        "is outside the workload's prefix 'plausible/' (use a key under plausible/, or set key_prefix)",
+        "is outside the workload's prefix 'plausible/' (use a key under plausible/; another prefix needs a key_prefix under one the platform grants your team in platform/tenants.yaml)",
         "external-secret-labels: ExternalSecret/ameide/plausible-secrets: lacks label ameide.io/team "
         "(declare the ExternalSecret in workloads/<team>/<workload>.py: WorkloadSecrets sets them)",
     ]

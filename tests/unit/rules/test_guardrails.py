@@ -289,7 +289,7 @@ def test_check_when_real_stack_rendered_then_no_violation(stack: str) -> None:
 def test_check_when_key_outside_prefix_then_message_names_field_key_and_fix() -> None:
     [violation] = guardrails.check(edited(lambda es: spec(es)["data"][1]["remoteRef"].update(key="growth/db")))
     assert violation == Finding(
-        "spec.data[1].remoteRef.key 'growth/db' is outside the workload's prefix 'plausible/' (use a key under plausible/, or set key_prefix)",
+        "spec.data[1].remoteRef.key 'growth/db' is outside the workload's prefix 'plausible/' (use a key under plausible/; another prefix needs a key_prefix under one the platform grants your team in platform/tenants.yaml)",
         object="ExternalSecret/ameide/plausible-secrets",
         rule="external-secret-key-prefix",
     )

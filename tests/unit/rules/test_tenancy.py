@@ -173,7 +173,7 @@ def test_discover_when_two_workloads_prefixes_nest_then_both_modules_named(write
         "data/postgres.py", module("postgres", 'key_prefix="shared/", ' + secrets("shared/pw", name="p"), "ameide", "data")
     )
     lines = problems(tree)
-    assert sorted(line.split(" (")[0] for line in lines) == ["workloads/data/flyway.py", "workloads/data/postgres.py"]
+    assert sorted(line.split(" (")[0] for line in lines) == ["workloads/data/flyway.py:6", "workloads/data/postgres.py:6"]
     assert all("overlaps" in line for line in lines)
     assert "in workloads/data/postgres.py" in next(line for line in lines if line.startswith("workloads/data/flyway.py"))
 
@@ -199,7 +199,7 @@ def test_discover_when_workload_granted_to_another_team_then_refused_naming_the_
     write_module("observability/alertmanager.py", module("alertmanager", secrets("alertmanager/x", name="a"), "ameide"))
     tree = write_module("web/prometheus.py", module("prometheus", secrets("prometheus/x"), "ameide", "web"))
     assert problems(tree) == [
-        "workloads/web/prometheus.py (workload prometheus): WORKLOAD.workload: workload 'prometheus' is not granted to team "
+        "workloads/web/prometheus.py:5 (workload prometheus): WORKLOAD.workload: workload 'prometheus' is not granted to team "
         "web (it is granted to team observability); the platform team grants it by adding 'prometheus' to "
         "teams.web.workloads in platform/tenants.yaml (line 8)"
     ]
@@ -218,7 +218,7 @@ def test_discover_when_legacy_object_listed_for_another_team_then_adopt_refused(
     write_module("observability/alertmanager.py", module("alertmanager", secrets("alertmanager/x"), "ameide"))
     tree = write_module("web/www.py", module("www", "adopt=True, " + secrets("www/x", name="shared-oauth"), "ameide", "web"))
     assert problems(tree) == [
-        "workloads/web/www.py (workload www): WORKLOAD.external_secrets[0].adopt: ExternalSecret ameide/shared-oauth may "
+        "workloads/web/www.py:6 (workload www): WORKLOAD.external_secrets[0].adopt: ExternalSecret ameide/shared-oauth may "
         "be adopted only by team observability (platform/tenants.yaml, legacy); team web cannot take it over (drop "
         "adopt, or ask the platform team to move the entry)"
     ]
@@ -257,7 +257,7 @@ def test_discover_when_team_has_no_registry_entry_then_told_who_grants(write_mod
     tree = write_module("growth/funnel.py", module("funnel", secrets("funnel/x"), "growth", "growth"))
     lines = problems(tree)
     assert (
-        "workloads/growth/funnel.py (workload funnel): WORKLOAD.team: team 'growth' has no entry in platform/tenants.yaml"
+        "workloads/growth/funnel.py:5 (workload funnel): WORKLOAD.team: team 'growth' has no entry in platform/tenants.yaml"
         in lines[0]
     )
 
