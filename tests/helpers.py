@@ -3,6 +3,7 @@ copies, and plain ESO manifests."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -182,3 +183,15 @@ def workload_objects(args: WorkloadSecretsArgs, settings: StackSettings, module:
     declared = [DeclaredWorkload(args, module)]
     objects = stack_objects(settings, declared, [args.namespace], inventory.grants(declared, granting(declared)))
     return [o for o in objects if o.workload == args.workload]
+
+
+def doc_block(path: str, heading: str) -> str:
+    """The first sh block under `heading` in the document at `path` (relative to the repository), up to the
+    next heading of its level or above."""
+    after = (REPOSITORY / path).read_text().split(heading, 1)[1]
+    level = len(heading.split(" ", 1)[0])
+    match = re.search(r"```sh\n(.*?)```", after, re.S)
+    # Only prose comes before the block: a `#` line inside it is a shell comment, not a heading.
+    assert match, f"{path}: no sh block under {heading!r}"
+    assert not re.search(rf"\n#{{1,{level}}} ", after[: match.start()]), f"{path}: no sh block under {heading!r}"
+    return match.group(1)

@@ -10,6 +10,7 @@ engine, and stack config mistakes named by the real CLI.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -22,9 +23,10 @@ import yaml
 
 from ameide_secrets.project import REPOSITORY
 from components.workload_secrets import ADOPTS
+from lab.testenv import engines_dir, project_copy
 
 from .engine import Pulumi, pulumi
-from helpers import grant_workload
+from helpers import doc_block, grant_workload
 
 NEW_MODULE = textwrap.dedent(
     '''
@@ -98,6 +100,28 @@ def test_up_when_local_stack_rendered_then_equals_the_offline_preview_object_for
     assert sorted(real) == sorted(preview)
     differing = sorted(key for key in real if real[key] != preview[key])
     assert not differing, f"the real engine rendered these differently from the offline preview: {differing}"
+
+
+def test_readme_real_engine_block_when_run_as_written_then_renders_and_leaves_the_stack_files_alone(tmp_path: Path) -> None:
+    """README's "Run it with the real Pulumi engine": up, the unchanged preview and the guardrails, in a
+    project copy whose committed stack files must come out byte for byte (no salt written into them)."""
+    project = project_copy(tmp_path / "project")
+    (project / ".engines").symlink_to(engines_dir())  # the block's PATH is the checkout's .engines/bin
+    block = doc_block("README.md", "## Run it with the real Pulumi engine on this machine")
+    # make e2e has built the engines and virtualenvs; the copy shares them.
+    script = "\n".join(line for line in block.splitlines() if not line.startswith("make "))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG", "AMEIDE_"))}
+    completed = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=project, env=clean, capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "Loading policy packs...: done" in completed.stdout
+    for stack in ("local", "staging", "production"):
+        name = f"Pulumi.{stack}.yaml"
+        assert (project / name).read_bytes() == (REPOSITORY / name).read_bytes(), name
+    assert ("ExternalSecret", "ameide", "plausible-secrets") in objects(
+        "\n---\n".join(path.read_text() for path in sorted((project / "rendered/local/1-manifest").glob("*.yaml")))
+    )
 
 
 def test_preview_when_nothing_changed_then_real_engine_expects_no_changes(local_up: Pulumi) -> None:

@@ -17,28 +17,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from ameide_secrets.project import REPOSITORY
 from lab import testenv
 from lab.testenv import project_copy
 
 from .cluster import Kube, eventually, vault_values
 from .test_pulumi_engine import NEW_MODULE
-from helpers import grant_workload
+from helpers import doc_block, grant_workload
 
 SECTION = "## Run the whole system on your machine"
 JOURNEY = "### Add a workload on the loopback clusters"
-
-
-def doc_block(path: str, heading: str) -> str:
-    """The first sh block under `heading` in the document at `path` (relative to the repository), up to the
-    next heading of its level or above."""
-    after = (REPOSITORY / path).read_text().split(heading, 1)[1]
-    level = len(heading.split(" ", 1)[0])
-    match = re.search(r"```sh\n(.*?)```", after, re.S)
-    # Only prose comes before the block: a `#` line inside it is a shell comment, not a heading.
-    assert match, f"{path}: no sh block under {heading!r}"
-    assert not re.search(rf"\n#{{1,{level}}} ", after[: match.start()]), f"{path}: no sh block under {heading!r}"
-    return match.group(1)
 
 
 def processes_in(directory: Path) -> list[int]:

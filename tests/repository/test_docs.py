@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib
 import re
 import shlex
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -17,7 +20,7 @@ from ameide_secrets.render import manifests
 from components.platform_secret_access import PlatformSecretAccess, PlatformSecretAccessArgs
 from components.workload_secrets import WorkloadSecrets, WorkloadSecretsComponentArgs
 
-from helpers import granting, platform_objects, settings_for, workload_objects
+from helpers import granting, platform_objects, project_tree, settings_for, workload_objects
 
 _BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.S | re.M)
 
@@ -116,3 +119,18 @@ def test_docs_when_they_show_a_command_then_its_verb_takes_those_arguments(where
     assert verb in VERBS, where
     module = importlib.import_module(f"ameide_secrets.cli.{VERBS[verb][0]}")
     module.parser().parse_args([a for a in arguments if not a.startswith("$(")])
+
+
+def test_readme_when_it_shows_a_bad_declaration_then_preview_prints_exactly_that_and_exits_1(tmp_path: Path) -> None:
+    """The README's example error is what `preview` says of its own plausible module with that key."""
+    readme = (REPOSITORY / "README.md").read_text()
+    shown = readme.split("A bad declaration or setting exits 1", 1)[1]
+    [expected] = re.findall(r"```text\n(.*?)```", shown, re.S)[:1]
+    root = project_tree(tmp_path)
+    module = root / "workloads/analytics/plausible.py"
+    module.write_text(module.read_text().replace('"plausible/secret-key-base"', '"growth/x"', 1))
+    completed = subprocess.run(
+        [sys.executable, "-m", "ameide_secrets", "preview", "--stack", "local", "--root", str(root)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert (completed.returncode, completed.stderr) == (1, expected)
