@@ -119,7 +119,8 @@ def test_legacy_chart_when_installed_with_helm_then_eso_syncs_its_secrets(env: E
     # docs/migration.md's recipe, as written: the chart, its own Vault role and the keys it reads.
     installed = subprocess.run(
         [str(env.project / ".venv/bin/python"), "-m", "lab.testenv", "legacy", "--dir", str(env.directory), "--stack", cluster],
-        cwd=env.project, capture_output=True, text=True, timeout=300,
+        cwd=env.project, env={**os.environ, "AMEIDE_ENGINES": str(testenv.engines_dir())},  # the copy has no .engines
+        capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
     kube = env.kube(cluster)
