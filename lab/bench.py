@@ -238,17 +238,18 @@ class _CpuSampler(threading.Thread):
         self.session = session
         self.stopped = threading.Event()
         self.seen: dict[int, tuple[str, float]] = {}
-        self._names: dict[int, str] = {}
         self._tick = os.sysconf("SC_CLK_TCK")
 
     def sample(self) -> None:
         for pid, fields in _session_processes(self.session):
             if pid == self.session:
                 continue  # the measuring wrapper, which leads the session
-            if pid not in self._names:
-                self._names[pid] = _program_name(pid)
+            # Named anew each time: a child sampled between fork and exec still shows its parent's command line.
             # utime and stime, the 14th and 15th stat fields (12th and 13th after the name).
-            self.seen[pid] = (self._names[pid], (int(fields[11]) + int(fields[12])) / self._tick)
+            name = _program_name(pid)
+            if name == "?" and pid in self.seen:
+                name = self.seen[pid][0]  # ended meanwhile: keep what it was
+            self.seen[pid] = (name, (int(fields[11]) + int(fields[12])) / self._tick)
 
     def run(self) -> None:
         while not self.stopped.wait(self.INTERVAL):

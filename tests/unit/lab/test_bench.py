@@ -58,3 +58,14 @@ def test_timed_when_a_program_burns_cpu_then_its_seconds_are_attributed_to_it(tm
     assert list(run.cpu_s) == ["python burn.py"]  # the measuring wrapper is left out
     assert 0.5 <= run.cpu_s["python burn.py"] <= 1.5
     assert run.wall_s >= 1.2
+
+
+def test_timed_when_a_process_execs_after_it_was_sampled_then_its_time_is_the_new_programs(tmp_path: Path) -> None:
+    """A child first sampled between fork and exec (the CLI under load) is named by what it runs at last."""
+    script = tmp_path / "burn.py"
+    script.write_text("import time\nend = time.process_time() + 0.8\nwhile time.process_time() < end:\n    pass\n")
+    # The child idles as `python -c` for several samples, then becomes `python burn.py` and burns CPU.
+    shim = f"import os, sys, time; time.sleep(0.6); os.execv(sys.executable, [sys.executable, {str(script)!r}])"
+    run = bench._timed([sys.executable, "-c", shim], tmp_path)
+    assert list(run.cpu_s) == ["python burn.py"]
+    assert run.cpu_s["python burn.py"] >= 0.5
