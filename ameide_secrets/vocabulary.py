@@ -111,6 +111,8 @@ LABEL_WORKLOAD = "ameide.io/workload"
 LABEL_TEAM = "ameide.io/team"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 ANNOTATION_KEY_PREFIX = "ameide.io/key-prefix"
+ANNOTATION_ROTATE_WITHIN = "ameide.io/rotate-within"
+"""The declared `rotate_within`: how old the Vault versions an ExternalSecret reads may grow (informational)."""
 PLATFORM_LABELS: Mapping[str, str] = {LABEL_MANAGED_BY: "pulumi", "app.kubernetes.io/part-of": "ameide-secrets"}
 
 # pulumi-kubernetes steering annotations (read by the provider, also stored on the object).

@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
 from ameide_secrets import vocabulary
 from ameide_secrets.declare import names
 from ameide_secrets.findings import Finding
-from ameide_secrets.rules import eso, targets, tenancy
+from ameide_secrets.rules import eso, rotation, targets, tenancy
 
 # Labels and annotations under these prefixes steer the platform (ownership, prefix checks,
 # Pulumi's await logic); a team module may not set them.
@@ -144,6 +144,9 @@ class ExternalSecretSpec(BaseModel):
     """Vault keys whose every field becomes a Secret key (ESO `dataFrom[].extract`)."""
     refresh_interval: str | None = None
     """How often ESO re-reads Vault (Go duration); the stack's default when unset."""
+    rotate_within: str | None = None
+    """How old the Vault version each ref reads may grow (`90d`, `12w`): `vault-check --max-age` holds these keys
+    to it instead of its own bound. Shown on the ExternalSecret as the `ameide.io/rotate-within` annotation."""
     creation_policy: vocabulary.CreationPolicy = vocabulary.DEFAULT_CREATION_POLICY
     """ESO `target.creationPolicy`; `Owner` garbage-collects the Secret with the ExternalSecret."""
     deletion_policy: vocabulary.DeletionPolicy = vocabulary.DEFAULT_DELETION_POLICY
@@ -197,6 +200,13 @@ class ExternalSecretSpec(BaseModel):
     def _duration(cls, value: str | None) -> str | None:
         if value is not None:
             _reject(value, go_duration_problem(value))
+        return value
+
+    @field_validator("rotate_within")
+    @classmethod
+    def _rotation(cls, value: str | None) -> str | None:
+        if value is not None:
+            _reject(value, rotation.duration_problem(value))
         return value
 
     @field_validator("labels")

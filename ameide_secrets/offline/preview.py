@@ -21,7 +21,7 @@ from ameide_secrets.offline.crd_schema import CrdSchemas, crds_dir
 from ameide_secrets.project import Project
 from ameide_secrets.rules import guardrails
 from ameide_secrets.rules.gate import DEFAULT_ORGANIZATION, enforce, qualified
-from ameide_secrets.vocabulary import ANNOTATION_PATCH_FORCE
+from ameide_secrets.vocabulary import ANNOTATION_PATCH_FORCE, ANNOTATION_ROTATE_WITHIN
 
 if TYPE_CHECKING:
     from ameide_secrets.offline.harness import Registration, RunResult
@@ -93,9 +93,10 @@ def render_json(result: RunResult, environment: str) -> str:
 
 
 def _marks(r: Registration) -> str:
-    """What a reviewer must notice about a resource: takeovers, protection, whole-secret reads."""
+    """What a reviewer must notice about a resource: takeovers, protection, whole-secret reads, rotation bounds."""
     marks = []
-    if r.inputs.get("metadata", {}).get("annotations", {}).get(ANNOTATION_PATCH_FORCE) == "true":
+    annotations = r.inputs.get("metadata", {}).get("annotations", {})
+    if annotations.get(ANNOTATION_PATCH_FORCE) == "true":
         marks.append("adopts existing object")
     if r.protect:
         marks.append("protected")
@@ -103,6 +104,8 @@ def _marks(r: Registration) -> str:
     whole = [d["secretKey"] for d in (r.inputs.get("spec") or {}).get("data", []) if "property" not in d.get("remoteRef", {})]
     if whole:
         marks.append(f"whole secret as JSON: {', '.join(whole)}")
+    if ANNOTATION_ROTATE_WITHIN in annotations:
+        marks.append(f"rotate within {annotations[ANNOTATION_ROTATE_WITHIN]}")
     return f"  [{', '.join(marks)}]" if marks else ""
 
 

@@ -17,6 +17,7 @@ from ameide_secrets.vocabulary import (
     ANNOTATION_DELETION_PROPAGATION,
     ANNOTATION_KEY_PREFIX,
     ANNOTATION_PATCH_FORCE,
+    ANNOTATION_ROTATE_WITHIN,
     ANNOTATION_TIMEOUT,
     ANNOTATION_WAIT_FOR,
     ESO_API_VERSION,
@@ -118,6 +119,9 @@ def _platform_annotations(args: WorkloadSecretsArgs, spec: ExternalSecretSpec, s
     # The key prefix rides on the object so reviewers and policies can check keys from the
     # manifest alone.
     annotations = {ANNOTATION_KEY_PREFIX: args.prefix}
+    if spec.rotate_within is not None:
+        # The bound `vault-check --max-age` holds this object's keys to, visible in the preview and on the cluster.
+        annotations[ANNOTATION_ROTATE_WITHIN] = spec.rotate_within
     if args.adopts(spec):
         # Server-side apply takes the fields over from the legacy chart's field manager.
         annotations[ANNOTATION_PATCH_FORCE] = "true"

@@ -348,6 +348,20 @@ def test_format_when_refresh_interval_not_go_duration_names_path(make_workload: 
     ]
 
 
+def test_format_when_rotate_within_is_a_bound_accepts() -> None:
+    assert ExternalSecretSpec(name="x", data={"A": "x/a"}, rotate_within="90d").rotate_within == "90d"
+
+
+@pytest.mark.parametrize("bound", ["90", "1.5d", "0d", "1h30"])
+def test_format_when_rotate_within_not_a_bound_names_path(make_workload: MakeWorkload, bound: str) -> None:
+    assert format_problems(make_workload, external_secrets=[es(rotate_within=bound)]) == [
+        at(
+            "WORKLOAD.external_secrets[0].rotate_within",
+            f'{bound!r} must be a duration such as "90d", "12w" or "1d12h" (units w, d, h, m, s, largest first; not zero)',
+        )
+    ]
+
+
 @pytest.mark.parametrize(
     ("field", "key", "what"),
     [

@@ -132,6 +132,24 @@ def test_preview_when_adopting_then_text_marks_takeover_and_protection(capsys) -
     assert "ClusterSecretStore  ameide-vault  [protected]" in production
 
 
+@pytest.mark.parametrize("fmt", ["text", "yaml"])
+def test_preview_when_rotate_within_declared_then_the_bound_is_shown(
+    capsys, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fmt: str
+) -> None:
+    monkeypatch.setenv("ESO_CRDS_DIR", str(crds_dir(REPOSITORY)))
+    root = project_tree(tmp_path)
+    module = root / "workloads" / "web" / "www.py"
+    module.write_text(module.read_text().replace('name="www-ameide",', 'name="www-ameide",\n            rotate_within="90d",'))
+    code, out, err = run(capsys, "--stack", "local", "--format", fmt, root=root)
+    assert (code, err) == (0, "")
+    if fmt == "text":
+        assert "ExternalSecret  ameide/www-ameide  [rotate within 90d]" in out
+        assert "ameide/www-ameide-platform  [" not in out
+    else:
+        [www] = [d for d in yaml.safe_load_all(out) if d["metadata"]["name"] == "www-ameide"]
+        assert www["metadata"]["annotations"][vocabulary.ANNOTATION_ROTATE_WITHIN] == "90d"
+
+
 @pytest.fixture
 def clone(tmp_path: Path) -> Path:
     """A git repository whose HEAD is this working tree (not the last commit), to change freely."""

@@ -68,6 +68,7 @@ def maximal(make_workload: MakeWorkload, staging_settings: StackSettings) -> dic
         },
         data_from=[RemoteRef(key="shared/db/all", property="x", version="1", decoding_strategy="Auto")],
         refresh_interval="15m",
+        rotate_within="90d",
         creation_policy="Owner",
         deletion_policy="Delete",
         labels={"app.kubernetes.io/name": "plausible"},
@@ -243,6 +244,12 @@ def test_external_secret_when_key_prefix_overridden_annotates_that_prefix(render
 
 def test_external_secret_when_default_prefix_annotates_workload_prefix(render: Render) -> None:
     assert render()["metadata"]["annotations"] == {"ameide.io/key-prefix": "plausible/"}
+
+
+def test_external_secret_when_rotate_within_set_annotates_the_bound_on_the_external_secret_only(render: Render) -> None:
+    es = render(rotate_within="30d")
+    assert es["metadata"]["annotations"] == {"ameide.io/key-prefix": "plausible/", "ameide.io/rotate-within": "30d"}
+    assert "annotations" not in es["spec"]["target"]["template"]["metadata"]
 
 
 # --- ExternalSecret: Pulumi steering annotations (stack- and adoption-dependent) ------------------

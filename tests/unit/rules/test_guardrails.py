@@ -241,6 +241,8 @@ VALID: list[Any] = [
         edited(lambda es: spec(es)["target"].update(name="sh.helm.release.v1.web.v3", creationPolicy="None")),
         id="none-writes-nothing",
     ),
+    # The platform's informational annotation of a declared `rotate_within` is the platform's own, not a team's.
+    pytest.param(edited(lambda es: es["metadata"]["annotations"].update({"ameide.io/rotate-within": "90d"})), id="rotate-within"),
     pytest.param([SECRET, {**SECRET, "data": {}}], id="secret-without-values"),
     pytest.param(
         [
