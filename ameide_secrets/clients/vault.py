@@ -1,4 +1,5 @@
-"""The product's Vault client, on `hvac`: reads the *names* of a KV secret's fields, never keeps a value.
+"""The product's Vault client, on `hvac`: reads the *names* of a KV secret's fields, and from KV v2 metadata
+when a version was written; never keeps a value.
 
 Address, token and TLS come from the standard variables as the `vault` CLI reads them: VAULT_ADDR,
 VAULT_TOKEN, VAULT_CACERT (a CA bundle to verify the server with) and VAULT_SKIP_VERIFY.
@@ -7,8 +8,9 @@ VAULT_TOKEN, VAULT_CACERT (a CA bundle to verify the server with) and VAULT_SKIP
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import hvac
@@ -29,6 +31,26 @@ class Answer:
     status: int
     fields: frozenset[str] = frozenset()
     """The field names of the secret's data (or of its custom metadata)."""
+
+
+@dataclass(frozen=True)
+class Written:
+    """What KV v2 metadata says of the version a read gets: which one, when it was written, whether it is readable."""
+
+    status: int
+    version: str | None = None
+    at: datetime | None = None
+    """When the version was created (for custom metadata: when the metadata was last written)."""
+    readable: bool = True
+    """False once the version is deleted or destroyed: ESO then reads nothing."""
+
+
+def _time(value: Any) -> datetime | None:
+    # Vault writes RFC 3339 with nanoseconds; Python keeps microseconds. "" (never deleted) is no time.
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
 
 
 def _verify(environ: Mapping[str, str]) -> bool | str:
@@ -57,28 +79,52 @@ class Vault:
             return f"{self.mount}/{key}"
         return f"{self.mount}/{'metadata' if metadata else 'data'}/{key}"
 
-    def fields(self, key: str, version: str | None = None, metadata: bool = False) -> Answer:
-        """The field names of `key` (its custom metadata's with `metadata`)."""
-        kv: Any = self._client.secrets.kv
+    def _ask(self, read: Callable[[Any], Any]) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, the answer's `data`) of one KV read; refusals are statuses, an unreachable Vault an error."""
         try:
-            if self.kv_version == "v1":
-                document = kv.v1.read_secret(path=key, mount_point=self.mount)
-                payload = document.get("data") or {}
-            elif metadata:
-                document = kv.v2.read_secret_metadata(path=key, mount_point=self.mount)
-                payload = (document.get("data") or {}).get("custom_metadata") or {}
-            else:
-                document = kv.v2.read_secret_version(
-                    path=key, mount_point=self.mount, version=version, raise_on_deleted_version=True
-                )
-                payload = (document.get("data") or {}).get("data") or {}
+            document = read(self._client.secrets.kv)
         except hvac.exceptions.InvalidPath:
-            return Answer(404)
+            return 404, {}
         except hvac.exceptions.Forbidden:
-            return Answer(403)
+            return 403, {}
         except hvac.exceptions.VaultError as error:
-            return Answer(getattr(error, "status_code", None) or 500)
+            return getattr(error, "status_code", None) or 500, {}
         except requests.exceptions.RequestException as error:
             # The exception names the address and the reason (TLS, refused, timeout), never a value.
             raise VaultUnreachableError(f"cannot reach Vault at {self.address}: {type(error).__name__}: {error}") from None
-        return Answer(200, frozenset(payload))
+        return 200, document.get("data") or {}
+
+    def fields(self, key: str, version: str | None = None, metadata: bool = False) -> Answer:
+        """The field names of `key` (its custom metadata's with `metadata`)."""
+        mount = self.mount
+        if self.kv_version == "v1":
+            status, payload = self._ask(lambda kv: kv.v1.read_secret(path=key, mount_point=mount))
+        elif metadata:
+            status, data = self._ask(lambda kv: kv.v2.read_secret_metadata(path=key, mount_point=mount))
+            payload = data.get("custom_metadata") or {}
+        else:
+            status, data = self._ask(
+                lambda kv: kv.v2.read_secret_version(path=key, mount_point=mount, version=version, raise_on_deleted_version=True)
+            )
+            payload = data.get("data") or {}
+        return Answer(status, frozenset(payload) if status == 200 else frozenset())
+
+    def written(self, key: str, version: str | None = None, metadata: bool = False, now: datetime | None = None) -> Written:
+        """When the version of `key` a read gets (`version`, else the current one) was written, from the KV v2
+        metadata path alone (a token with the audit policy suffices); with `metadata`, when the custom metadata was."""
+        if self.kv_version == "v1":
+            raise InputError(f"the KV v1 mount {self.mount!r} keeps no versions or times: ages need a KV v2 mount")
+        mount = self.mount
+        status, data = self._ask(lambda kv: kv.v2.read_secret_metadata(path=key, mount_point=mount))
+        if status != 200:
+            return Written(status)
+        if metadata:
+            return Written(200, None, _time(data.get("updated_time")))
+        number = version or str(data.get("current_version"))
+        found = (data.get("versions") or {}).get(number)
+        if found is None:
+            return Written(404, number)
+        # A version deletes itself at `deletion_time` when the key has `delete_version_after`: only a past one counts.
+        deleted = _time(found.get("deletion_time"))
+        gone = bool(found.get("destroyed")) or (deleted is not None and deleted <= (now or datetime.now(deleted.tzinfo)))
+        return Written(200, number, _time(found.get("created_time")), readable=not gone)

@@ -55,6 +55,12 @@ def test_usage_when_wrong_then_exit_2_with_argparse_usage(argv: list[str]) -> No
     assert "Traceback" not in completed.stderr
 
 
+def test_vault_check_when_max_age_is_not_a_bound_then_usage_naming_the_form() -> None:
+    completed = cli("vault-check", "--stack", "staging", "--max-age", "90")
+    assert completed.returncode == 2
+    assert "argument --max-age: '90' must be a duration such as \"90d\"" in completed.stderr
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
