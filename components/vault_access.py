@@ -14,7 +14,7 @@ from ameide_secrets.render.vault_plan import AUTH_DESCRIPTION, VaultPlan
 class VaultAccessArgs:
     plan: VaultPlan
     """What Vault must hold for the stack (`Stack.vault`): the auth backend, its config, the read-only
-    policies on the declared prefixes, the namespaces' identities, the preview policy and ESO's role."""
+    policies on the declared prefixes, the namespaces' identities, the preview and audit policies and ESO's role."""
 
 
 class VaultAccess(pulumi.ComponentResource):
@@ -74,6 +74,13 @@ class VaultAccess(pulumi.ComponentResource):
             policy=plan.preview_policy,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # For the token `vault-check --max-age` runs with: KV v2 metadata of the declared prefixes, no value.
+        self.audit_policy = vault.Policy(
+            plan.audit_policy_name,
+            name=plan.audit_policy_name,
+            policy=plan.audit_policy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.role = vault.kubernetes.AuthBackendRole(
             plan.role_name,
             backend=self.auth_backend.path,
@@ -89,5 +96,6 @@ class VaultAccess(pulumi.ComponentResource):
                 "role": plan.role_name,
                 "policies": list(plan.read_policies),
                 "previewPolicy": plan.preview_policy_name,
+                "auditPolicy": plan.audit_policy_name,
             }
         )

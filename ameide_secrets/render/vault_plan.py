@@ -1,8 +1,10 @@
 """Pure functions: Vault's side of the platform's access, from declarations and settings.
 
 The kubernetes auth backend ESO logs in through, the role it logs in with, and read-only ACL
-policies: `read` on exactly the declared key prefixes of the KV mount. `VaultAccess` registers
-these; tests read them without a Vault, and on a real OpenBao (tests/e2e).
+policies: `read` on exactly the declared key prefixes of the KV mount; beside them the PR preview's
+policy (this configuration, no KV path) and the audit policy (KV v2 metadata of the declared prefixes,
+no value), which `vault-check --max-age` needs. `VaultAccess` registers these; tests read them without
+a Vault, and on a real OpenBao (tests/e2e).
 
 Vault keeps namespaces apart by itself (`authMode: referent`, the default): ESO logs in as the
 service account `reviewerServiceAccount` *of the ExternalSecret's namespace*; the role names the
@@ -78,25 +80,30 @@ def read_policies(settings: StackSettings, namespaces: Sequence[str], grants: Se
     }
 
 
-def _path_rule(path: str, modules: Sequence[str]) -> str:
+def _path_rule(path: str, modules: Sequence[str], capabilities: Sequence[str] = ("read",)) -> str:
     declared = "".join(f"# {module}\n" for module in sorted(set(modules)))
     # JSON string escapes are HCL string escapes; prefixes are plain path segments (declare/contract.py).
-    return f'{declared}path {json.dumps(path)} {{\n  capabilities = ["read"]\n}}\n'
+    return f"{declared}path {json.dumps(path)} {{\n  capabilities = {json.dumps(list(capabilities))}\n}}\n"
+
+
+def _prefixes(settings: StackSettings, grants: Sequence[Grant]) -> dict[str, list[str]]:
+    """Declared prefix -> the modules declaring it; refuses a prefix that must never reach a Vault policy."""
+    found: dict[str, list[str]] = {}
+    for grant in grants:
+        # Discovery refuses these first; a non-canonical prefix must never reach a Vault policy.
+        if problem := tenancy.vault_path_problem(grant.prefix, [settings.vault_kv_mount], prefix=True):
+            raise ValueError(f"{grant.module}: key prefix {problem}")
+        found.setdefault(grant.prefix, []).append(grant.module)
+    return found
 
 
 def acl_policy(settings: StackSettings, grants: Sequence[Grant]) -> str:
     """HCL granting `read` on exactly the declared prefixes, and on their KV v2 metadata only where a workload fetches it."""
     mount = settings.vault_kv_mount
-    data: dict[str, list[str]] = {}
-    metadata: dict[str, list[str]] = {}
-    for grant in grants:
-        # Discovery refuses these first; a non-canonical prefix must never reach a Vault policy.
-        if problem := tenancy.vault_path_problem(grant.prefix, [mount], prefix=True):
-            raise ValueError(f"{grant.module}: key prefix {problem}")
-        data.setdefault(grant.prefix, []).append(grant.module)
-        # KV v1 has no metadata endpoint: a v1 mount gets no metadata rule.
-        if grant.fetch_metadata and settings.vault_kv_version == "v2":
-            metadata.setdefault(grant.prefix, []).append(grant.module)
+    data = _prefixes(settings, grants)
+    # KV v1 has no metadata endpoint: a v1 mount gets no metadata rule.
+    fetching = [grant for grant in grants if grant.fetch_metadata and settings.vault_kv_version == "v2"]
+    metadata = _prefixes(settings, fetching)
     # No `list` and no write: ESO only reads named keys (no declaration can `find`).
     data_root = f"{mount}/data" if settings.vault_kv_version == "v2" else mount
     rules = [_path_rule(f"{data_root}/{prefix}*", modules) for prefix, modules in sorted(data.items())]
@@ -104,6 +111,25 @@ def acl_policy(settings: StackSettings, grants: Sequence[Grant]) -> str:
     header = (
         "# Managed by ameide-secrets: what ESO may read through the platform store.\n"
         "# Generated from workloads/<team>/<workload>.py; edit the declarations, not this policy.\n"
+    )
+    return header + "".join(f"\n{rule}" for rule in rules)
+
+
+def audit_policy_name(settings: StackSettings) -> str:
+    """The ACL policy of the token `vault-check --max-age` runs with."""
+    return f"{settings.store_name}-audit"
+
+
+def audit_policy(settings: StackSettings, grants: Sequence[Grant]) -> str:
+    """HCL for `vault-check --max-age`: `list` and `read` on the KV v2 metadata of every declared prefix (versions
+    and their times), nothing under `data/`, so the token that audits ages can read no value. KV v1 keeps no
+    metadata: there it grants nothing."""
+    mount = settings.vault_kv_mount
+    prefixes = _prefixes(settings, grants) if settings.vault_kv_version == "v2" else {}
+    rules = [_path_rule(f"{mount}/metadata/{prefix}*", modules, ["list", "read"]) for prefix, modules in sorted(prefixes.items())]
+    header = (
+        "# Managed by ameide-secrets: what `ameide-secrets vault-check --max-age` may read in Vault.\n"
+        "# KV v2 metadata of the declared prefixes only (versions and when they were written); no data/ path, no write.\n"
     )
     return header + "".join(f"\n{rule}" for rule in rules)
 
@@ -152,7 +178,7 @@ def preview_policy(settings: StackSettings, namespaces: Sequence[str]) -> str:
     """
     auth = settings.vault_auth_mount
     managed = [*(i.policy for i in identities(settings, namespaces))] or [policy_name(settings)]
-    policies = [*managed, preview_policy_name(settings)]
+    policies = [*managed, audit_policy_name(settings), preview_policy_name(settings)]
     paths = [
         # The auth mount: pulumi-vault's AuthBackend reads it, its listing and its tuning.
         "sys/auth",
@@ -196,6 +222,9 @@ class VaultPlan:
     identities: list[NamespaceIdentity]
     preview_policy_name: str
     preview_policy: str
+    audit_policy_name: str
+    audit_policy: str
+    """HCL of the token `vault-check --max-age` runs with: KV v2 metadata of the declared prefixes, no value."""
     role_name: str
     role: dict[str, Any]
     """The role's settings, without its name (pulumi-vault's AuthBackendRole arguments)."""
@@ -211,6 +240,8 @@ def plan(settings: StackSettings, namespaces: Sequence[str], grants: Sequence[Gr
         identities=identities(settings, namespaces),
         preview_policy_name=preview_policy_name(settings),
         preview_policy=preview_policy(settings, namespaces),
+        audit_policy_name=audit_policy_name(settings),
+        audit_policy=audit_policy(settings, grants),
         role_name=role_args.pop("role_name"),
         role=role_args,
         protect=settings.protect,

@@ -151,7 +151,7 @@ def test_store_when_vault_managed_then_waits_for_vault_role_and_policy(pulumi_ru
     result = pulumi_run(program)
     [store] = result.by_type(STORE)
     vault_resources = {r.urn for r in result.resources if r.type.startswith("vault:")}
-    assert len(vault_resources) == 7  # backend, config, role, preview policy; ameide's policy, entity and alias
+    assert len(vault_resources) == 8  # backend, config, role, preview and audit policies; ameide's policy, entity and alias
     assert vault_resources <= set(store.depends_on)
 
 

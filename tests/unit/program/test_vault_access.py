@@ -30,7 +30,7 @@ def vault_run(pulumi_run, staging_settings: StackSettings) -> RunResult:
 def test_vault_access_when_created_then_backend_config_role_policies_and_identity_under_component(vault_run: RunResult) -> None:
     [component] = vault_run.by_type(COMPONENT)
     children = [r for r in vault_run.resources if r.type != COMPONENT]
-    assert sorted(r.type for r in children) == sorted([BACKEND, CONFIG, ROLE, POLICY, POLICY, ENTITY, ALIAS])
+    assert sorted(r.type for r in children) == sorted([BACKEND, CONFIG, ROLE, POLICY, POLICY, POLICY, ENTITY, ALIAS])
     assert all(r.parent == component.urn for r in children)
 
 
@@ -50,6 +50,10 @@ def test_vault_access_when_created_then_policies_are_the_pure_hcl(vault_run: Run
         "ameide-vault-preview": {
             "name": "ameide-vault-preview",
             "policy": vault_plan.preview_policy(staging_settings, ["ameide"]),
+        },
+        "ameide-vault-audit": {
+            "name": "ameide-vault-audit",
+            "policy": vault_plan.audit_policy(staging_settings, GRANTS),
         },
     }
 
@@ -79,7 +83,9 @@ def test_vault_access_when_created_then_role_waits_for_policies_and_aliases(vaul
     }
     # A login before its alias exists would create an entity without policy that blocks the alias.
     waits_for = {r.urn for r in [*vault_run.by_type(POLICY), *vault_run.by_type(ALIAS), *vault_run.by_type(CONFIG)]}
-    assert waits_for - {r.urn for r in vault_run.by_type(POLICY) if r.name == "ameide-vault-preview"} <= set(role.depends_on)
+    # The preview's and the audit's policies are other tokens': ESO's login needs neither.
+    others = {r.urn for r in vault_run.by_type(POLICY) if r.name in {"ameide-vault-preview", "ameide-vault-audit"}}
+    assert waits_for - others <= set(role.depends_on)
 
 
 def test_vault_access_when_created_then_no_provider_and_no_token_in_inputs(vault_run: RunResult) -> None:
@@ -109,4 +115,5 @@ def test_vault_access_when_created_then_outputs_mount_role_and_policy(vault_run:
         "role": "ameide-secrets",
         "policies": ["ameide-vault-read-ameide"],
         "previewPolicy": "ameide-vault-preview",
+        "auditPolicy": "ameide-vault-audit",
     }

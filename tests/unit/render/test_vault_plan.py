@@ -11,7 +11,7 @@ from ameide_secrets.declare.inventory import Grant
 from ameide_secrets.declare.settings import StackSettings
 from ameide_secrets.render import vault_plan
 
-from helpers import discover, registry, settings_for
+from helpers import discover, registry, settings_for, stack_for
 
 PLAUSIBLE = Grant("ameide", "plausible/", "workloads/analytics/plausible.py", fetch_metadata=False)
 PROMETHEUS = Grant("monitoring", "prometheus/", "workloads/observability/prometheus.py", fetch_metadata=True)
@@ -73,6 +73,25 @@ def test_acl_policy_when_stack_rendered_then_exactly_the_declared_prefixes_read_
     # Never the whole mount, never a write or a list.
     assert not {path for path in granted if path in {"secret/*", "secret/data/*", "secret/+/*"}}
     assert {c for caps in granted.values() for c in caps} == {"read"}
+
+
+def test_audit_policy_when_kv2_then_list_and_read_on_each_prefix_s_metadata_only(settings: StackSettings) -> None:
+    hcl = vault_plan.audit_policy(settings, [PLAUSIBLE, PROMETHEUS])
+    assert rules(hcl) == {"secret/metadata/plausible/*": ["list", "read"], "secret/metadata/prometheus/*": ["list", "read"]}
+    assert '# workloads/analytics/plausible.py\npath "secret/metadata/plausible/*"' in hcl
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_audit_policy_when_stack_rendered_then_every_declared_prefix_s_metadata_and_no_data_path(stack: str) -> None:
+    computed = stack_for(stack)
+    granted = rules(computed.vault.audit_policy)
+    assert set(granted) == {f"secret/metadata/{g.prefix}*" for g in computed.grants}
+    assert not [path for path in granted if "/data/" in path or not path.startswith("secret/metadata/")]
+    assert {c for caps in granted.values() for c in caps} == {"list", "read"}
+
+
+def test_audit_policy_when_kv1_then_grants_nothing() -> None:
+    assert rules(vault_plan.audit_policy(settings_for("staging", vaultKvVersion="v1", vaultKvMount="kv"), [PLAUSIBLE])) == {}
 
 
 def test_role_when_shared_then_bound_to_reviewer_in_eso_namespace_carrying_the_union_policy() -> None:
@@ -161,5 +180,6 @@ def test_preview_policy_when_rendered_then_reads_configuration_only_never_kv(sta
         f"auth/{settings.vault_auth_mount}/role/{settings.vault_role}",
         "sys/policy/ameide-vault-read-ameide",
         "sys/policies/acl/ameide-vault-read-monitoring",
+        "sys/policies/acl/ameide-vault-audit",
         "identity/entity/name/ameide-vault-monitoring",
     } <= set(granted)
