@@ -19,6 +19,7 @@ VERBS = {
     "vault-check": ("vault_check", "every Vault key and property a stack reads exists (names only, never values)"),
     "precheck": ("precheck", "before pulumi up: no unjudged reader in a namespace about to be admitted"),
     "smoke": ("smoke", "after pulumi up: every ExternalSecret synced from its current spec, every Secret present"),
+    "lineage": ("lineage", "which container reads which Vault key; unused keys, broken references, undeclared Secrets"),
 }
 
 USAGE = 2

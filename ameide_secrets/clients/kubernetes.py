@@ -16,7 +16,9 @@ from typing import Any
 import httpx2
 from lightkube import ApiError, Client, ConfigError, KubeConfig
 from lightkube.generic_resource import create_namespaced_resource
-from lightkube.resources.core_v1 import Secret
+from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet, StatefulSet
+from lightkube.resources.batch_v1 import CronJob, Job
+from lightkube.resources.core_v1 import Pod, Secret
 
 from ameide_secrets.declare.settings import StackSettings
 from ameide_secrets.findings import InputError
@@ -24,12 +26,27 @@ from ameide_secrets.vocabulary import ESO_GROUP, ESO_VERSION, EXTERNAL_SECRET
 
 ExternalSecret = create_namespaced_resource(ESO_GROUP, ESO_VERSION, EXTERNAL_SECRET, "externalsecrets")
 
+WORKLOADS: dict[str, Any] = {
+    "Deployment": Deployment,
+    "StatefulSet": StatefulSet,
+    "DaemonSet": DaemonSet,
+    "ReplicaSet": ReplicaSet,
+    "Job": Job,
+    "CronJob": CronJob,
+    "Pod": Pod,
+}
+"""The kinds whose pod templates `lineage` reads (list only: docs/security.md, "What lineage may read")."""
+
 Where = tuple[str, str]
 """(namespace, name)."""
 
 
 class ClusterUnreachableError(InputError):
     """The cluster could not be asked at all: nothing was checked."""
+
+
+class ForbiddenError(ClusterUnreachableError):
+    """The identity may not list what was asked (HTTP 403)."""
 
 
 def kubeconfig_path(environ: Mapping[str, str] = os.environ) -> Path:
@@ -49,11 +66,13 @@ class Cluster:
         self.context = context
         self._client = Client(config, timeout=httpx2.Timeout(30), field_manager="ameide-secrets", transport=transport)
 
-    def _list(self, resource: Any, what: str) -> list[Any]:
+    def _list(self, resource: Any, what: str, namespace: str = "*") -> list[Any]:
         try:
-            return list(self._client.list(resource, namespace="*"))
+            return list(self._client.list(resource, namespace=namespace))
         except ApiError as error:
-            raise ClusterUnreachableError(f"{self.context}: listing {what}: {error.status.message}") from None
+            failure = ForbiddenError if error.status.code == 403 else ClusterUnreachableError
+            where = "" if namespace == "*" else f" in {namespace}"
+            raise failure(f"{self.context}: listing {what}{where}: {error.status.message}") from None
         except httpx2.HTTPError as error:
             raise ClusterUnreachableError(f"{self.context}: listing {what}: {type(error).__name__}: {error}") from None
 
@@ -65,12 +84,23 @@ class Cluster:
             found[manifest["metadata"]["namespace"], manifest["metadata"]["name"]] = manifest
         return found
 
-    def secret_keys(self) -> dict[Where, frozenset[str]]:
-        """Every Secret's key names; the values are dropped here, before anything else sees them."""
+    def secret_keys(self, namespaces: list[str] | None = None) -> dict[Where, frozenset[str]]:
+        """Every Secret's key names (of `namespaces` only, when given); the values are dropped here, before
+        anything else sees them."""
         return {
             (secret.metadata.namespace, secret.metadata.name): frozenset(secret.data or {})
-            for secret in self._list(Secret, "secrets")
+            for namespace in (namespaces if namespaces is not None else ["*"])
+            for secret in self._list(Secret, "secrets", namespace)
         }
+
+    def workloads(self, namespaces: list[str]) -> list[tuple[str, dict[str, Any]]]:
+        """(kind, manifest as plain data) of every Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob and
+        Pod in `namespaces`, listed one namespace at a time (so a namespaced grant is enough)."""
+        found = []
+        for namespace in namespaces:
+            for kind, resource in WORKLOADS.items():
+                found += [(kind, item.to_dict()) for item in self._list(resource, f"{kind.lower()}s", namespace)]
+        return found
 
     @classmethod
     def for_stack(cls, settings: StackSettings, context: str | None = None) -> Cluster:

@@ -27,7 +27,7 @@ def test_help_when_asked_then_lists_every_verb_and_the_exit_codes() -> None:
     assert completed.returncode == 0
     listed = [line.split()[0] for line in completed.stdout.splitlines() if line.startswith("  ") and line.split()]
     assert set(VERBS) <= set(listed)
-    assert {"preview", "diff", "rollout", "legacy", "vault-check", "precheck", "smoke"} == set(VERBS)
+    assert {"preview", "diff", "rollout", "legacy", "vault-check", "precheck", "smoke", "lineage"} == set(VERBS)
     assert "Exit codes: 0 clean, 1 findings or bad input, 2 usage." in completed.stdout
 
 
@@ -47,7 +47,18 @@ def test_module_when_run_with_python_m_then_same_command_line() -> None:
     assert completed.stdout.startswith("[")
 
 
-@pytest.mark.parametrize("argv", [["no-such-verb"], ["preview", "--format", "xml"], ["smoke"], ["legacy"], ["diff"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["no-such-verb"],
+        ["preview", "--format", "xml"],
+        ["smoke"],
+        ["legacy"],
+        ["diff"],
+        ["lineage"],
+        ["lineage", "--stack", "staging", "--format", "yaml"],
+    ],
+)
 def test_usage_when_wrong_then_exit_2_with_argparse_usage(argv: list[str]) -> None:
     completed = cli(*argv)
     assert completed.returncode == 2
@@ -68,6 +79,8 @@ def test_vault_check_when_max_age_is_not_a_bound_then_usage_naming_the_form() ->
         (["smoke", "--stack", "qa"], "no stack 'qa'"),
         (["precheck", "--stack", "local"], "the stack has no kubeContext (it renders to a directory): pass --context"),
         (["smoke", "--stack", "staging", "--context", "nowhere"], "context 'nowhere'"),
+        (["lineage", "--stack", "local"], "the stack has no kubeContext (it renders to a directory): pass --context"),
+        (["lineage", "--stack", "staging", "--context", "nowhere"], "context 'nowhere'"),
         (["vault-check", "--stack", "staging"], "set VAULT_ADDR and VAULT_TOKEN"),
         (["legacy", "compare", "missing.yaml", "--stack", "staging"], "missing.yaml: cannot read it as YAML"),
     ],

@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from ameide_secrets.clients.kubernetes import Cluster, ClusterUnreachableError
+from ameide_secrets.clients.kubernetes import WORKLOADS, Cluster, ClusterUnreachableError, ForbiddenError
 
 CANARY = "canary-5f0c1e-never-in-a-report"
 
@@ -85,3 +85,30 @@ def test_list_when_refused_then_cluster_unreachable_naming_context_and_reason(tm
 def test_cluster_when_context_missing_then_says_which_kubeconfig_and_context(tmp_path) -> None:
     with pytest.raises(ClusterUnreachableError, match=r"kubeconfig .*kubeconfig: context 'nowhere'"):
         Cluster("nowhere", kubeconfig(tmp_path))
+
+
+def test_list_when_refused_with_403_then_forbidden_naming_the_namespace(tmp_path) -> None:
+    cluster = cluster_on(tmp_path, served({"/api/v1/namespaces/ameide/secrets": SECRETS}, status=403))
+    with pytest.raises(ForbiddenError, match="test: listing secrets in ameide: forbidden: no"):
+        cluster.secret_keys(["ameide"])
+
+
+def test_workloads_when_listed_then_each_kind_in_each_namespace_only_with_get(tmp_path) -> None:
+    asked: list[tuple[str, str]] = []
+
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        asked.append((request.method, request.url.path))
+        kind = request.url.path.rsplit("/", 1)[-1]
+        deployment = {"metadata": {"namespace": "ameide", "name": f"one-{kind}"},
+                      "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "app"}]}}}}  # fmt: skip
+        items = [deployment] if request.url.path == "/apis/apps/v1/namespaces/ameide/deployments" else []
+        return httpx2.Response(200, json={"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items})
+
+    found = cluster_on(tmp_path, httpx2.MockTransport(handle)).workloads(["ameide", "monitoring"])
+    assert [(kind, manifest["metadata"]["name"]) for kind, manifest in found] == [("Deployment", "one-deployments")]
+    assert {method for method, _ in asked} == {"GET"}
+    assert sorted(path for _, path in asked) == sorted(
+        f"/{'api' if kind == 'Pod' else 'apis/' + ('apps' if kind not in ('Job', 'CronJob') else 'batch')}/v1/namespaces/{ns}/{kind.lower()}s"
+        for ns in ("ameide", "monitoring")
+        for kind in WORKLOADS
+    )
