@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from ameide_secrets.declare.settings import StackSettings
+from ameide_secrets.lineage.consumers import RESOURCES
 from ameide_secrets.render import admission
 from ameide_secrets.vocabulary import ADMISSION_API_VERSION, ESO_GROUP, PLATFORM_LABELS, RBAC_API_VERSION
 
@@ -45,6 +46,12 @@ def cluster_role(settings: StackSettings) -> dict[str, Any]:
                 "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings"],
                 "verbs": _READ,
             },
+            # `lineage` (lineage/consumers.py): the workloads' pod templates, which name Secrets and keys, never hold
+            # a value. get and list only: no watch, no subresource (not pods/log, not pods/exec).
+            *(
+                {"apiGroups": [group], "resources": list(resources), "verbs": ["get", "list"]}
+                for group, resources in RESOURCES.items()
+            ),
             # No Secrets, in any namespace: a preview never needs a value.
         ],
     }

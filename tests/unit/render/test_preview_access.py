@@ -82,6 +82,20 @@ def test_cluster_role_when_rendered_then_no_secrets_and_writes_only_where_admiss
     assert not any("delete" in granted or "escalate" in granted or "bind" in granted for granted in verbs.values())
 
 
+def test_cluster_role_when_rendered_then_lineage_may_get_and_list_every_workload_kind_and_nothing_under_them() -> None:
+    role = preview_access.cluster_role(settings_for("staging"))
+    granted = {
+        (group, resource): rule["verbs"]
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    workloads = {("", "pods"), *(("apps", r) for r in ("deployments", "statefulsets", "daemonsets", "replicasets")),
+                 ("batch", "jobs"), ("batch", "cronjobs")}  # fmt: skip
+    assert {key: granted[key] for key in workloads} == dict.fromkeys(workloads, ["get", "list"])
+    assert not [key for key in granted if "/" in key[1]]
+
+
 @pytest.mark.parametrize(
     ("identity", "subject"),
     [
