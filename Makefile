@@ -64,8 +64,11 @@ fmt: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 
 # Every stack unless STACK is given on the command line; the base is rendered in a temporary worktree.
+# LINEAGE="f.json …": lineage reports (`lineage --format json`) for the blast radius; ALLOW_BREAKING=true
+# lets a removed key that a container still reads pass (the PR workflow sets it from a label).
 diff: $(VENV)/.installed
-	@$(VENV)/bin/ameide-secrets diff --base $(BASE) --format $(FORMAT) $(if $(filter command line,$(origin STACK)),--stack $(STACK))
+	@$(VENV)/bin/ameide-secrets diff --base $(BASE) --format $(FORMAT) $(if $(filter command line,$(origin STACK)),--stack $(STACK)) \
+		$(foreach f,$(LINEAGE),--lineage $(f)) $(if $(filter true,$(ALLOW_BREAKING)),--allow-breaking)
 
 # Through a temporary file: a failing run must not truncate the committed table.
 rollout: $(VENV)/.installed

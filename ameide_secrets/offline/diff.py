@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from ameide_secrets.lineage.blast import Impact
 from ameide_secrets.vocabulary import ANNOTATION_DELETION_PROPAGATION, STORE_KIND
 
 Key = tuple[str, str, str]  # kind, namespace, name
@@ -46,6 +47,12 @@ class StackDiff:
     removed: list[Key] = field(default_factory=list)
     changed: dict[Key, list[FieldChange]] = field(default_factory=dict)
     callouts: list[str] = field(default_factory=list)
+    impacts: list[Impact] | None = None
+    """Secret keys the change removes or repoints, with their readers (lineage/blast.py); None: no lineage given."""
+
+    @property
+    def breaking(self) -> list[Impact]:
+        return [i for i in self.impacts or [] if i.breaking]
 
     @property
     def empty(self) -> bool:
@@ -206,11 +213,44 @@ def _text_diff(change: FieldChange) -> list[str] | None:
     return pretty or _unified(*(_flat(side).splitlines() for side in sides)) or None
 
 
-def render_text(diffs: list[StackDiff]) -> str:
+def _reader(impact: Impact) -> list[str]:
+    return [
+        f"{r.consumer.kind} {r.consumer.namespace}/{r.consumer.name} "
+        + (f"(container {r.consumer.container})" if r.consumer.container else "(pod)")
+        + f" via {r.consumer.via}"
+        + (" (optional)" if r.optional else "")
+        for r in impact.readers
+    ]
+
+
+def _impact_line(impact: Impact) -> str:
+    mark = "BREAKING " if impact.breaking else ""
+    read = f"read by {', '.join(_reader(impact))}" if impact.readers else "no container reads it"
+    return (
+        f"{mark}{impact.change} Secret {impact.namespace}/{impact.secret}[{impact.secret_key}] "
+        f"(ExternalSecret {impact.external_secret}): {impact.detail}; {read}"
+    )
+
+
+def breaking_note(diffs: list[StackDiff], allowed: bool) -> str | None:
+    """What the diff says about keys it removes that containers still read, or None."""
+    count = sum(len(d.breaking) for d in diffs)
+    if not count:
+        return None
+    what = f"{count} removed Secret key{'s' if count != 1 else ''} still read by a container"
+    if allowed:
+        return f"Breaking: {what}. Allowed with --allow-breaking (a reviewer labelled the PR)."
+    return f"Breaking: {what}. The diff fails unless run with --allow-breaking (a reviewer labels the PR)."
+
+
+def render_text(diffs: list[StackDiff], allow_breaking: bool = False) -> str:
     lines = []
+    if note := breaking_note(diffs, allow_breaking):
+        lines.append(f"!! {note}")
     for d in diffs:
         lines.append(f"== stack {d.stack}: {d.summary}")
         lines += [f"  ! {c}" for c in d.callouts]
+        lines += [f"  ^ {_impact_line(i)}" for i in d.impacts or []]
         lines += [f"  + {_name(k)}" for k in d.added]
         lines += [f"  - {_name(k)}" for k in d.removed]
         for key, changes in d.changed.items():
@@ -264,6 +304,16 @@ def _section(d: StackDiff) -> list[str]:
     lines += [f"> **{_code(c)}**" for c in d.callouts]
     if d.callouts:
         lines.append("")
+    if d.impacts:
+        lines += ["Blast radius (from the stack's lineage):", ""]
+        for i in d.impacts:
+            mark = "💥 **breaking**" if i.breaking else ("➖ removed" if i.change == "removed" else "✏️ changed")
+            read = ", ".join(_code(r) for r in _reader(i)) if i.readers else "no container reads it"
+            lines.append(
+                f"- {mark} {_code(f'{i.namespace}/{i.secret}[{i.secret_key}]')} "
+                f"({_code(f'ExternalSecret {i.external_secret}')}): {_code(i.detail)}; read by: {read}"
+            )
+        lines.append("")
     lines += [f"- ➕ {_code(_name(k))}" for k in d.added]
     lines += [f"- ➖ {_code(_name(k))}" for k in d.removed]
     for key, changes in d.changed.items():
@@ -295,10 +345,13 @@ def _cut_note(omitted: int, total: int, cut: list[StackDiff]) -> str:
     )
 
 
-def render_markdown(diffs: list[StackDiff], limit: int = MARKDOWN_LIMIT) -> str:
+def render_markdown(diffs: list[StackDiff], limit: int = MARKDOWN_LIMIT, allow_breaking: bool = False) -> str:
     """The PR comment. Longer than `limit` UTF-8 bytes, it ends at the last whole entry that fits, followed
-    by a note saying how many lines and which stacks are not shown, and where the whole diff is."""
+    by a note saying how many lines and which stacks are not shown, and where the whole diff is. A breaking
+    change is said first, never cut."""
     header = ["### ameide-secrets: what this PR changes", ""]
+    if note := breaking_note(diffs, allow_breaking):
+        header += [f"> **{note}**".replace("--allow-breaking", "`--allow-breaking`"), ""]
     sections = [_section(d) for d in diffs]
     full = _joined(header + [line for lines in sections for line in lines])
     if _size(full) <= limit:

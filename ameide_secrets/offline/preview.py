@@ -9,13 +9,15 @@ import functools
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ameide_secrets.declare.settings import PROJECT
 from ameide_secrets.findings import Finding, InputError
+from ameide_secrets.lineage import blast
+from ameide_secrets.lineage.chain import Lineage
 from ameide_secrets.offline import diff, manifest_yaml, revision
 from ameide_secrets.offline.crd_schema import CrdSchemas, crds_dir
 from ameide_secrets.project import Project
@@ -265,12 +267,27 @@ def render(
     return Rendered(output, objects, violations)
 
 
-def diff_against(project: Project, base: str, stacks: list[str], fmt: str) -> str:
-    """What the working tree changes in `stacks` compared with git revision `base`."""
+def diff_against(
+    project: Project,
+    base: str,
+    stacks: list[str],
+    fmt: str,
+    lineages: Sequence[Lineage] = (),
+    allow_breaking: bool = False,
+) -> tuple[str, int]:
+    """What the working tree changes in `stacks` compared with git revision `base`, and how many of its removed
+    Secret keys a container still reads (from `lineages`, one per stack at most: lineage/blast.py)."""
+    known = blast.by_stack(lineages, stacks)
     diffs = []
     for stack in stacks:
         before = json.loads(revision.preview_at(project.root, base, stack, "json"))
         result = preview(project, stack)
         after = json.loads(render_json(result, str(result.outputs.get("environment", ""))))
-        diffs.append(diff.diff(stack, before, after))
-    return diff.render_markdown(diffs) if fmt == "markdown" else diff.render_text(diffs)
+        stack_diff = diff.diff(stack, before, after)
+        if stack in known:
+            stack_diff.impacts = blast.impacts(before, after, known[stack])
+        diffs.append(stack_diff)
+    breaking = sum(len(d.breaking) for d in diffs)
+    if fmt == "markdown":
+        return diff.render_markdown(diffs, allow_breaking=allow_breaking), breaking
+    return diff.render_text(diffs, allow_breaking=allow_breaking), breaking

@@ -11,6 +11,8 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from ameide_secrets.lineage.blast import Impact, Reader
+from ameide_secrets.lineage.consumers import Consumer
 from ameide_secrets.offline import diff
 
 from helpers import STACKS
@@ -322,3 +324,44 @@ def test_render_markdown_when_cut_anywhere_then_no_code_block_left_open_and_the_
     *_, opening, inline, closing = MARKDOWN.parse(cut)
     assert (opening.type, opening.level, closing.type) == ("paragraph_open", 0, "paragraph_close")
     assert inline.content.startswith("**Cut short to fit a GitHub comment:")
+
+
+def impact(breaking: bool, optional: bool = False) -> Impact:
+    reader = Reader(
+        consumer=Consumer(kind="Deployment", namespace="ameide", name="web", container="app", via="env", field="spec.x"),
+        optional=optional,
+    )
+    return Impact(namespace="ameide", secret="app", secret_key="K1", external_secret="app", change="removed",
+                  detail="no longer written (was app/a#x)", readers=[reader], breaking=breaking)  # fmt: skip
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_render_when_a_removed_key_is_still_read_then_said_first_with_its_readers(allowed: bool) -> None:
+    stack = diff.StackDiff("staging", removed=[("ExternalSecret", "ameide", "app")], impacts=[impact(True)])
+    verdict = (
+        "Allowed with --allow-breaking (a reviewer labelled the PR)."
+        if allowed
+        else "The diff fails unless run with --allow-breaking (a reviewer labels the PR)."
+    )
+    text = diff.render_text([stack], allow_breaking=allowed).splitlines()
+    assert text[:3] == [
+        f"!! Breaking: 1 removed Secret key still read by a container. {verdict}",
+        "== stack staging: 0 added, 1 removed, 0 changed",
+        "  ^ BREAKING removed Secret ameide/app[K1] (ExternalSecret app): no longer written (was app/a#x); "
+        "read by Deployment ameide/web (container app) via env",
+    ]
+    markdown = diff.render_markdown([stack], allow_breaking=allowed)
+    assert markdown.startswith(
+        f"### ameide-secrets: what this PR changes\n\n> **Breaking: 1 removed Secret key still read by a container. "
+        f"{verdict.replace('--allow-breaking', '`--allow-breaking`')}**\n\n#### `staging`: 0 added, 1 removed, 0 changed\n\n"
+        "Blast radius (from the stack's lineage):\n\n"
+        "- 💥 **breaking** `ameide/app[K1]` (`ExternalSecret app`): `no longer written (was app/a#x)`; "
+        "read by: `Deployment ameide/web (container app) via env`\n"
+    )
+
+
+def test_render_when_removed_key_read_only_optionally_then_listed_not_breaking() -> None:
+    stack = diff.StackDiff("staging", impacts=[impact(False, optional=True)])
+    assert diff.breaking_note([stack], allowed=False) is None
+    assert "- ➖ removed `ameide/app[K1]`" in diff.render_markdown([stack])
+    assert "via env (optional)" in diff.render_text([stack])

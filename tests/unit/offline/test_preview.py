@@ -299,3 +299,41 @@ def test_verify_when_stack_sets_store_name_and_eso_namespace_then_rules_judge_wi
     rules = {v.rule for v in preview.verify(Project(), [external_secret_manifest("eso")], config)}
     # In ESO's namespace, and reading through ameide-vault, which is not this stack's store.
     assert {"external-secret-namespace", "external-secret-store-ref"} <= rules
+
+
+def test_diff_when_a_consumed_key_is_removed_then_names_its_reader_and_fails_unless_allowed(clone: Path) -> None:
+    reader = {"kind": "Deployment", "namespace": "ameide", "name": "plausible", "container": "app", "via": "env",
+              "field": "spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef"}  # fmt: skip
+    edge = {"vault_key": "plausible/secret-key-base", "property": "value", "external_secret": "plausible-secrets",
+            "namespace": "ameide", "secret": "plausible-secrets", "secret_key": "SECRET_KEY_BASE", "source": "data",
+            "module": "workloads/analytics/plausible.py", "team": "analytics", "consumer": reader}  # fmt: skip
+    report = {"stack": "staging", "namespaces": ["ameide"], "secret_keys_read": True, "edges": [edge], "unused_keys": [],
+              "broken_refs": [], "optional_broken_refs": [], "undeclared": []}  # fmt: skip
+    (clone / "lineage.json").write_text(json.dumps(report))
+    module = clone / "workloads" / "analytics" / "plausible.py"
+    module.write_text(module.read_text().replace('"SECRET_KEY_BASE": "plausible/secret-key-base",', ""))
+    env = {**os.environ, "ESO_CRDS_DIR": str(crds_dir(REPOSITORY))}
+    argv = [
+        sys.executable,
+        "-m",
+        "ameide_secrets",
+        "diff",
+        "--base",
+        "HEAD",
+        "--stack",
+        "staging",
+        "--format",
+        "markdown",
+        "--lineage",
+        "lineage.json",
+    ]
+    failed = subprocess.run(argv, cwd=clone, env=env, capture_output=True, text=True, check=False)
+    allowed = subprocess.run([*argv, "--allow-breaking"], cwd=clone, env=env, capture_output=True, text=True, check=False)
+    assert (failed.returncode, allowed.returncode) == (1, 0), failed.stderr + allowed.stderr
+    assert failed.stderr == "1 removed Secret key still read by a container: pass --allow-breaking to accept\n"
+    assert "The diff fails unless run with `--allow-breaking`" in failed.stdout
+    assert "Allowed with `--allow-breaking` (a reviewer labelled the PR)" in allowed.stdout
+    assert (
+        "- 💥 **breaking** `ameide/plausible-secrets[SECRET_KEY_BASE]` (`ExternalSecret plausible-secrets`): "
+        "`no longer written (was plausible/secret-key-base#value)`; read by: `Deployment ameide/plausible (container app) via env`"
+    ) in failed.stdout
