@@ -105,17 +105,45 @@ def test_preview_when_pr_from_fork_then_skipped_and_only_preview_identity_used(m
     assert any(s.get("run") == "make venvs" for s in steps(job))
 
 
+ALLOW = "${{ contains(github.event.pull_request.labels.*.name, 'allow-breaking-secrets') }}"
+DIFF = 'make -s diff BASE="origin/$BASE_REF"'
+WITH_LINEAGE = 'LINEAGE="$lineage" ALLOW_BREAKING="$ALLOW_BREAKING"'
+
+
 def test_diff_when_pr_opened_then_uploaded_for_the_comment_job_not_posted(main_workflow) -> None:
     job = main_workflow["jobs"]["diff"]
     runs = "\n".join(s["run"] for s in steps(job) if "run" in s)
-    assert 'make -s diff BASE="origin/$BASE_REF" FORMAT=markdown > pr-diff/diff.md' in runs
+    # A breaking diff exits 1 after writing the whole comment: still uploaded, and the last step fails the job.
+    assert f"{DIFF} FORMAT=markdown {WITH_LINEAGE} > pr-diff/diff.md || [[ -s pr-diff/diff.md ]]" in runs
     [step] = [s for s in steps(job) if "FORMAT=markdown" in s.get("run", "")]
-    assert step["env"] == {"BASE_REF": "${{ github.base_ref }}", "PR_NUMBER": "${{ github.event.pull_request.number }}"}
+    assert step["env"] == {
+        "BASE_REF": "${{ github.base_ref }}",
+        "PR_NUMBER": "${{ github.event.pull_request.number }}",
+        "ALLOW_BREAKING": ALLOW,
+    }
     [upload] = [s for s in steps(job) if s.get("uses", "").startswith("actions/upload-artifact@")]
     assert upload["with"]["name"] == "pr-diff"
     # A comment cut to fit says the whole diff is in this job's log: it is, after the upload (never blocking it).
-    assert steps(job)[-1]["run"] == 'make -s diff BASE="origin/$BASE_REF"'
+    assert steps(job)[-1]["run"].rstrip().endswith(f"{DIFF} {WITH_LINEAGE}")
+    assert steps(job)[-1]["env"]["ALLOW_BREAKING"] == ALLOW
     assert steps(job).index(upload) < len(steps(job)) - 1
+
+
+def test_diff_when_previews_ran_then_it_reads_their_lineage_and_a_label_allows_breaking(main_workflow) -> None:
+    job = main_workflow["jobs"]["diff"]
+    assert job["needs"] == "preview"
+    # Forks skip the preview: the diff runs all the same, without a blast radius.
+    assert job["if"] == "${{ !cancelled() && github.event_name == 'pull_request' }}"
+    [download] = [s for s in steps(job) if s.get("uses", "").startswith("actions/download-artifact@")]
+    assert download["with"] == {"pattern": "lineage-*", "merge-multiple": True, "path": "lineage"}
+    assert {"labeled", "unlabeled"} <= set(main_workflow["on"]["pull_request"]["types"])
+    preview = main_workflow["jobs"]["preview"]
+    [lineage] = [s for s in steps(preview) if "ameide-secrets lineage" in s.get("run", "")]
+    assert '--output "lineage/$STACK_NAME.json"' in lineage["run"]
+    # The preview identity's kubeconfig only: no Pulumi or Vault token in reach.
+    assert not secrets_of({"steps": [lineage]})
+    [upload] = [s for s in steps(preview) if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["with"]["name"] == "lineage-${{ matrix.stack }}"
 
 
 def test_comment_workflow_when_diff_uploaded_then_posted_without_running_pr_code() -> None:
