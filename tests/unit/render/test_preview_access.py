@@ -92,7 +92,7 @@ def test_cluster_role_when_rendered_then_lineage_may_get_and_list_every_workload
     }
     workloads = {("", "pods"), *(("apps", r) for r in ("deployments", "statefulsets", "daemonsets", "replicasets")),
                  ("batch", "jobs"), ("batch", "cronjobs")}  # fmt: skip
-    assert {key: granted[key] for key in workloads} == dict.fromkeys(workloads, ["get", "list"])
+    assert {key: granted[key] for key in workloads} == {key: ["get", "list"] for key in workloads}
     assert not [key for key in granted if "/" in key[1]]
 
 
