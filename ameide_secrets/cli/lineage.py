@@ -1,13 +1,15 @@
 """`ameide-secrets lineage --stack S`: which container reads which Vault key; what is unused, broken or undeclared.
 
     ameide-secrets lineage --stack staging [--context ameide-staging] [--format text|json|markdown|dot] [--output FILE]
+    ameide-secrets lineage --stack staging --vault-key plausible/secret-key-base   (who reads it: before a rotation)
 
 Reads, in the stack's namespaces only and with `list` only, the pod templates of Deployments, StatefulSets,
 DaemonSets, ReplicaSets, Jobs, CronJobs and Pods, and the key names of the Secrets (their values are
 dropped in the client); joins them with the stack's declarations (lineage/chain.py). An identity that
 may not list Secrets (the PR preview's) still gets every edge of a `data` key, with a note. `--output`
-also writes the JSON report to FILE (what `diff --lineage FILE` reads). Exit 1 when a non-optional
-reference is broken, or when the cluster cannot be asked; 0 otherwise. No value is ever printed.
+also writes the JSON report to FILE (what `diff --lineage FILE` reads); `--vault-key` shows only the
+edges and unused keys of one Vault key. Exit 1 when a non-optional reference is broken (not with
+`--vault-key`), or when the cluster cannot be asked; 0 otherwise. No value is ever printed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ def parser() -> argparse.ArgumentParser:
     output.add_context(parser)
     output.add_format(parser, *formats.FORMATS)
     parser.add_argument("--output", type=Path, metavar="FILE", help="also write the report as JSON to FILE (for diff --lineage)")
+    parser.add_argument(
+        "--vault-key", metavar="KEY", help="only who reads Vault key KEY (e.g. plausible/secret-key-base), and where it is unused"
+    )
     return parser
 
 
@@ -43,6 +48,8 @@ def main(argv: list[str]) -> int:
             print(f"note: {refused}: data_from and existing Secrets' keys are not judged", file=sys.stderr)
             live = None
         lineage = chain.resolve(stack.name, namespaces, chain.providers(stack), consumed, live)
+        if options.vault_key is not None:
+            lineage = lineage.of_vault_key(options.vault_key)
     if failed:
         return output.INVALID
     if options.output is not None:

@@ -124,6 +124,19 @@ class Lineage(BaseModel):
     optional_broken_refs: list[BrokenRef]
     undeclared: list[Undeclared]
 
+    def of_vault_key(self, vault_key: str) -> Lineage:
+        """Only what Vault key `vault_key` reaches: its edges and unused keys (the references that are broken or go
+        to undeclared Secrets read no Vault key, and are left out). Who restarts when it is rotated."""
+        return self.model_copy(
+            update={
+                "edges": [e for e in self.edges if e.vault_key == vault_key],
+                "unused_keys": [u for u in self.unused_keys if u.vault_key == vault_key],
+                "broken_refs": [],
+                "optional_broken_refs": [],
+                "undeclared": [],
+            }
+        )
+
 
 def providers(stack: Stack) -> list[Provider]:
     """What the stack's owned workloads say their Secrets hold."""

@@ -176,3 +176,20 @@ def test_lineage_when_nothing_broken_then_exit_0(
     code, out, _ = run(capsys)
     assert code == 0
     assert "broken references (0):" in out
+
+
+def test_lineage_when_one_vault_key_asked_then_only_its_edges_and_exit_0(
+    cluster: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cluster()
+    code, out, _ = run(capsys, "--vault-key", "plausible/secret-key-base")
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        "edges (1):",
+        "  plausible/secret-key-base#value -> ExternalSecret plausible-secrets -> Secret ameide/plausible-secrets[SECRET_KEY_BASE] "
+        "-> Deployment ameide/plausible (container app) via env as $SECRET_KEY_BASE",
+        "unused keys (0):",
+        "broken references (0):",
+        "broken optional references (0):",
+        "undeclared Secrets (0):",
+    ]
