@@ -13,6 +13,8 @@ in a Secret, in a literal env value and in Vault never appear in any output.
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import textwrap
 import time
@@ -24,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ameide_secrets.project import REPOSITORY
 from ameide_secrets.render import vault_plan
 from lab import testenv
 from lab.testenv import project_copy
@@ -102,6 +105,15 @@ def workloads() -> list[dict[str, Any]]:
         "containers": [{"name": "once", "image": "x", "volumeMounts": [{"name": "hm", "mountPath": "/hm"}]}],
         "volumes": [{"name": "hm", "secret": {"secretName": "hand-made"}}],
     }
+    plausible = {
+        "containers": [
+            {
+                "name": "app",
+                "image": "x",
+                "env": [{"name": "SECRET_KEY_BASE", "valueFrom": ref("plausible-secrets", "SECRET_KEY_BASE")}],
+            }
+        ]
+    }
     agent = {"imagePullSecrets": [{"name": "registry-missing"}], "containers": [{"name": "agent", "image": "x"}]}
     pod = {
         "automountServiceAccountToken": False,
@@ -118,6 +130,9 @@ def workloads() -> list[dict[str, Any]]:
         {"apiVersion": "v1", "kind": "Secret", "metadata": meta("hand-made"), "stringData": {"token": CANARY}},
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("demo-web"),
          "spec": {"replicas": 0, "selector": selector, "template": template("demo", web)}},
+        # The runbook's rotation restarts it (docs/runbook.md, "Rotate a secret").
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("plausible"),
+         "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "plausible"}}, "template": template("plausible", plausible)}},
         {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta("demo-db"),
          "spec": {"replicas": 0, "serviceName": "demo-db", "selector": selector, "template": template("demo", db)}},
         {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta("demo-rs"),
@@ -187,12 +202,20 @@ ONCE = consumer("Job", "demo-once", "once", "volume", f"{WEB}.volumes[0].secret"
 
 
 def edge(
-    secret: str, key: str, vault: str, who: dict[str, Any], source: str = "data", env: str | None = None, path: str | None = None
+    secret: str,
+    key: str,
+    vault: str,
+    who: dict[str, Any],
+    source: str = "data",
+    env: str | None = None,
+    path: str | None = None,
+    module: str = MODULE,
+    team: str = "web",
 ) -> dict[str, Any]:
     vault_key, prop = vault.split("#")
     return {
         "vault_key": vault_key, "property": prop, "external_secret": secret, "namespace": NS, "secret": secret,
-        "secret_key": key, "source": source, "module": MODULE, "team": "web", "consumer": who, "optional": False,
+        "secret_key": key, "source": source, "module": module, "team": team, "consumer": who, "optional": False,
         "env": env, "path": path,
     }  # fmt: skip
 
@@ -206,7 +229,10 @@ EDGES = [
     edge(COPY, "password", "lineage-demo/login#password", DB, source="data_from", env="LOGIN_password"),
     edge(COPY, "username", "lineage-demo/login#username", WORKER, source="data_from", env="USER"),
     edge(COPY, "username", "lineage-demo/login#username", DB, source="data_from", env="LOGIN_username"),
-]
+    edge("plausible-secrets", "SECRET_KEY_BASE", "plausible/secret-key-base#value",
+         consumer("Deployment", "plausible", "app", "env", f"{WEB}.containers[0].env[0].valueFrom.secretKeyRef"),
+         env="SECRET_KEY_BASE", module="workloads/analytics/plausible.py", team="analytics"),
+]  # fmt: skip
 NOWHERE = "does not exist, and no ExternalSecret of the stack writes it nor does a module list it"
 BROKEN = [
     {"consumer": AGENT, "secret": "registry-missing", "key": None, "optional": False, "problem": f"Secret registry-missing {NOWHERE}"},
@@ -353,3 +379,39 @@ def test_rotation_when_value_rotated_then_its_age_restarts_and_an_overdue_key_fa
     assert code == 1  # the keys seeded when the environment came up are older than 30s still
     assert overdue(env, "1h")[0] == 0
     assert [v for v in [rotated, CANARY, *vault_values(env)] if v in shown + shown_after] == []
+
+
+def runbook_block(heading: str) -> str:
+    """The first sh block under `heading` in docs/runbook.md."""
+    section = (REPOSITORY / "docs/runbook.md").read_text().split(heading, 1)[1].split("\n## ", 1)[0]
+    match = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert match, f"docs/runbook.md: no sh block under {heading!r}"
+    return match.group(1)
+
+
+def test_runbook_when_rotation_block_runs_as_written_then_readers_named_secret_follows_and_reader_restarted(
+    env: Environment,
+) -> None:
+    (env.directory / "env.sh").write_text(testenv.exports(env.directory))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG", "AMEIDE_"))}
+    script = runbook_block("## Rotate a secret").replace("/tmp/ameide-env", str(env.directory))
+    completed = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=env.project, env=clean, capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert (
+        "plausible/secret-key-base#value -> ExternalSecret plausible-secrets -> Secret ameide/plausible-secrets[SECRET_KEY_BASE] "
+        "-> Deployment ameide/plausible (container app) via env as $SECRET_KEY_BASE"
+    ) in completed.stdout
+    rotated = env.vault("staging").ok("GET", f"{MOUNT}/data/plausible/secret-key-base")["data"]
+    assert rotated["metadata"]["version"] >= 2
+    kube = env.kube("staging")
+    eventually(
+        "the rotated value in the Secret",
+        lambda: kube.secret_data(NS, "plausible-secrets").get("SECRET_KEY_BASE") == rotated["data"]["value"].encode(),
+        timeout=30,
+    )
+    deployment = kube.get("deployment", NS, "plausible")
+    assert deployment is not None
+    assert "kubectl.kubernetes.io/restartedAt" in deployment["spec"]["template"]["metadata"].get("annotations", {})
+    assert rotated["data"]["value"] not in completed.stdout + completed.stderr
