@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ameide_secrets.lineage.consumers import Consumer, Consumption
 from ameide_secrets.project import Stack
+from ameide_secrets.rules.targets import MERGING
 
 Where = tuple[str, str]
 Source = Literal["data", "data_from", "existing"]
@@ -51,6 +52,8 @@ class Provider(BaseModel):
     """Secret key -> (Vault key, property as rendered; None: the whole Vault secret)."""
     data_from: tuple[str, ...] = ()
     """Vault keys whose every field becomes a Secret key."""
+    merges: bool = False
+    """`creation_policy` Merge / CreateOrMerge: the Secret holds keys of its own beside the declared ones."""
 
 
 class Edge(BaseModel):
@@ -155,6 +158,7 @@ def providers(stack: Stack) -> list[Provider]:
                     external_secret=spec.name,
                     data=data,
                     data_from=tuple(ref.key for ref in spec.data_from),
+                    merges=spec.creation_policy in MERGING,
                 )
             )
         found += [Provider(**common, secret=name, external_secret=None) for name in args.existing_secrets]
@@ -171,21 +175,22 @@ class _Keys:
             key: [(vault_key, prop, "data")] for key, (vault_key, prop) in provider.data.items()
         }
         copied = (live or frozenset()) - set(provider.data)
-        if provider.external_secret is None:
-            origins.update({key: [(None, None, "existing")] for key in copied})
-        elif provider.data_from:
+        if provider.data_from:
             origins.update({key: [(vault_key, key, "data_from") for vault_key in provider.data_from] for key in copied})
+        elif provider.external_secret is None or provider.merges:
+            origins.update({key: [(None, None, "existing")] for key in copied})
         self.origins = origins
-        # Which keys it holds is known from the declaration alone when it copies no whole Vault secret.
-        self.complete = listed or (provider.external_secret is not None and not provider.data_from)
+        # Which keys it holds is known from the declaration alone when it copies no whole Vault secret into
+        # a Secret of its own.
+        self.complete = listed or (provider.external_secret is not None and not provider.data_from and not provider.merges)
 
     def origin(self, key: str) -> list[tuple[str | None, str | None, Source]]:
         """Where `key` comes from; for a key not known to be there and not refused (the Secrets unread): its candidates."""
         if key in self.origins:
             return self.origins[key]
-        if self.provider.external_secret is None:
-            return [(None, None, "existing")]
-        return [(vault_key, key, "data_from") for vault_key in self.provider.data_from]
+        if self.provider.data_from:
+            return [(vault_key, key, "data_from") for vault_key in self.provider.data_from]
+        return [(None, None, "existing")]
 
     def problem(self, key: str | None) -> str | None:
         """Why a reference to `key` (None: the whole Secret) is not provided; None when it is, or cannot be judged."""

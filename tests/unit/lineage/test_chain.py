@@ -165,3 +165,21 @@ def test_providers_when_real_stack_then_data_keys_with_vault_origins_and_existin
     assert plausible.data["SECRET_KEY_BASE"] == ("plausible/secret-key-base", "value")
     assert plausible.data["DATABASE_URL"] == ("plausible/database", "url")
     assert found[("ameide", "postgres-ameide-auth")].external_secret is None
+
+
+@pytest.mark.parametrize(
+    ("live", "edges", "broken"),
+    [
+        ({(NS, "app-secrets"): frozenset({"DB_PASSWORD", "OWN"})}, [("OWN", "existing")], []),
+        # Secrets unread: a key of its own cannot be judged.
+        (None, [("OWN", "existing")], []),
+        ({(NS, "app-secrets"): frozenset({"DB_PASSWORD"})}, [], ["OWN"]),
+    ],
+)
+def test_resolve_when_external_secret_merges_into_a_secret_then_its_own_live_keys_are_provided(
+    live: dict[tuple[str, str], frozenset[str]] | None, edges: list[tuple[str, str]], broken: list[str]
+) -> None:
+    merging = APP.model_copy(update={"merges": True})
+    result = resolve("staging", [NS], [merging], [consumption("app-secrets", "OWN")], live)
+    assert [(e.secret_key, e.source) for e in result.edges] == edges
+    assert [b.key for b in result.broken_refs] == broken
