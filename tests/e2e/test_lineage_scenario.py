@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ameide_secrets.offline.crd_schema import crds_dir
 from ameide_secrets.project import REPOSITORY
 from ameide_secrets.render import vault_plan
 from lab import testenv
@@ -325,7 +326,10 @@ def test_diff_when_a_consumed_key_is_removed_then_names_its_readers_and_fails_un
     module.write_text(saved.replace('"API_KEY": "lineage-demo/api-key",', ""))
     try:
         args = ["--base", "HEAD", "--format", "markdown", "--lineage", str(report)]
-        failed, allowed = tool(env, "diff", *args), tool(env, "diff", *args, "--allow-breaking")
+        # The copy has no .cache: the offline previews validate against the checkout's CRDs.
+        environ = {**testenv.pulumi_env(env.directory, env.state), "ESO_CRDS_DIR": str(crds_dir(REPOSITORY))}
+        failed = tool(env, "diff", *args, environ=environ)
+        allowed = tool(env, "diff", *args, "--allow-breaking", environ=environ)
     finally:
         module.write_text(saved)
     assert (failed.returncode, allowed.returncode) == (1, 0), failed.stderr + allowed.stderr
