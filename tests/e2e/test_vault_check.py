@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from ameide_secrets.project import REPOSITORY
+from ameide_secrets.render import vault_plan
 
 from .conftest import SeededStack
 
@@ -62,3 +64,28 @@ def test_vault_check_when_vault_unreachable_then_exit_1_saying_where(seeded_stac
     )  # fmt: skip
     assert completed.returncode == 1
     assert completed.stderr.startswith("cannot reach Vault at http://127.0.0.1:9")
+
+
+def test_vault_check_when_max_age_with_the_audit_token_then_every_overdue_key_by_name_and_no_value(
+    seeded_stack: SeededStack,
+) -> None:
+    root, settings = seeded_stack.root, seeded_stack.settings
+    # The test above deleted a key and a property: every declared key as seeded again (a new version each).
+    for key, data in seeded_stack.declared.items():
+        root.write_kv2(seeded_stack.mount, key, data)
+    name = vault_plan.audit_policy_name(settings)
+    root.put_policy(name, vault_plan.audit_policy(settings, seeded_stack.grants))
+    auditor = root.create_token([name])
+    fresh = run_check(seeded_stack, auditor, "--max-age", "1h")
+    assert (fresh.returncode, fresh.stderr) == (0, ""), fresh.stdout
+    time.sleep(2)
+    stale = run_check(seeded_stack, auditor, "--max-age", "1s", "--format", "json")
+    assert stale.returncode == 1, stale.stderr
+    overdue = {f["extra"]["key"] for f in json.loads(stale.stdout)}
+    assert overdue == set(seeded_stack.declared)
+    # With the reader's token (data, no metadata), ages cannot be read: it says so rather than guessing.
+    refused = run_check(seeded_stack, seeded_stack.reader.token, "--max-age", "1h")
+    assert refused.returncode == 1
+    assert "may not read the metadata" in refused.stdout
+    output = "\n".join(p.stdout + p.stderr for p in (fresh, stale, refused))
+    assert not [key for key, value in seeded_stack.canaries().items() if value in output]

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from ameide_secrets.render import vault_plan
+from lab.vault import VaultClient
 
 from .conftest import UNDECLARED, SeededStack
 from .openbao import DevServer
@@ -131,6 +132,57 @@ def test_policy_when_put_then_engine_stores_it_unchanged(seeded_stack: SeededSta
     assert status == 200
     assert answer["data"]["name"] == name
     assert answer["data"]["policy"] == seeded_stack.policy
+
+
+@pytest.fixture(scope="module")
+def auditor(seeded_stack: SeededStack) -> VaultClient:
+    """A token with only the stack's audit policy: what `vault-check --max-age` runs with."""
+    name = vault_plan.audit_policy_name(seeded_stack.settings)
+    seeded_stack.root.put_policy(name, vault_plan.audit_policy(seeded_stack.settings, seeded_stack.grants))
+    return seeded_stack.root.as_token(seeded_stack.root.create_token([name]))
+
+
+def test_audit_token_when_reading_declared_keys_then_their_metadata_and_listings_never_a_value(
+    seeded_stack: SeededStack, auditor: VaultClient
+) -> None:
+    mount, prefixes = seeded_stack.mount, sorted({grant.prefix for grant in seeded_stack.grants})
+    wrong = [
+        (f"{method} {path}", status, expected)
+        for key in seeded_stack.declared
+        for method, path, expected in (("GET", f"{mount}/metadata/{key}", 200), ("GET", f"{mount}/data/{key}", REFUSED))
+        if (status := auditor.request(method, path)[0]) != expected
+    ]
+    wrong += [
+        (f"LIST {mount}/metadata/{p}", s, 200)
+        for p in prefixes
+        if (s := auditor.request("LIST", f"{mount}/metadata/{p}")[0]) != 200
+    ]
+    assert not wrong, f"audit token answered otherwise than its policy says (request, HTTP status, expected): {wrong}"
+
+
+@pytest.mark.parametrize(
+    ("method", "where"),
+    [("GET", "outside metadata"), ("LIST", "mount root"), ("POST", "data"), ("DELETE", "metadata"), ("POST", "destroy")],
+)
+def test_audit_token_when_outside_its_metadata_or_writing_then_refused(
+    seeded_stack: SeededStack, auditor: VaultClient, method: str, where: str
+) -> None:
+    mount = seeded_stack.mount
+    keys = (
+        [k for keys in seeded_stack.outside.values() for k in keys]
+        if where == "outside metadata"
+        else list(seeded_stack.declared)
+    )
+    paths = {
+        "outside metadata": [f"{mount}/metadata/{k}" for k in keys],
+        "mount root": [f"{mount}/metadata/"],
+        "data": [f"{mount}/data/{k}" for k in keys],
+        "metadata": [f"{mount}/metadata/{k}" for k in keys],
+        "destroy": [f"{mount}/destroy/{k}" for k in keys],
+    }[where]
+    body = {"POST": {"data": {"value": "x"}, "versions": [1]}}.get(method)
+    allowed = sorted((path, status) for path in paths if (status := auditor.request(method, path, body)[0]) != REFUSED)
+    assert not allowed, f"{method} {where} not refused to the audit token (path, HTTP status): {allowed}"
 
 
 # Last in the module: by then every read, refusal and policy call above has had its chance to log.
