@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import textwrap
 import time
@@ -34,7 +33,7 @@ from lab.testenv import project_copy
 from lab.vault import random_value
 
 from .cluster import Environment, eventually, synced_object
-from helpers import grant_workload
+from helpers import doc_block, grant_workload
 
 NS = "ameide"
 MODULE = "workloads/web/lineage_demo.py"
@@ -385,20 +384,12 @@ def test_rotation_when_value_rotated_then_its_age_restarts_and_an_overdue_key_fa
     assert [v for v in [rotated, CANARY, *vault_values(env)] if v in shown + shown_after] == []
 
 
-def runbook_block(heading: str) -> str:
-    """The first sh block under `heading` in docs/runbook.md."""
-    section = (REPOSITORY / "docs/runbook.md").read_text().split(heading, 1)[1].split("\n## ", 1)[0]
-    match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match, f"docs/runbook.md: no sh block under {heading!r}"
-    return match.group(1)
-
-
 def test_runbook_when_rotation_block_runs_as_written_then_readers_named_secret_follows_and_reader_restarted(
     env: Environment,
 ) -> None:
     (env.directory / "env.sh").write_text(testenv.exports(env.directory))
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "VAULT_", "KUBECONFIG", "AMEIDE_"))}
-    script = runbook_block("## Rotate a secret").replace("/tmp/ameide-env", str(env.directory))
+    script = doc_block("docs/runbook.md", "## Rotate a secret").replace("/tmp/ameide-env", str(env.directory))
     completed = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], cwd=env.project, env=clean, capture_output=True, text=True, timeout=600
     )
