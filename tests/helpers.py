@@ -195,3 +195,24 @@ def doc_block(path: str, heading: str) -> str:
     assert match, f"{path}: no sh block under {heading!r}"
     assert not re.search(rf"\n#{{1,{level}}} ", after[: match.start()]), f"{path}: no sh block under {heading!r}"
     return match.group(1)
+
+
+def state_resource(urn: str, type_: str, **fields: Any) -> dict[str, Any]:
+    """One resource of a `pulumi stack export` document (only what recovery reads)."""
+    return {"urn": urn, "type": type_, "custom": True, "inputs": {"metadata": {"name": urn.rsplit("/", 1)[-1]}}, **fields}
+
+
+def stack_export(pending: list[tuple[str, str, str]], resources: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A `pulumi stack export` document of the staging stack: (urn, type, operation) per pending operation,
+    beside `resources` (default: the kubernetes provider alone)."""
+    provider = state_resource(
+        "urn:pulumi:staging::ameide-secrets::pulumi:providers:kubernetes::kubernetes", "pulumi:providers:kubernetes"
+    )
+    return {
+        "version": 3,
+        "deployment": {
+            "manifest": {"time": "2026-12-04T01:00:00Z", "magic": "", "version": "v3.274.1"},
+            "resources": resources if resources is not None else [provider],
+            "pending_operations": [{"resource": state_resource(urn, type_), "type": op} for urn, type_, op in pending],
+        },
+    }
