@@ -119,20 +119,20 @@ def plan(exported: Mapping[str, Any], stack: Stack) -> Plan:
 
 
 def recovered(exported: Mapping[str, Any], planned: Plan) -> dict[str, Any]:
-    """The exported state with every pending create resolved: the stack's own moved into `resources` with their
-    IDs (a refresh then reads each from the cluster, or drops it if the cluster has none), the rest removed.
-    Pending updates and deletes stay for the refresh. Appended last, an imported resource still follows its
-    parent, provider and dependencies: the engine records those before it starts a create that names them."""
+    """The exported state with no pending operation left: the stack's own pending creates moved into
+    `resources` with their IDs (a refresh then reads each from the cluster, or drops it if the cluster has
+    none), every other one removed. `pulumi stack import` drops every pending operation anyway; the
+    updates and deletes among them need nothing, their resources are recorded and the refresh reads them.
+    Appended last, an imported resource still follows its parent, provider and dependencies: the engine
+    records those before it starts a create that names them."""
     edited = copy.deepcopy(dict(exported))
     deployment = edited["deployment"]
     ids = {item.pending.urn: item.id for item in planned.imports}
-    kept, resources = [], list(deployment.get("resources") or [])
+    resources = list(deployment.get("resources") or [])
     for op in deployment.get("pending_operations") or []:
         resource = op.get("resource") or {}
-        if op.get("type") != CREATING:
-            kept.append(op)
-        elif (urn := resource.get("urn")) in ids:
+        if op.get("type") == CREATING and (urn := resource.get("urn")) in ids:
             resources.append({**resource, "id": ids[urn]})
     deployment["resources"] = resources
-    deployment["pending_operations"] = kept
+    deployment["pending_operations"] = []
     return edited

@@ -20,6 +20,7 @@ VERBS = {
     "precheck": ("precheck", "before pulumi up: no unjudged reader in a namespace about to be admitted"),
     "smoke": ("smoke", "after pulumi up: every ExternalSecret synced from its current spec, every Secret present"),
     "lineage": ("lineage", "which container reads which Vault key; unused keys, broken references, undeclared Secrets"),
+    "recover": ("recover", "after an interrupted pulumi up: import its own pending creates, clear the rest, refresh"),
 }
 
 USAGE = 2

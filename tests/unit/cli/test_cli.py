@@ -27,7 +27,7 @@ def test_help_when_asked_then_lists_every_verb_and_the_exit_codes() -> None:
     assert completed.returncode == 0
     listed = [line.split()[0] for line in completed.stdout.splitlines() if line.startswith("  ") and line.split()]
     assert set(VERBS) <= set(listed)
-    assert {"preview", "diff", "rollout", "legacy", "vault-check", "precheck", "smoke", "lineage"} == set(VERBS)
+    assert {"preview", "diff", "rollout", "legacy", "vault-check", "precheck", "smoke", "lineage", "recover"} == set(VERBS)
     assert "Exit codes: 0 clean, 1 findings or bad input, 2 usage." in completed.stdout
 
 
