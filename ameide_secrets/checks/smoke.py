@@ -5,6 +5,8 @@ current generation* (`status.syncedResourceVersion` is `<generation>-<hash>`: a 
 previous spec does not count, which is what `pulumi up`'s waitFor cannot tell, ESO's status having no
 observedGeneration); its Secret exists with every declared `data` key (key names only, never values).
 Every `existing_secrets` entry exists. ESO needs a moment after an update: `run` retries until its timeout.
+A failed sync is named with ESO's last error for it (its Warning event: Vault sealed, a login or a read
+refused), since the condition itself only says "could not get secret data from provider".
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from ameide_secrets.project import Stack
 from ameide_secrets.vocabulary import READY_REASON
 
 Where = tuple[str, str]
+ERROR_CHARS = 300
+"""ESO's error is cut there: enough for Vault's answer, still one line."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,10 @@ def check(
     wanted: list[Expected],
     external_secrets: Mapping[Where, Mapping[str, Any]],
     secret_keys: Mapping[Where, frozenset[str]],
+    errors: Mapping[Where, str] | None = None,
 ) -> Iterator[Finding]:
+    """The failures among `wanted`; `errors` (ExternalSecret -> ESO's last error, clients/kubernetes.py's
+    `sync_errors`) says why one failed to sync, which its condition does not."""
     for item in wanted:
         where = (item.namespace, item.name)
 
@@ -73,7 +80,10 @@ def check(
         ready = _ready(es)
         if ready.get("status") != "True" or ready.get("reason") != READY_REASON:
             reason = ready.get("reason") or "no Ready condition yet"
-            yield failure(f"not synced: {reason}: {ready.get('message', '')}".rstrip(": "))
+            message = f"not synced: {reason}: {ready.get('message', '')}".rstrip(": ")
+            if ready.get("status") == "False" and (error := (errors or {}).get(where)):
+                message += f" (ESO's last error: {error[:ERROR_CHARS]})"
+            yield failure(message)
             continue
         generation = es["metadata"].get("generation")
         synced = str((es.get("status") or {}).get("syncedResourceVersion", ""))
@@ -92,14 +102,12 @@ def check(
             yield failure(f"its Secret {item.target} lacks the declared keys {', '.join(missing)}")
 
 
-def run(
-    wanted: list[Expected],
-    read: Callable[[], tuple[Mapping[Where, Mapping[str, Any]], Mapping[Where, frozenset[str]]]],
-    timeout: float,
-    interval: float = 2,
-) -> list[Finding]:
+Read = Callable[[], tuple[Mapping[Where, Mapping[str, Any]], Mapping[Where, frozenset[str]], Mapping[Where, str]]]
+
+
+def run(wanted: list[Expected], read: Read, timeout: float, interval: float = 2) -> list[Finding]:
     """The failures still standing at `timeout` (ESO reconciles within seconds of a change); `read` lists
-    the cluster's ExternalSecrets and its Secrets' key names."""
+    the cluster's ExternalSecrets, its Secrets' key names and ESO's last errors."""
     deadline = time.monotonic() + timeout
     while True:
         failures = list(check(wanted, *read()))

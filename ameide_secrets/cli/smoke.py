@@ -33,7 +33,9 @@ def main(argv: list[str]) -> int:
         stack = output.stack(options)
         cluster = kubernetes.Cluster.for_stack(stack.settings, options.context)
         wanted = smoke.expected(stack)
-        found = smoke.run(wanted, lambda: (cluster.external_secrets(), cluster.secret_keys()), options.timeout)
+        found = smoke.run(
+            wanted, lambda: (cluster.external_secrets(), cluster.secret_keys(), cluster.sync_errors()), options.timeout
+        )
     if failed:
         return output.INVALID
     print(f"{options.stack}: {len(wanted) - len(found)} of {len(wanted)} objects synced and present", file=sys.stderr)

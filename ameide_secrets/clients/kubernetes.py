@@ -18,7 +18,7 @@ from lightkube import ApiError, Client, ConfigError, KubeConfig
 from lightkube.generic_resource import create_namespaced_resource
 from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet, StatefulSet
 from lightkube.resources.batch_v1 import CronJob, Job
-from lightkube.resources.core_v1 import Pod, Secret
+from lightkube.resources.core_v1 import Event, Pod, Secret
 
 from ameide_secrets.declare.settings import StackSettings
 from ameide_secrets.findings import InputError
@@ -101,6 +101,24 @@ class Cluster:
             for kind, resource in WORKLOADS.items():
                 found += [(kind, item.to_dict()) for item in self._list(resource, f"{kind.lower()}s", namespace)]
         return found
+
+    def sync_errors(self) -> dict[Where, str]:
+        """ExternalSecret -> the message of its newest Warning event, on one line: ESO's own error (Vault sealed,
+        a login refused, a key missing), which its Ready condition reduces to "could not get secret data from
+        provider". Empty where events may not be listed: the checks then go without the detail."""
+        try:
+            listed = list(
+                self._client.list(Event, namespace="*", fields={"involvedObject.kind": EXTERNAL_SECRET, "type": "Warning"})
+            )
+        except (ApiError, httpx2.HTTPError):
+            return {}
+        newest: dict[Where, tuple[str, str]] = {}
+        for event in listed:
+            where = (event.involvedObject.namespace or "", event.involvedObject.name or "")
+            when = str(event.lastTimestamp or event.eventTime or event.metadata.creationTimestamp or "")
+            if where not in newest or when >= newest[where][0]:
+                newest[where] = (when, " ".join((event.message or "").split()))
+        return {where: message for where, (_, message) in newest.items() if message}
 
     @classmethod
     def for_stack(cls, settings: StackSettings, context: str | None = None) -> Cluster:

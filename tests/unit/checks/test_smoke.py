@@ -72,3 +72,22 @@ def test_smoke_when_object_wrong_then_failure_names_module_object_and_problem(
 def test_smoke_when_creation_policy_none_then_no_secret_expected() -> None:
     writes_nothing = Expected(MODULE, "ExternalSecret", "ameide", "keycloak-db", None, ("KC_DB_PASSWORD",))
     assert list(check([writes_nothing], {("ameide", "keycloak-db"): external_secret()}, {})) == []
+
+
+SEALED = "error processing spec.data[0] (key: keycloak/database), err: cannot read secret data from Vault: Code: 503. Errors: * Vault is sealed"
+
+
+def test_smoke_when_sync_failed_then_names_esos_last_error_on_the_same_line() -> None:
+    failing = {("ameide", "keycloak-db"): external_secret(reason="SecretSyncedError")}
+    found = [str(f) for f in check([ES], failing, GOOD_SECRETS, {("ameide", "keycloak-db"): SEALED})]
+    assert found == [
+        f"{MODULE}: ExternalSecret ameide/keycloak-db: not synced: SecretSyncedError: could not get secret data from provider"
+        f" (ESO's last error: {SEALED})"
+    ]
+
+
+def test_smoke_when_synced_then_an_old_error_is_not_reported() -> None:
+    assert [
+        str(f)
+        for f in check([ES], {("ameide", "keycloak-db"): external_secret()}, GOOD_SECRETS, {("ameide", "keycloak-db"): SEALED})
+    ] == []

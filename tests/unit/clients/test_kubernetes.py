@@ -112,3 +112,28 @@ def test_workloads_when_listed_then_each_kind_in_each_namespace_only_with_get(tm
         for ns in ("ameide", "monitoring")
         for kind in WORKLOADS
     )
+
+
+def event(name: str, when: str, message: str) -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": "ameide", "name": f"{name}.{when}"},
+        "involvedObject": {"kind": "ExternalSecret", "namespace": "ameide", "name": name},
+        "type": "Warning", "reason": "UpdateFailed", "lastTimestamp": when, "message": message,
+    }  # fmt: skip
+
+
+def test_sync_errors_when_events_listed_then_newest_message_per_external_secret_on_one_line(tmp_path) -> None:
+    events = {"apiVersion": "v1", "kind": "EventList", "metadata": {}, "items": [
+        event("www", "2026-12-04T01:00:02Z", "err: cannot read secret data from Vault:\n\nCode: 503. Errors:\n\n* Vault is sealed"),
+        event("www", "2026-12-04T01:00:01Z", "an older error"),
+        event("graph", "2026-12-04T01:00:00Z", "err: invalid role name"),
+    ]}  # fmt: skip
+    cluster = cluster_on(tmp_path, served({"/api/v1/events": events}))
+    assert cluster.sync_errors() == {
+        ("ameide", "www"): "err: cannot read secret data from Vault: Code: 503. Errors: * Vault is sealed",
+        ("ameide", "graph"): "err: invalid role name",
+    }
+
+
+def test_sync_errors_when_events_may_not_be_listed_then_none(tmp_path) -> None:
+    assert cluster_on(tmp_path, served({"/api/v1/events": {}}, status=403)).sync_errors() == {}
