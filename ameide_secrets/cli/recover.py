@@ -1,8 +1,9 @@
 """`ameide-secrets recover --stack S`: after an interrupted `pulumi up`, settle its pending operations so the next `pulumi up` converges.
 
-    ameide-secrets recover --stack staging [--pulumi-stack org/ameide-secrets/staging] [--config-file F] [--dry-run] [--format text|json]
+    ameide-secrets recover --stack staging [--cancel] [--pulumi-stack org/ameide-secrets/staging] [--config-file F] [--dry-run] [--format text|json]
 
-Reads `pulumi stack export`; the stack's own pending creates are imported with the IDs the program gives
+On a `file://` backend it first removes the checkpoint's metadata sidecar a killed write left empty (every
+command on the stack fails with `failed to load checkpoint: EOF` until then). Reads `pulumi stack export`; the stack's own pending creates are imported with the IDs the program gives
 their objects (`namespace/name`), every other pending create is cleared, and `pulumi refresh` reads every
 object again (dropping the imported ones the cluster does not have, and the pending updates and deletes).
 Prints one line per pending operation. Run it only when no other deploy of the stack runs
@@ -17,7 +18,8 @@ import sys
 
 from ameide_secrets import recovery
 from ameide_secrets.cli import output
-from ameide_secrets.clients.pulumi_cli import PulumiCli, PulumiError
+from ameide_secrets.clients.pulumi_cli import PulumiCli, PulumiError, empty_sidecars
+from ameide_secrets.declare.settings import PROJECT
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,6 +27,11 @@ def parser() -> argparse.ArgumentParser:
     output.add_stack(parser)
     parser.add_argument(
         "--pulumi-stack", help="the stack as `pulumi -s` names it, e.g. org/ameide-secrets/staging (default: --stack)"
+    )
+    parser.add_argument(
+        "--cancel",
+        action="store_true",
+        help="first remove the interrupted run's lock (`pulumi cancel`): only when no deploy of the stack runs any more",
     )
     parser.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
     output.add_format(parser)
@@ -53,6 +60,15 @@ def main(argv: list[str]) -> int:
     with output.failures() as failed:
         stack = output.stack(options)
         cli = PulumiCli(options.root, options.pulumi_stack or options.stack, options.config_file)
+        for sidecar in empty_sidecars(cli.env.get("PULUMI_BACKEND_URL", ""), PROJECT, cli.stack):
+            if not options.dry_run:
+                sidecar.unlink()
+            print(
+                f"{'would remove' if options.dry_run else 'removed'} {sidecar} (empty: a killed checkpoint write left it; the checkpoint itself is intact)"
+            )
+        if options.cancel and not options.dry_run:
+            cli.run("cancel", "--yes")
+            print(f"cancelled the interrupted update of {cli.stack} (its lock is gone)")
         exported = cli.export()
         planned = recovery.plan(exported, stack)
         actions = lines(planned)

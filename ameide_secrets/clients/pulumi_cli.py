@@ -21,6 +21,21 @@ TIMEOUT = 900.0
 """Seconds any one command may take (a refresh reads every object of the stack)."""
 
 
+def empty_sidecars(backend_url: str, project: str, stack: str) -> list[Path]:
+    """The stack's checkpoint sidecars (`<stack>.json.attrs`, …) a killed write left empty, on a `file://` backend.
+
+    The file backend (gocloud.dev's fileblob) renames each checkpoint into place atomically, but writes its
+    metadata sidecar with a plain create-then-write first: a SIGKILL between the two leaves an empty
+    `.attrs` file, and every later command on the stack fails with `failed to load checkpoint: EOF` (the
+    checkpoint itself is the previous, intact one). An empty sidecar holds nothing; without one fileblob
+    uses its defaults. Other backends have none."""
+    if not backend_url.startswith("file://"):
+        return []
+    stacks = Path(backend_url.removeprefix("file://")).expanduser() / ".pulumi" / "stacks" / project
+    name = stack.rsplit("/", 1)[-1]
+    return sorted(p for p in stacks.glob(f"{name}.json*.attrs") if p.is_file() and p.stat().st_size == 0)
+
+
 class PulumiError(InputError):
     """The CLI failed, or could not be started: the message holds its error lines."""
 

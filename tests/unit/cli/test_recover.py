@@ -148,3 +148,26 @@ def test_recover_when_pulumi_is_not_on_path_then_exit_1_naming_it(
     monkeypatch.setenv("PATH", str(fake / "nowhere"))
     assert run() == 1
     assert "pulumi stack export -s staging: " in capsys.readouterr().err
+
+
+def test_recover_when_a_killed_write_left_an_empty_checkpoint_sidecar_then_removes_it_first(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """fileblob writes `<stack>.json.attrs` create-then-write: killed between them, every read fails with EOF."""
+    stacks = fake / "backend/.pulumi/stacks/ameide-secrets"
+    stacks.mkdir(parents=True)
+    (stacks / "staging.json.attrs").write_text("")
+    (stacks / "staging.json.bak.attrs").write_text('{"user.cache_control":""}\n')
+    (stacks / "production.json.attrs").write_text("")
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{fake / 'backend'}")
+    state(fake, stack_export([]))
+    assert run() == 0
+    assert sorted(p.name for p in stacks.iterdir()) == ["production.json.attrs", "staging.json.bak.attrs"]
+    assert f"removed {stacks / 'staging.json.attrs'} (empty: a killed checkpoint write left it" in capsys.readouterr().out
+
+
+def test_recover_when_cancel_asked_then_the_lock_goes_before_the_state_is_read(fake: Path) -> None:
+    state(fake, stack_export(PENDING))
+    assert run("--cancel") == 0
+    assert [c[0] for c in commands(fake)][:2] == ["cancel", "stack"]
+    assert commands(fake)[0] == ["cancel", "-s", "staging", "--non-interactive", "--yes"]
