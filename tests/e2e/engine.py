@@ -29,10 +29,13 @@ class Pulumi:
     project: Path
     env: dict[str, str]
 
-    def run(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 600, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         completed = subprocess.run(
             ["pulumi", *args, "--non-interactive"],
             cwd=self.project,
+            input=stdin,
             env=checkpoints.environment(args[0], self.env),
             capture_output=True,
             text=True,
