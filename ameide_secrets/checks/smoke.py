@@ -21,8 +21,8 @@ from ameide_secrets.project import Stack
 from ameide_secrets.vocabulary import READY_REASON
 
 Where = tuple[str, str]
-ERROR_CHARS = 300
-"""ESO's error is cut there: enough for Vault's answer, still one line."""
+ERROR_CHARS = 600
+"""ESO's error is cut there: Vault's answer comes last, after the key and the URL; still one line."""
 
 
 @dataclass(frozen=True)

@@ -462,8 +462,9 @@ def all_failing(env: Environment, names: list[str]) -> dict[str, dict[str, Any]]
     return failing if len(failing) == len(names) else None
 
 
-def assert_outage_survived(env: Environment, before: Snapshot, names: list[str], cause: str) -> list[str]:
-    """During the outage: each ExternalSecret reports it, each Secret keeps its UID and data, smoke names each."""
+def assert_outage_survived(env: Environment, before: Snapshot, names: list[str], cause: str, answer: str) -> list[str]:
+    """During the outage: each ExternalSecret reports it, each Secret keeps its UID and data, smoke names each
+    with Vault's `answer` (from ESO's event: the condition alone does not say)."""
     failing = eventually(f"every ExternalSecret reporting {cause}", lambda: all_failing(env, names), timeout=OUTAGE_SECONDS * 3)
     reasons = {ready_condition(es).get("reason") for es in failing.values()}
     assert reasons == {"SecretSyncedError"}, reasons
@@ -476,7 +477,10 @@ def assert_outage_survived(env: Environment, before: Snapshot, names: list[str],
     assert checked.returncode == 1, checked.stdout + checked.stderr
     named = [line for line in checked.stdout.splitlines() if line.strip()]
     for name in names:
-        assert [line for line in named if f"ExternalSecret {name}: " in line], f"smoke does not name {name}"
+        lines = [line for line in named if f"ExternalSecret {name}: " in line]
+        assert lines, f"smoke does not name {name}"
+        assert "ESO's last error: " in lines[0], lines[0]
+        assert answer in lines[0], lines[0]
     return named
 
 
@@ -498,7 +502,7 @@ def test_vault_sealed_when_eso_refreshes_then_secrets_kept_failures_named_and_re
     key = unseal_key(env)
     vault.ok("PUT", "sys/seal")
     try:
-        named = assert_outage_survived(env, before, names, "Vault sealed")
+        named = assert_outage_survived(env, before, names, "Vault sealed", "Vault is sealed")
     finally:
         status, answer = vault.request("PUT", "sys/unseal", {"key": key})
         assert status == 200, answer
@@ -508,12 +512,13 @@ def test_vault_sealed_when_eso_refreshes_then_secrets_kept_failures_named_and_re
     after = secrets_of(env)
     assert after.uids == before.uids
     print(f"sealed trial {trial}: {len(names)} ExternalSecrets failing, smoke named {len(named)}, resynced in {seconds:.1f}s")
+    print(f"  e.g. {named[0]}")
 
 
 # ---- 3. ESO's Vault identity broken ------------------------------------------------------------------
 
 IDENTITY_TRIALS = 1
-BREAKAGES = ["role removed", "policies emptied"]
+BREAKAGES = {"role removed": "invalid role name", "policies emptied": "permission denied"}
 
 
 def break_identity(env: Environment, breakage: str) -> None:
@@ -527,7 +532,7 @@ def break_identity(env: Environment, breakage: str) -> None:
 
 
 @pytest.mark.parametrize("trial", range(1, IDENTITY_TRIALS + 1))
-@pytest.mark.parametrize("breakage", BREAKAGES)
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
 def test_eso_identity_broken_when_eso_refreshes_then_secrets_kept_failures_named_and_repair_resyncs(
     env: Environment, breakage: str, trial: int
 ) -> None:
@@ -536,7 +541,7 @@ def test_eso_identity_broken_when_eso_refreshes_then_secrets_kept_failures_named
     before = secrets_of(env)
     break_identity(env, breakage)
     try:
-        named = assert_outage_survived(env, before, names, breakage)
+        named = assert_outage_survived(env, before, names, breakage, BREAKAGES[breakage])
     finally:
         # What VaultAccess does in `pulumi up` where vaultManage is on; the lab applies the same plan.
         testenv.apply_vault(env.directory, STACK, env.project)
@@ -544,3 +549,4 @@ def test_eso_identity_broken_when_eso_refreshes_then_secrets_kept_failures_named
     seconds = resynced_within(env, healed)
     assert secrets_of(env).uids == before.uids
     print(f"{breakage} trial {trial}: {len(names)} ExternalSecrets failing, smoke named {len(named)}, resynced in {seconds:.1f}s")
+    print(f"  e.g. {named[0]}")
