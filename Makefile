@@ -1,5 +1,5 @@
 # The README's two commands: `make preview` (offline preview of a stack, default local) and `make test`.
-# Around them: `make diff` (what a change does per stack), `make rollout` (rewrites docs/rollout.md),
+# Around them: `make diff` (what a change does per stack), `make rollout` (rewrites docs/rollout.md), `make mutation`,
 # `make fmt`, `make lock` (re-pins requirements/dev.txt and policy/requirements.txt from pyproject.toml),
 # and on the real engines `make engines`, `make venvs`, `make e2e` and `make bench` (docs/testing.md).
 # Every target bootstraps .venv from the hashed lock on first use (Python 3.11 or 3.12: Pulumi's mocks
@@ -16,7 +16,7 @@ ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT         := .engines/bin/actionlint
 LOCK   := $(VENV)/bin/uv pip compile pyproject.toml requirements/build.in --universal --python-version 3.11 --generate-hashes --no-header --quiet
 
-.PHONY: preview test fmt diff rollout bench lock venvs engines e2e clean
+.PHONY: preview test fmt diff rollout bench mutation lock venvs engines e2e clean
 
 # The lock first (pip and setuptools from it too), then this package, editable, without resolving again.
 define install
@@ -74,6 +74,13 @@ diff: $(VENV)/.installed
 rollout: $(VENV)/.installed
 	$(VENV)/bin/ameide-secrets rollout --format markdown > docs/rollout.md.tmp || { rm -f docs/rollout.md.tmp; exit 1; }
 	mv docs/rollout.md.tmp docs/rollout.md
+
+# Do the unit tests kill what they claim? The listed mutants (lab/mutants.yaml) and a fresh sample, each on a
+# temporary copy of the tree with only its mirrored tests; exit 1 under 90 % (docs/testing.md states the scores).
+MUTATION_SAMPLE ?= 60
+MUTATION_SEED   ?= 26
+mutation: $(VENV)/.installed
+	$(PY) -m lab.mutation --sample $(MUTATION_SAMPLE) --seed $(MUTATION_SEED)
 
 # Re-pin both locks after a change to pyproject.toml's dependencies (needs the package index).
 lock: $(VENV)/.installed

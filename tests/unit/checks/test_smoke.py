@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
-from ameide_secrets.checks.smoke import Expected, check
+from ameide_secrets.checks.smoke import Expected, check, expected
+from ameide_secrets.declare.contract import ExternalSecretSpec
+from ameide_secrets.declare.inventory import DeclaredWorkload
+
+from helpers import stack_for
 
 MODULE = "workloads/identity/keycloak.py"
 ES = Expected(MODULE, "ExternalSecret", "ameide", "keycloak-db", "keycloak-db", ("KC_DB_PASSWORD", "KC_DB_USERNAME"))
 EXISTING = Expected(MODULE, "Secret", "ameide", "postgres-ameide-auth")
 
 
-def external_secret(generation: int = 2, synced_generation: int = 2, reason: str = "SecretSynced") -> dict[str, Any]:
+def external_secret(
+    generation: int = 2,
+    synced_generation: int = 2,
+    reason: str = "SecretSynced",
+    status: str | None = None,
+    before: tuple[dict[str, str], ...] = (),
+) -> dict[str, Any]:
+    """An ExternalSecret as ESO reports it; its Ready condition (status True for SecretSynced unless `status`
+    says otherwise) comes after the conditions `before`."""
+    ready = {
+        "type": "Ready",
+        "status": status or ("True" if reason == "SecretSynced" else "False"),
+        "reason": reason,
+        "message": "could not get secret data from provider" if reason != "SecretSynced" else "ok",
+    }
     return {
         "metadata": {"namespace": "ameide", "name": "keycloak-db", "generation": generation},
         "status": {
             "syncedResourceVersion": f"{synced_generation}-e35430a31283a3e9b90b36491b31f1e9",
-            "conditions": [{"type": "Ready", "status": "True" if reason == "SecretSynced" else "False", "reason": reason,
-                            "message": "could not get secret data from provider" if reason != "SecretSynced" else "ok"}],
+            "conditions": [*before, ready],
         },
     }  # fmt: skip
 
@@ -51,6 +69,15 @@ def test_smoke_when_synced_from_current_generation_and_keys_present_then_no_fail
         (None, GOOD_SECRETS, "ExternalSecret ameide/keycloak-db: does not exist on the cluster"),
         (external_secret(reason="SecretSyncedError"), GOOD_SECRETS,
          "ExternalSecret ameide/keycloak-db: not synced: SecretSyncedError: could not get secret data from provider"),
+        # ESO sets Ready=True for SecretDeleted and SecretMissing too: only SecretSynced means synced.
+        (external_secret(reason="SecretDeleted", status="True"), GOOD_SECRETS,
+         "ExternalSecret ameide/keycloak-db: not synced: SecretDeleted: could not get secret data from provider"),
+        (external_secret(reason="SecretMissing", status="True"), GOOD_SECRETS,
+         "ExternalSecret ameide/keycloak-db: not synced: SecretMissing: could not get secret data from provider"),
+        # Another condition listed first, true and synced-looking, does not stand in for Ready.
+        (external_secret(reason="SecretSyncedError", before=({"type": "Deleted", "status": "True", "reason": "SecretSynced"},)),
+         GOOD_SECRETS,
+         "ExternalSecret ameide/keycloak-db: not synced: SecretSyncedError: could not get secret data from provider"),
         # The case waitFor cannot see: Ready, but from the spec before the update.
         (external_secret(generation=3, synced_generation=2), GOOD_SECRETS,
          "ExternalSecret ameide/keycloak-db: Ready is from an older spec: ESO last synced generation 2, the object is at 3"),
@@ -67,11 +94,6 @@ def test_smoke_when_object_wrong_then_failure_names_module_object_and_problem(
 ) -> None:
     external_secrets = {} if es is None else {("ameide", "keycloak-db"): es}
     assert verdicts(external_secrets, secrets) == [f"{MODULE}: {problem}"]
-
-
-def test_smoke_when_creation_policy_none_then_no_secret_expected() -> None:
-    writes_nothing = Expected(MODULE, "ExternalSecret", "ameide", "keycloak-db", None, ("KC_DB_PASSWORD",))
-    assert list(check([writes_nothing], {("ameide", "keycloak-db"): external_secret()}, {})) == []
 
 
 SEALED = "error processing spec.data[0] (key: keycloak/database), err: cannot read secret data from Vault: Code: 503. Errors: * Vault is sealed"
@@ -91,3 +113,28 @@ def test_smoke_when_synced_then_an_old_error_is_not_reported() -> None:
         str(f)
         for f in check([ES], {("ameide", "keycloak-db"): external_secret()}, GOOD_SECRETS, {("ameide", "keycloak-db"): SEALED})
     ] == []
+
+
+def test_smoke_when_ready_is_not_the_first_condition_then_it_is_still_the_one_judged() -> None:
+    listed_after = external_secret(before=({"type": "Deleted", "status": "False", "reason": "SecretDeleted"},))
+    assert verdicts({("ameide", "keycloak-db"): listed_after}, GOOD_SECRETS) == []
+
+
+@pytest.mark.parametrize(("creation_policy", "secret_expected"), [("None", False), ("Owner", True), ("Merge", True)])
+def test_smoke_when_a_module_sets_creation_policy_then_a_secret_is_expected_unless_none(
+    creation_policy: str, secret_expected: bool
+) -> None:
+    """From a stack's modules (`expected`) to the verdict: an ExternalSecret that writes nothing has no Secret to find."""
+    stack = stack_for("staging")
+    [keycloak] = [d for d in stack.owned if d.args.workload == "keycloak"]
+    spec = ExternalSecretSpec(name="keycloak-db", creation_policy=creation_policy, deletion_policy="Retain",
+                              data={"KC_DB_PASSWORD": "keycloak/db"})  # fmt: skip
+    args = keycloak.args.model_copy(update={"external_secrets": [spec], "existing_secrets": []})
+    wanted = expected(dataclasses.replace(stack, owned=(DeclaredWorkload(args, MODULE),)))
+    assert [(w.kind, w.name, w.target) for w in wanted] == [
+        ("ExternalSecret", "keycloak-db", "keycloak-db" if secret_expected else None)
+    ]
+    found = [str(f) for f in check(wanted, {("ameide", "keycloak-db"): external_secret()}, {})]
+    assert found == (
+        [f"{MODULE}: ExternalSecret ameide/keycloak-db: its Secret keycloak-db does not exist"] if secret_expected else []
+    )
