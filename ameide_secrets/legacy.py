@@ -288,9 +288,11 @@ def _header_lines(text: str) -> int:
 
 
 def compared(obj: dict[str, Any]) -> dict[str, Any]:
-    """The fields compared, by path, with ESO's defaults applied (labels and annotations are each side's own)."""
+    """The fields compared, by path, with ESO's defaults applied (labels and annotations are each side's own;
+    a template's data or templateFrom and an extract's rewrite, which change values, are compared too)."""
     spec, name = obj.get("spec") or {}, (obj.get("metadata") or {}).get("name")
     target = spec.get("target") or {}
+    template = target.get("template") or {}
     store = spec.get("secretStoreRef") or {}
     view: dict[str, Any] = {
         "spec.secretStoreRef": f"{stores.ref_kind(store)} {store.get('name')}",
@@ -298,8 +300,12 @@ def compared(obj: dict[str, Any]) -> dict[str, Any]:
         "spec.target.name": target.get("name") or name,
         "spec.target.creationPolicy": target.get("creationPolicy", vocabulary.DEFAULT_CREATION_POLICY),
         "spec.target.deletionPolicy": target.get("deletionPolicy", vocabulary.DEFAULT_DELETION_POLICY),
-        "spec.target.template.type": (target.get("template") or {}).get("type", vocabulary.DEFAULT_SECRET_TYPE),
+        "spec.target.template.type": template.get("type", vocabulary.DEFAULT_SECRET_TYPE),
     }
+    # What rewrites values: never rendered by this program, so a legacy object holding one always differs.
+    for rewriting in ("data", "templateFrom"):
+        if template.get(rewriting):
+            view[f"spec.target.template.{rewriting}"] = template[rewriting]
     for entry in spec.get("data") or []:
         ref = {**vocabulary.REF_DEFAULTS, **_ref(entry.get("remoteRef") or {})}
         for key in ("key", "property", "version", *vocabulary.REF_DEFAULTS):
@@ -308,6 +314,8 @@ def compared(obj: dict[str, Any]) -> dict[str, Any]:
         view[f"spec.dataFrom[{i}]"] = (
             {**vocabulary.REF_DEFAULTS, **_ref(entry.get("extract") or {})} if "extract" in entry else entry
         )
+        if "extract" in entry and entry.get("rewrite"):
+            view[f"spec.dataFrom[{i}].rewrite"] = entry["rewrite"]
     return view
 
 

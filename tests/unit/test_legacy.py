@@ -161,6 +161,18 @@ def test_compare_when_stack_owns_objects_the_chart_lacks_then_new_and_adopting_o
             lambda s: s.update(secretStoreRef={"kind": "SecretStore", "name": "team-vault"}),
             "spec.secretStoreRef is SecretStore 'team-vault'",
         ),
+        # No kind: ESO reads the namespace's SecretStore of that name, not the platform's ClusterSecretStore.
+        (lambda s: s.update(secretStoreRef={"name": "ameide-vault"}), "spec.secretStoreRef is SecretStore 'ameide-vault'"),
+        (
+            lambda s: s["target"].update(template={"templateFrom": [{"configMap": {"name": "t", "items": [{"key": "k"}]}}]}),
+            "spec.target.template.templateFrom is not modelled",
+        ),
+        (
+            lambda s: s.update(
+                dataFrom=[{"extract": {"key": "search/api"}, "rewrite": [{"regexp": {"source": "x", "target": "y"}}]}]
+            ),
+            "spec.dataFrom[0].rewrite is not modelled",
+        ),
     ],
 )
 def test_to_declaration_when_field_not_modelled_then_refused_naming_object_and_field(change: Any, refusal: str) -> None:
@@ -185,3 +197,96 @@ def test_plan_when_map_names_a_workload_its_keys_are_not_under_then_refused() ->
     assert any(
         line.startswith("workload stripe: ") and "outside the workload's prefix 'stripe/'" in line for line in plan.refused
     )
+
+
+def test_load_when_an_externalsecret_is_of_another_api_group_then_it_is_not_a_legacy_object(tmp_path: Path) -> None:
+    objects = legacy.load([FIXTURE])
+    foreign = copy.deepcopy(next(o for o in objects if o["metadata"]["name"] == "search-api"))
+    foreign["apiVersion"] = "example.com/v1"
+    foreign["metadata"]["name"] = "foreign"
+    chart = tmp_path / "chart.yaml"
+    chart.write_text(
+        yaml.safe_dump_all([*objects, foreign, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}])
+    )
+    assert [o["metadata"]["name"] for o in legacy.load([chart])] == [o["metadata"]["name"] for o in objects]
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda s: s["target"].update(template={"templateFrom": [{"configMap": {"name": "t"}}]}), "spec.target.template.templateFrom"),
+        (lambda s: s["target"].update(template={"data": {"API_KEY": "{{ .x | upper }}"}}), "spec.target.template.data"),
+        (lambda s: s.update(dataFrom=[{**s["dataFrom"][0], "rewrite": [{"regexp": {"source": "x", "target": "y"}}]}]), "spec.dataFrom[0].rewrite"),
+    ],
+)  # fmt: skip
+def test_compare_when_the_chart_rewrites_values_then_differs_naming_the_field(imported, change: Any, path: str) -> None:
+    """A template or rewrite changes the Secret's values: the owned twin, which has none, is not `same`."""
+    *_, tree = imported
+    objects = [o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] != "mailer"]
+    billing = next(o for o in objects if o["metadata"]["name"] == "billing-stripe")
+    billing["spec"].setdefault("target", {})
+    billing["spec"].setdefault("dataFrom", [{"extract": {"key": "billing/stripe-extra"}}])
+    change(billing["spec"])
+    rows = {(r.namespace, r.name): r for r in legacy.compare(objects, rendered("staging", tree.parent), set())}
+    row = rows[("billing", "billing-stripe")]
+    assert row.status == "differs"
+    assert path in row.fields
+    assert row.fields[path]["owned"] is None
+
+
+def _chart(tmp_path: Path, objects: list[dict[str, Any]]) -> Path:
+    chart = tmp_path / "chart.yaml"
+    chart.write_text(yaml.safe_dump_all(objects))
+    return chart
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "line"),
+    [
+        # Every owned object's twin in the chart, only the store moved: clean.
+        ("same", 0, "same                   monitoring/alertmanager-oauth2-proxy"),
+        # The adopted object is not in the chart: adopting takes over something nobody reviewed.
+        ("adopted-missing", 1, "new                    monitoring/alertmanager-oauth2-proxy"),
+        # A field of the twin differs.
+        ("differs", 1, "differs                monitoring/alertmanager-oauth2-proxy"),
+        # Only objects the stack does not adopt are missing from the chart: new, not a finding.
+        ("not-adopted-missing", 0, "legacy-only            billing/billing-stripe"),
+    ],
+)
+def test_compare_command_when_run_then_exit_code_says_whether_the_takeover_is_safe(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, code: int, line: str
+) -> None:
+    owned = rendered("staging")
+    adopted = [copy.deepcopy(o) for o in owned if o["metadata"]["name"] == "alertmanager-oauth2-proxy"]
+    for obj in adopted:
+        obj["spec"]["secretStoreRef"] = {"kind": "ClusterSecretStore", "name": "vault-secrets-legacy"}
+        if case == "differs":
+            obj["spec"]["refreshInterval"] = "15m"
+    chart = {
+        "same": adopted,
+        "adopted-missing": [o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] == "billing-stripe"],
+        "differs": adopted,
+        "not-adopted-missing": [*adopted, *(o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] == "billing-stripe")],
+    }[case]
+    assert verb.main(["compare", str(_chart(tmp_path, chart)), "--stack", "staging", "--root", str(REPOSITORY)]) == code
+    out = capsys.readouterr().out
+    assert line in out.splitlines()
+    if case == "adopted-missing":
+        assert "    adopt: legacy null, owned true" in out.splitlines()
+
+
+def test_compare_command_when_chart_unreadable_then_exit_1_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verb.main(["compare", str(tmp_path / "missing.yaml"), "--stack", "staging", "--root", str(REPOSITORY)]) == 1
+    assert "missing.yaml: cannot read it as YAML" in capsys.readouterr().err
+
+
+def test_import_command_when_every_object_can_be_imported_then_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "project").mkdir()
+    root = project_tree(tmp_path / "project")
+    chart = _chart(tmp_path, [o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] != "mailer"])
+    assert verb.main(["import", str(chart), "--team", "growth", "--root", str(root)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "wrote workloads/growth/billing.py" in out.splitlines()
