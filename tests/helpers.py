@@ -3,8 +3,12 @@ copies, and plain ESO manifests."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -216,3 +220,30 @@ def stack_export(pending: list[tuple[str, str, str]], resources: list[dict[str, 
             "pending_operations": [{"resource": state_resource(urn, type_), "type": op} for urn, type_, op in pending],
         },
     }
+
+
+def read_module_bounded(source: str, memory: int = 1 << 30, timeout: float = 60) -> list[tuple[int | None, str]]:
+    """The line problems of `team_module.read(source)` (the module must be refused), read in a child process
+    of at most `memory` bytes of address space: a reader whose bound is gone fails there, fast, with a
+    MemoryError, instead of exhausting the machine."""
+    script = (
+        "import json, resource, sys\n"
+        "from ameide_secrets.declare import team_module\n"
+        f"resource.setrlimit(resource.RLIMIT_AS, ({memory}, {memory}))\n"
+        "data = team_module.read(sys.stdin.read(), 'm.py')\n"
+        "print(json.dumps(None if data.workload else [[p.line, p.message] for p in data.line_problems]))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script],
+        input=source,
+        cwd=REPOSITORY,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPOSITORY), os.environ.get("PYTHONPATH", "")])},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert completed.returncode == 0, f"the reader failed within {memory} bytes: {completed.stderr[-1000:]}"
+    problems = json.loads(completed.stdout)
+    assert problems is not None, "the module was accepted"
+    return [(line, message) for line, message in problems]

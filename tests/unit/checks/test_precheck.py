@@ -37,7 +37,13 @@ def verdicts() -> Any:
     [
         (live("ameide", "old", data=data("keycloak/admin", "alertmanager/oauth2-proxy")),
          "ExternalSecret ameide/old: spec.data[1].remoteRef.key: 'alertmanager/oauth2-proxy' is outside the key prefixes of namespace ameide"),
-        (live("ameide", "dots", data=data("./keycloak/admin")), "ExternalSecret ameide/dots: spec.data[0].remoteRef.key: "),
+        # Under an admitted prefix by `startsWith`, but Vault normalises them to another path: only the path rule refuses.
+        (live("ameide", "dots", data=data("keycloak/../alertmanager/oauth2-proxy")),
+         "ExternalSecret ameide/dots: spec.data[0].remoteRef.key: 'keycloak/../alertmanager/oauth2-proxy' has an empty, '.' or '..' segment"),
+        (live("ameide", "dot", data=data("keycloak/./admin")),
+         "ExternalSecret ameide/dot: spec.data[0].remoteRef.key: 'keycloak/./admin' has an empty, '.' or '..' segment"),
+        (live("ameide", "mount", data=data("keycloak/x"), dataFrom=[{"extract": {"key": "secret/keycloak/admin"}}]),
+         "ExternalSecret ameide/mount: spec.dataFrom[0].extract.key: 'secret/keycloak/admin' starts with 'secret/'"),
         (live("ameide", "search", dataFrom=[{"find": {"name": {"regexp": ".*"}}}]),
          "ExternalSecret ameide/search: spec.dataFrom[0].find.path: find searches Vault beyond the declared keys"),
         # The platform store named only in an entry's sourceRef.

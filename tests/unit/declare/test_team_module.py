@@ -12,7 +12,7 @@ from ameide_secrets.declare import team_module
 from ameide_secrets.declare.inventory import DeclarationErrors
 from ameide_secrets.project import REPOSITORY
 
-from helpers import discover
+from helpers import discover, read_module_bounded
 
 HEADER = "from components import ExternalSecretSpec, RemoteRef, WorkloadSecretsArgs\n"
 
@@ -48,7 +48,7 @@ HOSTILE = {
     "comprehension": "X = [open('{marker}', 'w') for _ in 'a']",
     "global": "global WORKLOAD",
     "decorator-ish-call": "X = print('{marker}')",
-    "relative-import": "from . import keycloak",
+    "relative-import": "from .components import RemoteRef",
     "model-alias": "from components import RemoteRef as open",
     "star-import": "from components import *",
     "dict-unpack": "X = {{**globals()}}",
@@ -57,13 +57,31 @@ HOSTILE = {
     "try": "try:\n    open('{marker}', 'w')\nexcept Exception:\n    pass",
     "with": "with open('{marker}', 'w'):\n    pass",
     "expression-statement": "open('{marker}', 'w')",
-    "fstring-conversion": "X = f'{{WORKLOAD_NAME!r}}'",
+    "fstring-conversion": "X = f'{{\"a\"!r}}'",
+    "fstring-format-spec": "X = f'{{\"a\":>9}}'",
     "shadow-model": "RemoteRef = 1",
     "dunder-assign": "__builtins__ = 1",
     "float": "X = 1.5",
     "bytes": "X = b'a'",
     "multiply": "X = 'a' * 10",
 }
+ONLY = "only WorkloadSecretsArgs, ExternalSecretSpec, RemoteRef"
+# The construct each is refused as: its own check, not another one that happens to come first (with its own
+# check removed, an attack must pass, and this test fail).
+REFUSED_AS = {
+    "import": "import", "import-from": "import from os", "dunder-import": "call", "open": "call of 'open'",
+    "eval": "call of 'eval'", "exec": "call of 'exec'", "fstring-call": "call of 'open'", "subclasses": "call",
+    "getattr-builtins": "call", "function-def": "function definition", "class-def": "class definition", "lambda": "call",
+    "cross-module": "import from workloads.identity.keycloak", "environ": "import from os", "environ-in-message": "subscript",
+    "platform-module": "import from declarations.settings", "components-attribute": f"import of 'spec' ({ONLY})",
+    "model-attribute": "call", "walrus": "walrus (:=)", "comprehension": "comprehension", "global": "global",
+    "decorator-ish-call": "call of 'print'", "relative-import": "import from .components", "model-alias": "import alias 'open'",
+    "star-import": f"import of '*' ({ONLY})", "dict-unpack": "unpacking (**)", "subscript": "subscript", "if": "if statement",
+    "try": "try statement", "with": "with statement", "expression-statement": "expression statement",
+    "fstring-conversion": "f-string conversion or format spec", "fstring-format-spec": "f-string conversion or format spec",
+    "shadow-model": "assignment to 'RemoteRef'", "dunder-assign": "assignment to '__builtins__'", "float": "literal float",
+    "bytes": "literal bytes", "multiply": "operator Mult",
+}  # fmt: skip
 
 
 def problems(tree: Path) -> list[str]:
@@ -83,8 +101,10 @@ def test_read_when_module_hostile_then_refused_at_its_line_and_nothing_runs(
     tree = write_module("analytics/plausible.py", source)
     lines = problems(tree)
     assert lines, attack
-    assert lines[0].startswith("workloads/analytics/plausible.py:2 (workload plausible): ")
-    assert "is not allowed in a team module (team modules are data:" in lines[0] or "is not assigned earlier" in lines[0]
+    assert lines[0].startswith(
+        f"workloads/analytics/plausible.py:2 (workload plausible): {REFUSED_AS[attack]} is not allowed in a team module "
+        "(team modules are data:"
+    )
     assert not marker.exists()
     assert canary not in "\n".join(lines)
 
@@ -169,6 +189,9 @@ def test_read_when_several_statements_refused_then_each_line_reported(write_modu
         ("'a' + 1", "'+' joins two strings, integers, lists or tuples, not str and int"),
         ("{1: 'a'}", "mapping key 1 must be a string"),
         ("f'{[1]}'", "f-string value must be a string or an integer, got list"),
+        # A bool is an int to Python, and would render as `True`.
+        ("f'{True}'", "f-string value must be a string or an integer, got bool"),
+        ("f'{None}'", "f-string value must be a string or an integer, got NoneType"),
         ("RemoteRef", "RemoteRef without a call is not allowed in a team module"),
         ("RemoteRef('plausible/a')", "positional argument to RemoteRef is not allowed in a team module"),
     ],
@@ -189,11 +212,12 @@ def test_security_doc_when_it_counts_hostile_modules_then_the_count_is_this_suit
 
 
 def test_read_when_module_doubles_a_value_line_after_line_then_refused_before_memory_runs_out() -> None:
+    """In a child process of bounded memory: with the bound gone, the reader fails there at once (MemoryError) instead
+    of taking the machine's memory (A63 would be 8 * 2**63 characters)."""
     lines = ["A0 = 'xxxxxxxx'"] + [f"A{i} = A{i - 1} + A{i - 1}" for i in range(1, 64)]
-    data = team_module.read(HEADER + "\n".join(lines) + "\n", "m.py")
-    assert data.workload is None
+    problems = read_module_bounded(HEADER + "\n".join(lines) + "\n")
     # A10 is the first longer than the bound (8 * 2**10); what uses it reports nothing more.
-    assert [(p.line, p.message.split(" (")[0]) for p in data.line_problems] == [
+    assert [(line, message.split(" (")[0]) for line, message in problems] == [
         (12, f"string longer than {team_module.MAX_STRING_LENGTH} characters")
     ]
 

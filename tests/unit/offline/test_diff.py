@@ -97,6 +97,25 @@ def test_diff_when_store_or_store_ref_changes_then_called_out() -> None:
     ]
 
 
+def store(kind: str, namespace: str = "") -> dict[str, Any]:
+    metadata = {"name": "team-vault", **({"namespace": namespace} if namespace else {})}
+    return {"apiVersion": "external-secrets.io/v1", "kind": kind, "metadata": metadata, "spec": {"provider": {}}}
+
+
+@pytest.mark.parametrize(
+    ("kind", "namespace", "name"),
+    [("SecretStore", "ameide", "SecretStore ameide/team-vault"), ("ClusterSecretStore", "", "ClusterSecretStore team-vault")],
+)
+@pytest.mark.parametrize("change", ["added", "removed"])
+def test_diff_when_a_pr_adds_or_removes_any_secret_store_then_called_out(
+    kind: str, namespace: str, name: str, change: str
+) -> None:
+    """A namespaced SecretStore is a store too: a PR adding one opens a second way to Vault beside the platform's."""
+    with_store, without = preview(es("a"), store(kind, namespace)), preview(es("a"))
+    result = diff.diff("staging", without, with_store) if change == "added" else diff.diff("staging", with_store, without)
+    assert result.callouts == [f"{name}: secret store change, every ExternalSecret reading through it is affected"]
+
+
 def test_render_markdown_when_changes_then_pr_comment_with_callouts_first() -> None:
     result = diff.diff("production", preview(es("a"), protect=True), preview(es("a", key="plausible/z")))
     assert diff.render_markdown([result]) == (
