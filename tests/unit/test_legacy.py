@@ -290,3 +290,13 @@ def test_import_command_when_every_object_can_be_imported_then_exit_0(tmp_path: 
     out, err = capsys.readouterr()
     assert err == ""
     assert "wrote workloads/growth/billing.py" in out.splitlines()
+
+
+def test_plan_when_an_objects_keys_span_two_workload_prefixes_then_refused_asking_for_a_map() -> None:
+    obj = copy.deepcopy(next(o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] == "search-api"))
+    obj["spec"]["data"].append({"secretKey": "OTHER", "remoteRef": {"key": "billing/x", "property": "value"}})
+    plan = legacy.plan_import([obj], "growth", "local", {}, "ameide-vault", "value")
+    assert plan.modules == {}
+    assert plan.refused == [
+        "ExternalSecret search/search-api: its keys are under ['billing', 'search']: no single workload prefix (name the workload in --map)"
+    ]

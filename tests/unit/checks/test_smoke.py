@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from ameide_secrets.checks import smoke
 from ameide_secrets.checks.smoke import Expected, check, expected
 from ameide_secrets.declare.contract import ExternalSecretSpec
 from ameide_secrets.declare.inventory import DeclaredWorkload
@@ -138,3 +141,29 @@ def test_smoke_when_a_module_sets_creation_policy_then_a_secret_is_expected_unle
     assert found == (
         [f"{MODULE}: ExternalSecret ameide/keycloak-db: its Secret keycloak-db does not exist"] if secret_expected else []
     )
+
+
+def test_run_when_everything_synced_then_returns_at_once_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    def sleep(_: float) -> None:
+        raise AssertionError("slept though nothing failed")
+
+    monkeypatch.setattr(smoke, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
+    assert smoke.run([ES, EXISTING], lambda: ({("ameide", "keycloak-db"): external_secret()}, GOOD_SECRETS), timeout=600) == []
+
+
+def test_run_when_eso_settles_after_a_while_then_retried_until_synced_and_failures_left_at_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(
+        smoke, "time", SimpleNamespace(monotonic=lambda: clock[0], sleep=lambda seconds: clock.__setitem__(0, clock[0] + seconds))
+    )
+    states = iter([external_secret(generation=3, synced_generation=2)] * 2 + [external_secret(generation=3, synced_generation=3)])
+    assert (
+        smoke.run([ES, EXISTING], lambda: ({("ameide", "keycloak-db"): next(states)}, GOOD_SECRETS), timeout=10, interval=2) == []
+    )
+    assert clock[0] == 4  # two waits, then synced
+    stale = external_secret(generation=3, synced_generation=2)
+    [left] = smoke.run([ES, EXISTING], lambda: ({("ameide", "keycloak-db"): stale}, GOOD_SECRETS), timeout=10, interval=2)
+    assert "Ready is from an older spec" in str(left)
+    assert clock[0] == 4 + 10

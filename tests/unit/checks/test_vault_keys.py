@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ameide_secrets.checks import vault_keys
 from ameide_secrets.clients.vault import Answer
 from ameide_secrets.declare.contract import ExternalSecretSpec, RemoteRef
@@ -13,24 +15,32 @@ from helpers import overridden
 
 
 class Fields:
-    """Vault's answers by key: the field names each secret holds (a missing key answers 404)."""
+    """Vault's answers by key: the field names each secret holds, or of its custom metadata (`custom`); a missing
+    key answers 404, a key in `statuses` that status."""
 
-    def __init__(self, secrets: dict[str, set[str]]) -> None:
-        self.secrets = secrets
+    def __init__(
+        self, secrets: dict[str, set[str]], custom: dict[str, set[str]] | None = None, statuses: dict[str, int] | None = None
+    ) -> None:
+        self.secrets, self.custom, self.statuses = secrets, custom or {}, statuses or {}
 
     def fields(self, key: str, version: str | None = None, metadata: bool = False) -> Answer:
-        return Answer(200, frozenset(self.secrets[key])) if key in self.secrets else Answer(404)
+        if key in self.statuses:
+            return Answer(self.statuses[key])
+        held = self.custom if metadata else self.secrets
+        return Answer(200, frozenset(held[key])) if key in held else Answer(404)
 
     def path(self, key: str, metadata: bool = False) -> str:
-        return f"secret/data/{key}"
+        return f"secret/{'metadata' if metadata else 'data'}/{key}"
 
 
-def verdicts(make_workload, data: dict[str, object], secrets: dict[str, set[str]], **settings: str) -> list[str]:
+def verdicts(
+    make_workload, data: dict[str, object], secrets: dict[str, set[str]], vault: Fields | None = None, **settings: str
+) -> list[str]:
     args = make_workload(external_secrets=[ExternalSecretSpec(name="plausible-secrets", data=data, data_from=["plausible/all"])])
     project = Project()
     stack = project.stack("staging", config=overridden(project.config("staging"), settings))
     stack = Stack(project, "staging", stack.config, stack.settings, (DeclaredWorkload(args, "workloads/analytics/plausible.py"),))
-    return [f.message for f in vault_keys.check(vault_keys.references(stack), Fields(secrets))]  # type: ignore[arg-type]
+    return [f.message for f in vault_keys.check(vault_keys.references(stack), vault or Fields(secrets))]  # type: ignore[arg-type]
 
 
 ALL = {"plausible/all": {"a", "b", "c"}}
@@ -65,3 +75,28 @@ def test_check_when_key_missing_then_names_it_and_the_path(make_workload) -> Non
     assert verdicts(make_workload, {"K": "plausible/k"}, ALL) == [
         "key 'plausible/k' does not exist in Vault (secret/data/plausible/k); write it before promoting"
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (
+            403,
+            "this token may not read key 'plausible/k' (secret/data/plausible/k): use a token that reads the declared prefixes",
+        ),
+        (500, "Vault answered HTTP 500 for key 'plausible/k' (secret/data/plausible/k)"),
+    ],
+)
+def test_check_when_vault_refuses_or_fails_then_says_which(make_workload, status: int, message: str) -> None:
+    vault = Fields(ALL, statuses={"plausible/k": status})
+    assert verdicts(make_workload, {"K": "plausible/k"}, ALL, vault) == [message]
+
+
+def test_check_when_metadata_policy_fetch_then_the_property_must_be_in_custom_metadata(make_workload) -> None:
+    """Fetch reads the key's custom metadata (KV v2's metadata endpoint), not its data."""
+    ref = RemoteRef(key="plausible/k", property="owner", metadataPolicy="Fetch")
+    in_data_only = Fields({**ALL, "plausible/k": {"owner"}}, custom={"plausible/k": {"team"}})
+    assert verdicts(make_workload, {"K": ref}, ALL, in_data_only) == [
+        "key 'plausible/k' has no property 'owner' in its custom metadata; add it, or fix the declaration"
+    ]
+    assert verdicts(make_workload, {"K": ref}, ALL, Fields(ALL, custom={"plausible/k": {"owner"}})) == []

@@ -464,3 +464,23 @@ def test_format_when_secret_key_named_like_a_field_keeps_dotted_path(make_worklo
         make_workload, external_secrets=[es(data={"labels": {"key": "plausible/x", "decodingStrategy": "Hex"}})]
     )
     assert [p.field for p in problems] == ['WORKLOAD.external_secrets[0].data["labels"].decodingStrategy']
+
+
+@pytest.mark.parametrize(
+    ("ref", "read"),
+    [("plausible/a", "value"), ({"key": "plausible/a"}, None), ({"key": "plausible/a", "property": "url"}, "url")],
+)
+def test_property_of_when_string_or_map_form_then_the_field_it_reads(ref: Any, read: str | None) -> None:
+    """The string form reads the stack's string property; a map without property reads the whole secret."""
+    assert ExternalSecretSpec(name="s", data={"A": ref}).property_of("A", "value") == read
+
+
+@pytest.mark.parametrize(
+    ("workload", "spec", "adopts"), [(True, None, True), (True, False, False), (False, True, True), (False, None, False)]
+)
+def test_adopts_when_workload_and_external_secret_set_adopt_then_the_external_secrets_own_wins(
+    make_workload: MakeWorkload, workload: bool, spec: bool | None, adopts: bool
+) -> None:
+    external_secret = ExternalSecretSpec(name="plausible-secrets", adopt=spec, data={"A": "plausible/a"})
+    args = make_workload(adopt=workload, external_secrets=[external_secret])
+    assert args.adopts(external_secret) is adopts

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ameide_secrets.declare import inventory, team_module
-from ameide_secrets.declare.contract import Environment
-from ameide_secrets.declare.inventory import DeclarationErrors
+from ameide_secrets.declare.contract import Environment, ExternalSecretSpec
+from ameide_secrets.declare.inventory import DeclarationErrors, DeclaredWorkload
 
 from helpers import discover, registry
 
@@ -395,3 +395,17 @@ def test_discover_when_not_a_regular_module_then_refused_by_path_and_links_never
     lines = problems(tree)
     assert any(line.startswith(f"workloads/{where}: {message}") for line in lines), lines
     assert canary not in "\n".join(lines)
+
+
+def test_cross_check_when_two_team_folders_declare_one_workload_then_the_second_is_named(make_workload) -> None:
+    """Two teams, two folders, one workload name: its keys (`plausible/`) would belong to both."""
+    first = DeclaredWorkload(make_workload(team="analytics"), "workloads/analytics/plausible.py")
+    spec = ExternalSecretSpec(name="plausible-other", data={"A": "plausible/a"})
+    second = DeclaredWorkload(
+        make_workload(team="growth", namespace="growth", external_secrets=[spec]), "workloads/growth/plausible.py"
+    )
+    assert [str(p) for p in inventory.cross_check([first, second])] == [
+        "workloads/growth/plausible.py (workload plausible): WORKLOAD.workload: workload 'plausible' is already declared in "
+        "workloads/analytics/plausible.py"
+    ]
+    assert inventory.cross_check([first]) == []

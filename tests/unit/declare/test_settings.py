@@ -165,6 +165,15 @@ def test_from_config_when_waiting_while_rendering_yaml_explains() -> None:
     ]
 
 
+def test_from_config_when_preview_identity_is_the_platform_identity_then_refused() -> None:
+    """Previews may only dry-run: an identity that also deploys would make every PR preview a deploy."""
+    identity = settings_for("staging").platform_identity
+    assert settings_error("staging", previewIdentity=identity) == [
+        "Pulumi.staging.yaml: stack settings: previewIdentity must differ from platformIdentity: previews may only dry-run, "
+        "deploys must write"
+    ]
+
+
 @pytest.mark.parametrize("seconds", ["0", "-5"])
 def test_from_config_when_readiness_timeout_not_positive_then_key_named(seconds: str) -> None:
     assert settings_error("staging", readinessTimeoutSeconds=seconds) == [

@@ -78,3 +78,18 @@ def test_errors_when_defaults_unrendered_then_reported_by_with_defaults_and_mani
     filled = crds.with_defaults(manifest)
     assert filled["spec"]["target"]["creationPolicy"] == "Owner"
     assert manifest == before
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (lambda m: m.update(apiVersion="external-secrets.io/v1beta1"),
+         "apiVersion 'external-secrets.io/v1beta1' is not served by ESO 2.9 (use external-secrets.io/v1)"),
+        (lambda m: m["spec"].update(refreshIntervall="1h"), "data.spec: data.spec must not contain {'refreshIntervall'} properties"),
+        (lambda m: m.update(kind="ConfigMap"), None),
+    ],
+)  # fmt: skip
+def test_errors_when_version_or_field_not_served_then_named_and_other_kinds_not_judged(crds: CrdSchemas, change, error) -> None:
+    manifest = external_secret_manifest()
+    change(manifest)
+    assert crds.errors(manifest) == ([] if error is None else [error])

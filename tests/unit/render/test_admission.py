@@ -310,7 +310,9 @@ def test_cel_when_key_of_other_namespaces_workload_then_refused(es_policy: dict[
     assert "Vault key 'prometheus/remote-write' is outside" in message
 
 
-@pytest.mark.parametrize("key", ["plausible/../growth/x", "plausible/..", "plausibleX/a", "/plausible/a", "secret/plausible/a"])
+@pytest.mark.parametrize(
+    "key", ["plausible/../growth/x", "plausible/..", "plausibleX/a", "/plausible/a", "secret/plausible/a", "growth/plausible/a"]
+)
 def test_cel_when_key_escapes_or_only_resembles_prefix_then_refused(es_policy: dict[str, Any], key: str) -> None:
     [message] = admit(es_policy, es(key))
     assert f"Vault key '{key}'" in message

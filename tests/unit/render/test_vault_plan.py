@@ -58,6 +58,15 @@ def test_acl_policy_when_two_workloads_share_a_prefix_then_one_rule_naming_both(
     assert '# workloads/data/flyway.py\n# workloads/data/postgres.py\npath "secret/data/shared/db/*"' in hcl
 
 
+@pytest.mark.parametrize("prefix", ["plausible/../growth/", "secret/plausible/", "data/plausible/", "plausible"])
+def test_acl_policy_when_a_prefix_is_not_canonical_then_refused_before_any_policy(settings: StackSettings, prefix: str) -> None:
+    """Discovery refuses these first; the policy generator refuses them too, so none can reach Vault."""
+    with pytest.raises(ValueError, match=re.escape(f"workloads/analytics/plausible.py: key prefix {prefix!r}")):
+        vault_plan.acl_policy(
+            settings, [PLAUSIBLE, Grant("ameide", prefix, "workloads/analytics/plausible.py", fetch_metadata=False)]
+        )
+
+
 def test_acl_policy_when_no_grants_then_grants_nothing(settings: StackSettings) -> None:
     hcl = vault_plan.acl_policy(settings, [])
     assert rules(hcl) == {}

@@ -298,6 +298,22 @@ def test_check_when_key_outside_prefix_then_message_names_field_key_and_fix() ->
     assert str(violation).startswith("external-secret-key-prefix: ExternalSecret/ameide/plausible-secrets: spec.data[1]")
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda es: spec(es).update(dataFrom=[{"sourceRef": {"generatorRef": {"kind": "Password", "name": "pw"}}}]),
+         "spec.dataFrom[0].sourceRef uses a generator, not Vault"),
+        (lambda es: spec(es)["data"][0].update(sourceRef={"storeRef": {"kind": "ClusterSecretStore", "name": "other"}}),
+         "spec.data[0].sourceRef references ClusterSecretStore 'other', not the platform's ClusterSecretStore 'ameide-vault'"),
+        (lambda es: spec(es)["secretStoreRef"].pop("kind"),
+         "spec.secretStoreRef references SecretStore 'ameide-vault', not the platform's ClusterSecretStore 'ameide-vault'"),
+    ],
+)  # fmt: skip
+def test_check_when_reading_elsewhere_than_the_platform_store_then_message_says_where(change: Any, message: str) -> None:
+    [violation] = guardrails.check(edited(change))
+    assert violation.message.startswith(message)
+
+
 def test_check_when_cluster_scoped_object_then_resource_is_kind_and_name() -> None:
     [violation] = guardrails.check([store_manifest(conditions=[])])
     assert violation.object == "ClusterSecretStore/ameide-vault"
