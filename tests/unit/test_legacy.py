@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -300,3 +301,30 @@ def test_plan_when_an_objects_keys_span_two_workload_prefixes_then_refused_askin
     assert plan.refused == [
         "ExternalSecret search/search-api: its keys are under ['billing', 'search']: no single workload prefix (name the workload in --map)"
     ]
+
+
+def test_plan_when_an_extract_sets_a_non_default_field_then_written_as_remote_ref_keeping_it() -> None:
+    """An extract whose decoding differs from ESO's default stays a RemoteRef, so adoption changes no value."""
+    obj = copy.deepcopy(next(o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] == "search-api"))
+    obj["spec"]["dataFrom"] = [
+        {"extract": {"key": "search/all", "decodingStrategy": "Base64", "conversionStrategy": "Default"}},
+        {"extract": {"key": "search/plain", "decodingStrategy": "None"}},
+    ]
+    [source] = legacy.plan_import([obj], "growth", "local", {}, "ameide-vault", "value").modules.values()
+    assert 'data_from=[RemoteRef(key="search/all", decoding_strategy="Base64"), "search/plain"],' in source
+
+
+def test_compare_command_when_json_then_one_object_per_row_with_status_and_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chart = _chart(tmp_path, [o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] == "billing-stripe"])
+    assert verb.main(["compare", str(chart), "--stack", "staging", "--root", str(REPOSITORY), "--format", "json"]) == 1
+    rows = {(r["namespace"], r["name"]): r for r in json.loads(capsys.readouterr().out)}
+    assert rows[("billing", "billing-stripe")]["status"] == "legacy-only"
+    assert rows[("monitoring", "alertmanager-oauth2-proxy")] == {
+        "namespace": "monitoring",
+        "name": "alertmanager-oauth2-proxy",
+        "status": "new",
+        "fields": {"adopt": {"legacy": None, "owned": True}},
+        "expected": {},
+    }

@@ -265,6 +265,12 @@ BOUNDED = {
         2 + 33,
         f"nested more than {team_module.MAX_DEPTH} deep",
     ),
+    # A field holding a triple-quoted string (with a lone quote in it) ends after it: the next field's nesting counts.
+    "nested-lists-after-triple-quoted-string-in-f-string": (
+        _lines("X = f\"{'''a'''}{'''a'b'''}{" + "[" * 40 + "1" + "]" * 40 + '}"'),
+        2,
+        f"nested more than {team_module.MAX_DEPTH} deep",
+    ),
     "hex-literal-in-f-string": (
         _lines("X = f'{0x" + "f" * 3000 + "}'"),
         2,
@@ -331,6 +337,37 @@ def test_read_when_module_breaks_a_bound_then_refused_at_its_line_naming_the_bou
     assert problem.line == line
     assert problem.message.startswith(message)
     assert team_module.BOUND in problem.message
+
+
+@pytest.mark.parametrize("first_line", [True, False])
+@pytest.mark.parametrize(("operators", "refused"), [(team_module.MAX_OPERATORS, False), (team_module.MAX_OPERATORS + 1, True)])
+def test_read_when_a_line_has_operators_up_to_the_bound_then_accepted_and_one_more_refused(
+    first_line: bool, operators: int, refused: bool
+) -> None:
+    """Exactly at the bound, on the module's first line (the count's start) or a later one."""
+    line = "X = " + "+".join(["1"] * (operators + 1))
+    data = team_module.read(line + "\n" if first_line else _lines(line), "m.py")
+    assert [p.message.split(" (")[0] for p in data.line_problems] == (
+        [f"more than {team_module.MAX_OPERATORS} operators nest one value"] if refused else []
+    )
+
+
+def test_find_modules_when_a_team_folder_holds_modules_folders_and_links_then_each_listed_with_why_not(tmp_path: Path) -> None:
+    (tmp_path / "plausible.py").write_text(HEADER)
+    (tmp_path / "_helpers.py").write_text("")
+    (tmp_path / "umami.py").mkdir()
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "deep.py").write_text("")
+    (tmp_path / "linked").symlink_to(tmp_path / "nested", target_is_directory=True)
+    (tmp_path / "notes.txt").write_text("")
+    found = {path.relative_to(tmp_path).as_posix(): (why or "").split(";")[0] for path, why in team_module.find_modules(tmp_path)}
+    assert found == {
+        "_helpers.py": "",
+        "linked": "is a symbolic link",
+        "nested/deep.py": "",
+        "plausible.py": "",
+        "umami.py": "is a folder named like a team module",
+    }
 
 
 def test_read_when_module_breaks_the_cells_bound_then_nothing_after_it_is_evaluated() -> None:

@@ -356,6 +356,24 @@ PATHS = [
 ]
 
 
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("keycloak/admin", None),
+        ("shared/db/x", None),
+        ("keycloak/../alertmanager/x", "'keycloak/../alertmanager/x' has an empty, '.' or '..' segment"),
+        ("secret/keycloak/admin", "'secret/keycloak/admin' starts with 'secret/'"),
+        ("alertmanager/x", "'alertmanager/x' is outside the key prefixes of namespace ameide: keycloak/, shared/db/"),
+    ],
+)
+def test_namespace_key_problem_when_live_key_judged_then_path_rule_first_then_the_namespaces_prefixes(
+    key: str, problem: str | None
+) -> None:
+    """What precheck asks of a live object's key: what admission would say in that namespace."""
+    found = tenancy.namespace_key_problem(key, ["shared/db/", "keycloak/"], "ameide", "secret")
+    assert found == problem if problem is None else (found or "").startswith(problem)
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_cel_refused_key_when_path_given_then_same_verdict_as_python_rule(path: str) -> None:
     refused_in_cel = evaluate(f"k.matches('{tenancy.cel_refused_key('secret')}')", {"k": path})
