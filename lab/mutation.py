@@ -61,8 +61,19 @@ TESTS: dict[str, tuple[str, ...]] = {
     "ameide_secrets/cli/vault_check.py": ("tests/unit/cli",),
     # The registry's checks of each module (tenancy_check) are judged by the tenancy suite.
     "ameide_secrets/declare/inventory.py": ("tests/unit/declare/test_inventory.py", "tests/unit/rules/test_tenancy.py"),
+    # run_main puts the program's folder on sys.path: the installed CLI, run from elsewhere, needs it.
+    "ameide_secrets/offline/harness.py": (
+        "tests/unit/offline/test_harness.py",
+        "tests/unit/program/test_main.py",
+        "tests/unit/cli/test_cli.py",
+    ),
     "ameide_secrets/offline/revision.py": ("tests/unit/offline/test_preview.py",),
-    "ameide_secrets/render/objects.py": ("tests/unit/program/test_main.py", "tests/unit/render/test_manifests.py"),
+    "ameide_secrets/render/objects.py": (
+        "tests/unit/program/test_main.py",
+        "tests/unit/render/test_manifests.py",
+        "tests/unit/render/test_preview_access.py",
+        "tests/unit/program/test_platform_secret_access.py",
+    ),
     "ameide_secrets/rules/gate.py": ("tests/unit/program/test_rollout_gate.py", "tests/unit/offline/test_preview.py"),
     "ameide_secrets/rules/stores.py": (
         "tests/unit/rules/test_guardrails.py",

@@ -271,6 +271,12 @@ BOUNDED = {
         2,
         f"nested more than {team_module.MAX_DEPTH} deep",
     ),
+    # `{{` is a brace, not a field: the field right after it is still scanned.
+    "nested-lists-after-an-escaped-brace-in-f-string": (
+        _lines('X = f"{{{' + "[" * 40 + "1" + "]" * 40 + '}}}"'),
+        2,
+        f"nested more than {team_module.MAX_DEPTH} deep",
+    ),
     "hex-literal-in-f-string": (
         _lines("X = f'{0x" + "f" * 3000 + "}'"),
         2,
@@ -438,3 +444,36 @@ def test_read_file_when_the_reader_fails_unexpectedly_then_one_finding_without_t
     path.write_text(HEADER + WORKLOAD)
     [problem] = team_module.read_file(path, "m.py").line_problems
     assert problem.message.startswith("could not be read as data (RuntimeError: a bug in the team-module reader")
+
+
+@pytest.mark.parametrize("value", ["'x'", "f'{\"x\"}'"])
+@pytest.mark.parametrize(("lines", "refused"), [(9, False), (10, True)])
+def test_read_when_a_value_is_reused_up_to_the_cells_bound_then_an_f_string_costs_what_its_string_costs(
+    value: str, lines: int, refused: bool
+) -> None:
+    """Each use of a name costs its value again. `A` holds 2 cells (one, and one per character), B = 100 uses of it
+    holds 201, each line of 100 uses of B costs 20201 cells: 9 such lines fit in MAX_CELLS, 10 do not."""
+    source = _lines(
+        f"A = {value}", f"B = [{', '.join(['A'] * 100)}]", *(f"C{i} = [{', '.join(['B'] * 100)}]" for i in range(lines))
+    )
+    problems = [p.message.split(" (")[0] for p in team_module.read(source, "m.py").line_problems]
+    assert problems == ([f"the module's values add up to more than {team_module.MAX_CELLS} cells"] if refused else [])
+
+
+def test_clip_when_text_longer_than_the_limit_then_its_start_and_end_around_an_ellipsis() -> None:
+    assert team_module._clip("0123456789", 5) == "01…89"
+    assert team_module._clip("0123456789", 6) == "01…789"
+    assert team_module._clip("01234", 5) == "01234"
+
+
+@pytest.mark.parametrize(("dicts", "refused"), [(8, False), (9, True)])
+def test_read_when_dict_literals_fill_the_rest_of_the_cells_bound_then_each_costs_one_cell_plus_its_entries(
+    dicts: int, refused: bool
+) -> None:
+    """Nine lines of 20201 cells (as above) and lines of 1000 empty dicts, each dict one cell (2001 a line): eight
+    such lines fit in MAX_CELLS, nine do not."""
+    uses = ", ".join(["A"] * 100)
+    fill = [f"C{i} = [{', '.join(['B'] * 100)}]" for i in range(9)]
+    source = _lines("A = 'x'", f"B = [{uses}]", *fill, *(f"D{i} = [{', '.join(['{}'] * 1000)}]" for i in range(dicts)))
+    problems = [p.message.split(" (")[0] for p in team_module.read(source, "m.py").line_problems]
+    assert problems == ([f"the module's values add up to more than {team_module.MAX_CELLS} cells"] if refused else [])

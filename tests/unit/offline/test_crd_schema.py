@@ -16,7 +16,7 @@ from ameide_secrets.offline import crd_schema
 from ameide_secrets.offline.crd_schema import CrdSchemas
 from ameide_secrets.project import REPOSITORY
 
-from helpers import external_secret_manifest
+from helpers import external_secret_manifest, store_manifest
 
 
 @pytest.fixture
@@ -87,9 +87,17 @@ def test_errors_when_defaults_unrendered_then_reported_by_with_defaults_and_mani
          "apiVersion 'external-secrets.io/v1beta1' is not served by ESO 2.9 (use external-secrets.io/v1)"),
         (lambda m: m["spec"].update(refreshIntervall="1h"), "data.spec: data.spec must not contain {'refreshIntervall'} properties"),
         (lambda m: m.update(kind="ConfigMap"), None),
+        # Kubernetes' own formats (date-time, byte, int32, int64) are the typed fields' business, not the schema's.
+        (lambda m: m.update(status={"conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2026-12-04T01:00:00Z"}]}), None),
     ],
 )  # fmt: skip
 def test_errors_when_version_or_field_not_served_then_named_and_other_kinds_not_judged(crds: CrdSchemas, change, error) -> None:
     manifest = external_secret_manifest()
     change(manifest)
     assert crds.errors(manifest) == ([] if error is None else [error])
+
+
+def test_errors_when_a_store_carries_a_byte_format_field_then_it_validates(crds: CrdSchemas) -> None:
+    store = store_manifest()
+    store["spec"]["provider"]["vault"]["caBundle"] = "LS0tLS1CRUdJTi0tLS0t"
+    assert crds.errors(store) == []

@@ -101,6 +101,12 @@ def test_cluster_role_when_rendered_then_lineage_may_get_and_list_every_workload
     [
         (PREVIEW, {"kind": "ServiceAccount", "namespace": "ameide-ci", "name": "ameide-secrets-preview"}),
         ("oidc:ci-preview", {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "oidc:ci-preview"}),
+        # Four parts, or the service-account prefix without a name: a user, not a ServiceAccount.
+        ("oidc:team:ci:preview", {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "oidc:team:ci:preview"}),
+        (
+            "system:serviceaccount:ci",
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "system:serviceaccount:ci"},
+        ),
     ],
 )
 def test_binding_when_identity_given_then_subject_is_that_identity(identity: str, subject: dict[str, str]) -> None:
