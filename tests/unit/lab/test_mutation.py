@@ -110,3 +110,9 @@ def test_score_when_equivalent_mutants_then_left_out_and_timeouts_count_as_kille
 
     outcomes = [outcome(v) for v in ("killed", "timeout", "survived", "equivalent")]
     assert mutation.score(outcomes) == (2, 3)
+
+
+def test_testing_doc_when_it_states_the_listed_score_then_it_counts_this_list(listing: mutation.Listing) -> None:
+    assert (
+        f"| listed (`lab/mutants.yaml`) | {len(listing.mutants)} |" in (mutation.REPOSITORY / "docs" / "testing.md").read_text()
+    )
