@@ -52,6 +52,7 @@ SCOPE = (
 # The unit tests of a source file that has no mirror `tests/unit/<package>/test_<module>.py` (or more than it).
 TESTS: dict[str, tuple[str, ...]] = {
     "ameide_secrets/cli/diff.py": ("tests/unit/cli",),
+    "ameide_secrets/cli/lineage.py": ("tests/unit/cli",),
     "ameide_secrets/cli/legacy.py": ("tests/unit/test_legacy.py", "tests/unit/cli"),
     "ameide_secrets/cli/output.py": ("tests/unit/cli",),
     "ameide_secrets/cli/precheck.py": ("tests/unit/cli",),
