@@ -328,3 +328,10 @@ def test_compare_command_when_json_then_one_object_per_row_with_status_and_field
         "fields": {"adopt": {"legacy": None, "owned": True}},
         "expected": {},
     }
+
+
+def test_to_declaration_when_a_ref_holds_unknown_or_null_fields_then_only_esos_set_fields_are_kept() -> None:
+    obj = copy.deepcopy(next(o for o in legacy.load([FIXTURE]) if o["metadata"]["name"] == "search-api"))
+    obj["spec"]["data"][0]["remoteRef"] = {"key": "search/api", "property": None, "nonsense": "x", "version": "2"}
+    item = legacy.to_declaration(obj, "ameide-vault")
+    assert item.spec["data"]["API_KEY"] == {"key": "search/api", "version": "2"}
