@@ -148,7 +148,9 @@ def test_run_when_everything_synced_then_returns_at_once_without_waiting(monkeyp
         raise AssertionError("slept though nothing failed")
 
     monkeypatch.setattr(smoke, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
-    assert smoke.run([ES, EXISTING], lambda: ({("ameide", "keycloak-db"): external_secret()}, GOOD_SECRETS), timeout=600) == []
+    assert (
+        smoke.run([ES, EXISTING], lambda: ({("ameide", "keycloak-db"): external_secret()}, GOOD_SECRETS, {}), timeout=600) == []
+    )
 
 
 def test_run_when_eso_settles_after_a_while_then_retried_until_synced_and_failures_left_at_timeout(
@@ -160,10 +162,11 @@ def test_run_when_eso_settles_after_a_while_then_retried_until_synced_and_failur
     )
     states = iter([external_secret(generation=3, synced_generation=2)] * 2 + [external_secret(generation=3, synced_generation=3)])
     assert (
-        smoke.run([ES, EXISTING], lambda: ({("ameide", "keycloak-db"): next(states)}, GOOD_SECRETS), timeout=10, interval=2) == []
+        smoke.run([ES, EXISTING], lambda: ({("ameide", "keycloak-db"): next(states)}, GOOD_SECRETS, {}), timeout=10, interval=2)
+        == []
     )
     assert clock[0] == 4  # two waits, then synced
     stale = external_secret(generation=3, synced_generation=2)
-    [left] = smoke.run([ES, EXISTING], lambda: ({("ameide", "keycloak-db"): stale}, GOOD_SECRETS), timeout=10, interval=2)
+    [left] = smoke.run([ES, EXISTING], lambda: ({("ameide", "keycloak-db"): stale}, GOOD_SECRETS, {}), timeout=10, interval=2)
     assert "Ready is from an older spec" in str(left)
     assert clock[0] == 4 + 10

@@ -35,6 +35,10 @@ class FakeCluster:
         """No Deployment, Pod or Job reads any Secret."""
         return []
 
+    def sync_errors(self) -> dict[tuple[str, str], str]:
+        """ESO has reported no error."""
+        return {}
+
 
 def synced_cluster(stack: str) -> FakeCluster:
     """Every object `stack`'s modules expect, synced from its current spec, every Secret with its keys."""
@@ -151,14 +155,19 @@ CASES: dict[str, list[Case]] = {
         ("unknown stack", ["smoke", "--stack", "qa"], {}, 1),
         ("usage", ["smoke"], {}, 2),
     ],
+    "recover": [
+        ("unknown stack", ["recover", "--stack", "qa"], {}, 1),
+        ("usage", ["recover"], {}, 2),
+    ],
 }
 
 
 def test_cases_when_listed_then_every_verb_has_each_exit_code() -> None:
-    """legacy's clean runs need a project to import into and a chart to compare: tests/unit/test_legacy.py has them."""
+    """legacy's clean runs need a project to import into and a chart to compare (tests/unit/test_legacy.py has
+    them), recover's a Pulumi CLI (tests/unit/cli/test_recover.py runs a stand-in)."""
     assert set(CASES) == set(cli.VERBS)
     for verb, cases in CASES.items():
-        assert {code for *_, code in cases} == ({1, 2} if verb == "legacy" else {0, 1, 2}), verb
+        assert {code for *_, code in cases} == ({1, 2} if verb in ("legacy", "recover") else {0, 1, 2}), verb
     # lineage's findings (a broken reference) need pods reading Secrets: tests/unit/lineage has them.
 
 
