@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import textwrap
 from pathlib import Path
@@ -477,3 +478,22 @@ def test_read_when_dict_literals_fill_the_rest_of_the_cells_bound_then_each_cost
     source = _lines("A = 'x'", f"B = [{uses}]", *fill, *(f"D{i} = [{', '.join(['{}'] * 1000)}]" for i in range(dicts)))
     problems = [p.message.split(" (")[0] for p in team_module.read(source, "m.py").line_problems]
     assert problems == ([f"the module's values add up to more than {team_module.MAX_CELLS} cells"] if refused else [])
+
+
+@pytest.mark.parametrize(
+    ("join", "cost"),
+    # A literal costs a cell and one per character or entry (`'ab'` 3, `[1]` 3); each '+' a cell, and for
+    # strings, lists and tuples one more per character or entry of what it joins.
+    [
+        ("1 + 2", 1 + 1 + 1),
+        ("1 + 2 + 3", 5),
+        ("'ab' + 'cd'", 3 + 3 + 5),
+        ("'ab' + 'cd' + 'ef'", 11 + 3 + 7),
+        ("[1] + [2]", 3 + 3 + 3),
+    ],
+)
+def test_read_when_values_are_joined_then_each_join_costs_its_cells_against_the_bound(join: str, cost: int) -> None:
+    """What MAX_CELLS counts for '+' (the bound's own tests above fill it with lists and names)."""
+    reader = team_module._Reader()
+    reader.module(ast.parse(f"J = {join}\n"))
+    assert (reader.cells, reader.line_problems) == (cost, [])

@@ -101,3 +101,13 @@ def test_errors_when_a_store_carries_a_byte_format_field_then_it_validates(crds:
     store = store_manifest()
     store["spec"]["provider"]["vault"]["caBundle"] = "LS0tLS1CRUdJTi0tLS0t"
     assert crds.errors(store) == []
+
+
+def test_errors_when_the_cache_folder_does_not_exist_yet_then_the_compiled_validator_is_kept_there(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A first run on a fresh machine creates its cache, so the next run need not compile the CRDs again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh"))
+    assert CrdSchemas(crd_schema.crds_dir(REPOSITORY)).errors(external_secret_manifest()) == []
+    kept = sorted(path.name for path in (tmp_path / "fresh" / "ameide-secrets").glob("*.py"))
+    assert [name.split("_")[0] for name in kept] == ["externalsecret"]
