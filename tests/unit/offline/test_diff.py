@@ -203,8 +203,10 @@ def test_render_when_one_prefix_of_a_cel_literal_changes_then_a_few_lines_naming
         (None, "line 1\nline 2\n"),  # multi-line, added
         # A JSON literal with a key twice: compared as text, so pretty-printing does not hide `"a": 1` going.
         ('{"a": 1, "a": 2, "b": "' + "x" * 200 + '"}', '{"a": 2, "b": "' + "y" * 200 + '"}'),
+        # JSON on one side only: both as text, so the other side's lines are not lost.
+        ('{"b": "' + "x" * 200 + '"}', 'path "secret/data/plausible/*" {\n  capabilities = ["read"]\n}\n'),
     ],
-    ids=["long", "added", "duplicate-key"],
+    ids=["long", "added", "duplicate-key", "json-to-text"],
 )
 def test_render_text_when_value_long_or_multiline_then_line_diff(before: str | None, after: str) -> None:
     change = diff.FieldChange("policy", before, after)
