@@ -143,6 +143,8 @@ def test_check_when_version_pinned_or_metadata_fetched_then_asks_for_that_read(
             "this token may not read the metadata of key 'plausible/k' (secret/metadata/plausible/k): use the stack's audit token",
         ),
         (Written(503), "Vault answered HTTP 503 for the metadata of key 'plausible/k' (secret/metadata/plausible/k)"),
+        # An error status is an error even where the answer carried a time.
+        (Written(503, "3", NOW), "Vault answered HTTP 503 for the metadata of key 'plausible/k' (secret/metadata/plausible/k)"),
         (
             Written(200, "3", NOW, readable=False),
             "key 'plausible/k': version 3 is deleted or destroyed, so ESO reads nothing; write a new version",

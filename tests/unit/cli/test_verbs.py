@@ -200,3 +200,13 @@ def test_verb_when_run_then_exits_with_its_documented_code(
     if code == 1:
         assert (out + err).strip(), "a failing verb says why"
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("cluster", "failing"), [(lambda: synced_cluster("staging"), 0), (without_one_external_secret, 1)])
+def test_smoke_when_run_then_its_summary_counts_what_is_synced_and_present(
+    stand_ins: dict[str, Any], capsys: pytest.CaptureFixture[str], cluster: Callable[[], FakeCluster], failing: int
+) -> None:
+    stand_ins["cluster"] = cluster()
+    cli.main(["smoke", "--stack", "staging", "--timeout", "0"])
+    total = len(smoke.expected(stack_for("staging")))
+    assert f"staging: {total - failing} of {total} objects synced and present" in capsys.readouterr().err
