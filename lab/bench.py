@@ -213,6 +213,8 @@ def _program_name(pid: int) -> str:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
     except OSError:
         return "?"
+    if argv == [""]:
+        return "?"  # a zombie (ended, not yet reaped) reads empty
     name = Path(argv[0]).name
     if not name.startswith("python"):
         return name
@@ -248,7 +250,7 @@ class _CpuSampler(threading.Thread):
             # utime and stime, the 14th and 15th stat fields (12th and 13th after the name).
             name = _program_name(pid)
             if name == "?" and pid in self.seen:
-                name = self.seen[pid][0]  # ended meanwhile: keep what it was
+                name = self.seen[pid][0]  # ended meanwhile, or a zombie: keep what it was
             self.seen[pid] = (name, (int(fields[11]) + int(fields[12])) / self._tick)
 
     def run(self) -> None:

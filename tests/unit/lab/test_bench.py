@@ -69,3 +69,17 @@ def test_timed_when_a_process_execs_after_it_was_sampled_then_its_time_is_the_ne
     run = bench._timed([sys.executable, "-c", shim], tmp_path)
     assert list(run.cpu_s) == ["python burn.py"]
     assert run.cpu_s["python burn.py"] >= 0.5
+
+
+def test_timed_when_a_process_ended_but_is_not_yet_reaped_then_it_keeps_its_name(tmp_path: Path) -> None:
+    """A zombie's command line reads empty: the CLI sampled after it exited, before its parent waited."""
+    script = tmp_path / "burn.py"
+    script.write_text("import time\nend = time.process_time() + 0.8\nwhile time.process_time() < end:\n    pass\n")
+    # The parent leaves its ended child unreaped for several samples.
+    parent = (
+        f"import subprocess, sys, time; child = subprocess.Popen([sys.executable, {str(script)!r}]); "
+        "time.sleep(2); child.wait()"
+    )
+    run = bench._timed([sys.executable, "-c", parent], tmp_path)
+    assert list(run.cpu_s) == ["python burn.py", "python -c"]
+    assert run.cpu_s["python burn.py"] >= 0.5
