@@ -88,7 +88,7 @@ class VaultClient:
 
 
 def apply_stack(root: VaultClient, stack: Stack, kubernetes_host: str, kubernetes_ca_pem: str) -> list[str]:
-    """The stack's Vault plan on the server: kubernetes auth, the read and audit policies, the namespaces'
+    """The stack's Vault plan on the server: kubernetes auth, the read, audit and preview policies, the namespaces'
     identities and ESO's role; the admitted namespaces. Idempotent: run again after the stack's workloads change (what
     `pulumi up` with vaultManage would do)."""
     plan = stack.vault
@@ -98,7 +98,8 @@ def apply_stack(root: VaultClient, stack: Stack, kubernetes_host: str, kubernete
     # Vault runs outside the cluster here: no pod token to fall back on, it reviews with the presented token.
     config = {**plan.auth_config, "kubernetes_host": kubernetes_host, "kubernetes_ca_cert": kubernetes_ca_pem}
     root.ok("POST", f"auth/{mount}/config", {**config, "disable_local_ca_jwt": True})
-    for name, hcl in {**plan.read_policies, plan.audit_policy_name: plan.audit_policy}.items():
+    policies = {plan.audit_policy_name: plan.audit_policy, plan.preview_policy_name: plan.preview_policy}
+    for name, hcl in {**plan.read_policies, **policies}.items():
         root.put_policy(name, hcl)
     accessor = root.ok("GET", f"sys/auth/{mount}")["data"]["accessor"]
     for identity in plan.identities:

@@ -22,6 +22,7 @@ from ameide_secrets.declare.settings import PROJECT, StackSettings
 from ameide_secrets.offline import harness
 from ameide_secrets.project import REPOSITORY, Project, Stack
 from ameide_secrets.render.objects import StackObject, stack_objects
+from ameide_secrets.render.vault_plan import VaultPlan
 from ameide_secrets.rules import tenancy
 from ameide_secrets.rules.gate import qualified
 from ameide_secrets.rules.targets import MERGING
@@ -247,3 +248,39 @@ def read_module_bounded(source: str, memory: int = 1 << 30, timeout: float = 60)
     problems = json.loads(completed.stdout)
     assert problems is not None, "the module was accepted"
     return [(line, message) for line, message in problems]
+
+
+class HeldVault:
+    """Vault's configuration paths as it answers them (`configuration`): a path not held answers 404, one in
+    `refused` 403."""
+
+    def __init__(self, held: dict[str, dict[str, Any]], refused: frozenset[str] = frozenset()) -> None:
+        self.held, self.refused = held, refused
+
+    def configuration(self, path: str) -> tuple[int, dict[str, Any]]:
+        if path in self.refused:
+            return 403, {}
+        return (200, self.held[path]) if path in self.held else (404, {})
+
+
+def held_login(plan: VaultPlan) -> dict[str, dict[str, Any]]:
+    """ESO's login as Vault answers once `plan` is applied: lists in Vault's own order, and the fields Vault
+    adds beside the declared ones."""
+
+    def reordered(settings: dict[str, Any]) -> dict[str, Any]:
+        return {name: list(reversed(value)) if isinstance(value, list) else value for name, value in settings.items()}
+
+    auth = f"auth/{plan.auth_mount}"
+    held = {
+        f"{auth}/config": {**reordered(plan.auth_config), "disable_local_ca_jwt": True, "token_reviewer_jwt_set": False},
+        f"{auth}/role/{plan.role_name}": {**reordered(plan.role), "token_type": "default", "token_bound_cidrs": []},
+        **{f"sys/policies/acl/{name}": {"name": name, "policy": hcl} for name, hcl in plan.read_policies.items()},
+    }
+    for identity in plan.identities:
+        alias = {"name": identity.alias, "mount_path": f"{auth}/", "mount_type": "kubernetes"}
+        held[f"identity/entity/name/{identity.entity}"] = {
+            "name": identity.entity,
+            "policies": [identity.policy],
+            "aliases": [alias],
+        }
+    return held

@@ -80,9 +80,9 @@ class Vault:
         return f"{self.mount}/{'metadata' if metadata else 'data'}/{key}"
 
     def _ask(self, read: Callable[[Any], Any]) -> tuple[int, dict[str, Any]]:
-        """(HTTP status, the answer's `data`) of one KV read; refusals are statuses, an unreachable Vault an error."""
+        """(HTTP status, the answer's `data`) of one read; refusals are statuses, an unreachable Vault an error."""
         try:
-            document = read(self._client.secrets.kv)
+            document = read(self._client)
         except hvac.exceptions.InvalidPath:
             return 404, {}
         except hvac.exceptions.Forbidden:
@@ -92,22 +92,31 @@ class Vault:
         except requests.exceptions.RequestException as error:
             # The exception names the address and the reason (TLS, refused, timeout), never a value.
             raise VaultUnreachableError(f"cannot reach Vault at {self.address}: {type(error).__name__}: {error}") from None
+        if document is None:
+            return 404, {}  # hvac's generic read answers a missing path so
         return 200, document.get("data") or {}
 
     def fields(self, key: str, version: str | None = None, metadata: bool = False) -> Answer:
         """The field names of `key` (its custom metadata's with `metadata`)."""
         mount = self.mount
         if self.kv_version == "v1":
-            status, payload = self._ask(lambda kv: kv.v1.read_secret(path=key, mount_point=mount))
+            status, payload = self._ask(lambda client: client.secrets.kv.v1.read_secret(path=key, mount_point=mount))
         elif metadata:
-            status, data = self._ask(lambda kv: kv.v2.read_secret_metadata(path=key, mount_point=mount))
+            status, data = self._ask(lambda client: client.secrets.kv.v2.read_secret_metadata(path=key, mount_point=mount))
             payload = data.get("custom_metadata") or {}
         else:
             status, data = self._ask(
-                lambda kv: kv.v2.read_secret_version(path=key, mount_point=mount, version=version, raise_on_deleted_version=True)
+                lambda client: client.secrets.kv.v2.read_secret_version(
+                    path=key, mount_point=mount, version=version, raise_on_deleted_version=True
+                )
             )
             payload = data.get("data") or {}
         return Answer(status, frozenset(payload) if status == 200 else frozenset())
+
+    def configuration(self, path: str) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, `data`) of one configuration path outside the KV mount: an auth mount's config, a role,
+        a policy, an entity (checks/vault_identity.py). These hold names and settings, no secret value."""
+        return self._ask(lambda client: client.read(path))
 
     def written(self, key: str, version: str | None = None, metadata: bool = False, now: datetime | None = None) -> Written:
         """When the version of `key` a read gets (`version`, else the current one) was written, from the KV v2
@@ -115,7 +124,7 @@ class Vault:
         if self.kv_version == "v1":
             raise InputError(f"the KV v1 mount {self.mount!r} keeps no versions or times: ages need a KV v2 mount")
         mount = self.mount
-        status, data = self._ask(lambda kv: kv.v2.read_secret_metadata(path=key, mount_point=mount))
+        status, data = self._ask(lambda client: client.secrets.kv.v2.read_secret_metadata(path=key, mount_point=mount))
         if status != 200:
             return Written(status)
         if metadata:

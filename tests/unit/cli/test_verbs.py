@@ -16,7 +16,7 @@ from ameide_secrets.clients.vault import Answer, Vault
 from ameide_secrets.offline import preview, revision
 from ameide_secrets.project import Project
 
-from helpers import stack_for
+from helpers import HeldVault, held_login, stack_for
 
 
 class FakeCluster:
@@ -136,7 +136,15 @@ CASES: dict[str, list[Case]] = {
         ("clean", ["vault-check", "--stack", "staging"], {"vault": lambda: complete_vault("staging")}, 0),
         ("keys missing", ["vault-check", "--stack", "staging"], {"vault": lambda: FakeVault({})}, 1),
         ("unknown stack", ["vault-check", "--stack", "qa"], {}, 1),
+        (
+            "identity held",
+            ["vault-check", "--stack", "staging", "--identity"],
+            {"vault": lambda: HeldVault(held_login(stack_for("staging").vault))},
+            0,
+        ),
+        ("identity gone", ["vault-check", "--stack", "staging", "--identity"], {"vault": lambda: HeldVault({})}, 1),
         ("usage", ["vault-check"], {}, 2),
+        ("identity or ages", ["vault-check", "--stack", "staging", "--identity", "--max-age", "90d"], {}, 2),
     ],
     "precheck": [
         ("clean", ["precheck", "--stack", "staging"], {"cluster": lambda: FakeCluster({}, {})}, 0),

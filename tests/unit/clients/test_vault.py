@@ -40,7 +40,9 @@ class KvHandler(http.server.BaseHTTPRequestHandler):
             status, body = 200, {"data": {"data": {"password": CANARY, "username": "app"}, "metadata": {"version": 1}}}
         elif self.path == "/v1/secret/metadata/app/db":
             status, body = 200, {"data": METADATA}
-        elif self.path.startswith(("/v1/secret/data/other/", "/v1/secret/metadata/other/")):
+        elif self.path == "/v1/auth/kubernetes/role/eso":
+            status, body = 200, {"data": {"bound_service_account_names": ["ameide-vault-auth"], "token_ttl": 600}}
+        elif self.path.startswith(("/v1/secret/data/other/", "/v1/secret/metadata/other/", "/v1/sys/policies/acl/")):
             status, body = 403, {"errors": ["permission denied"]}
         else:
             status, body = 404, {"errors": []}
@@ -93,6 +95,21 @@ def test_fields_when_vault_cacert_names_the_ca_then_names_only(https_vault: tupl
 def test_fields_when_refused_or_missing_then_the_status(https_vault: tuple[str, Path], key: str, status: int) -> None:
     address, ca = https_vault
     assert Vault.from_environment("secret", "v2", environment(address, VAULT_CACERT=str(ca))).fields(key).status == status
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("auth/kubernetes/role/eso", (200, {"bound_service_account_names": ["ameide-vault-auth"], "token_ttl": 600})),
+        ("auth/kubernetes/role/gone", (404, {})),
+        ("sys/policies/acl/ameide-vault-read-ameide", (403, {})),
+    ],
+)
+def test_configuration_when_read_then_the_status_and_data(
+    https_vault: tuple[str, Path], path: str, answer: tuple[int, dict[str, Any]]
+) -> None:
+    address, ca = https_vault
+    assert Vault.from_environment("secret", "v2", environment(address, VAULT_CACERT=str(ca))).configuration(path) == answer
 
 
 def test_fields_when_ca_unknown_then_unreachable_naming_address_and_tls(https_vault: tuple[str, Path]) -> None:
