@@ -77,8 +77,7 @@ def test_timed_when_a_process_ended_but_is_not_yet_reaped_then_it_keeps_its_name
     script.write_text("import time\nend = time.process_time() + 0.8\nwhile time.process_time() < end:\n    pass\n")
     # The parent leaves its ended child unreaped for several samples.
     parent = (
-        f"import subprocess, sys, time; child = subprocess.Popen([sys.executable, {str(script)!r}]); "
-        "time.sleep(2); child.wait()"
+        f"import subprocess, sys, time; child = subprocess.Popen([sys.executable, {str(script)!r}]); time.sleep(2); child.wait()"
     )
     run = bench._timed([sys.executable, "-c", parent], tmp_path)
     assert list(run.cpu_s) == ["python burn.py", "python -c"]
