@@ -25,11 +25,14 @@ def test_check_when_vault_holds_the_applied_plan_then_clean(stack: str, mode: st
     assert lines(plan, HeldVault(held_login(plan))) == []
 
 
-def _without(path: str) -> Callable[[dict[str, dict[str, Any]]], None]:
-    return lambda held: held.pop(path) and None
+Held = dict[str, dict[str, Any]]
 
 
-def _set(path: str, name: str, value: Any) -> Callable[[dict[str, dict[str, Any]]], None]:
+def _without(path: str) -> Callable[[Held], object]:
+    return lambda held: held.pop(path)
+
+
+def _set(path: str, name: str, value: Any) -> Callable[[Held], object]:
     return lambda held: held[path].update({name: value})
 
 
