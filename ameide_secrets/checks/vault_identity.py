@@ -39,9 +39,14 @@ def _differences(held: dict[str, Any], declared: dict[str, Any]) -> list[str]:
     return [_difference(name, held.get(name), value) for name, value in declared.items() if not _same(held.get(name), value)]
 
 
-def check(plan: VaultPlan, vault: ConfigReader, stack: str) -> Iterator[Finding]:
-    """Each piece of ESO's login that Vault lacks, refuses to show, or holds otherwise than `plan` declares."""
-    restore = f"`pulumi up --refresh -s {stack}` restores it (VaultAccess owns it)"
+def check(plan: VaultPlan, vault: ConfigReader, stack: str, managed: bool) -> Iterator[Finding]:
+    """Each piece of ESO's login that Vault lacks, refuses to show, or holds otherwise than `plan` declares;
+    `managed`: the stack's `vaultManage`, which says who puts a piece back."""
+    restore = (
+        f"`pulumi up --refresh -s {stack}` restores it (VaultAccess owns it)"
+        if managed
+        else "re-apply the stack's Vault side with the platform's tooling (vaultManage is off: this program does not write Vault)"
+    )
     auth = f"auth/{plan.auth_mount}"
 
     def read(path: str, what: str, without: str) -> tuple[dict[str, Any] | None, Finding | None]:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from ameide_secrets.checks import key_ages, vault_identity, vault_keys
 from ameide_secrets.cli import output
 from ameide_secrets.clients.vault import Vault
-from ameide_secrets.findings import report
+from ameide_secrets.findings import count, report
 from ameide_secrets.render import manifests
 from ameide_secrets.rules import rotation
 
@@ -61,12 +61,12 @@ def main(argv: list[str]) -> int:
         stack = output.stack(options)
         vault = Vault.from_environment(stack.settings.vault_kv_mount, stack.settings.vault_kv_version)
         if options.identity:
-            found = list(vault_identity.check(stack.vault, vault, options.stack))
+            found = list(vault_identity.check(stack.vault, vault, options.stack, stack.settings.vault_manage))
             bindings = [b["metadata"]["name"] for b in manifests.reviewer_bindings(stack.settings, stack.namespaces)]
             summary = (
                 vault_identity.hint(options.stack, bindings)
                 if not found
-                else f"ESO's Vault login for stack {options.stack}: {len(found)} pieces gone or changed"
+                else f"ESO's Vault login for stack {options.stack}: {count(found, 'piece')} gone or changed"
             )
         elif options.max_age is not None:
             reads = key_ages.reads(stack, options.max_age)

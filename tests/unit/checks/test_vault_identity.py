@@ -15,7 +15,7 @@ from helpers import HeldVault, held_login, stack_for
 
 
 def lines(plan: VaultPlan, vault: HeldVault) -> list[str]:
-    return [str(finding) for finding in vault_identity.check(plan, vault, "staging")]
+    return [str(finding) for finding in vault_identity.check(plan, vault, "staging", managed=True)]
 
 
 @pytest.mark.parametrize("mode", ["referent", "shared"])
@@ -140,3 +140,13 @@ def test_hint_when_vault_side_holds_then_it_points_at_kubernetes(bindings: list[
         "Vault holds ESO's login as stack staging declares it; if logins are still refused, the refusal is Kubernetes': "
     )
     assert hint.endswith(said)
+
+
+def test_check_when_vault_is_not_managed_by_the_stack_then_the_line_says_who_re_applies_it() -> None:
+    held = held_login(PLAN)
+    held.pop(ROLE)
+    [finding] = vault_identity.check(PLAN, HeldVault(held), "staging", managed=False)
+    assert finding.message.endswith(
+        "re-apply the stack's Vault side with the platform's tooling (vaultManage is off: this program does not write Vault)"
+    )
+    assert "pulumi up" not in finding.message

@@ -218,3 +218,24 @@ def test_smoke_when_run_then_its_summary_counts_what_is_synced_and_present(
     cli.main(["smoke", "--stack", "staging", "--timeout", "0"])
     total = len(smoke.expected(stack_for("staging")))
     assert f"staging: {total - failing} of {total} objects synced and present" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("broken", "last"),
+    [
+        (0, "Vault holds ESO's login as stack staging declares it; if logins are still refused, the refusal is Kubernetes': "),
+        (1, "ESO's Vault login for stack staging: 1 piece gone or changed"),
+        (2, "ESO's Vault login for stack staging: 2 pieces gone or changed"),
+    ],
+)
+def test_vault_check_identity_when_run_then_its_last_line_says_what_holds(
+    stand_ins: dict[str, Any], capsys: pytest.CaptureFixture[str], broken: int, last: str
+) -> None:
+    held = held_login(stack_for("staging").vault)
+    for path in sorted(p for p in held if p.startswith("sys/policies/acl/"))[:broken]:
+        held.pop(path)
+    stand_ins["vault"] = HeldVault(held)
+    cli.main(["vault-check", "--stack", "staging", "--identity"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == broken + 1
+    assert lines[-1].startswith(last)
