@@ -335,19 +335,9 @@ def _api_ready(directory: Path, port: int) -> bool:
         return bool(response.status == 200)
 
 
-def _start_cluster(directory: Path, state: State, cluster: str) -> None:
-    ports, pki, bin_dir = state.clusters[cluster], directory / "pki", engines_bin()
-    data = directory / cluster
-    data.mkdir(exist_ok=True)
-    _spawn(directory, state, f"{cluster}-etcd", [
-        str(bin_dir / "etcd"), "--name", cluster, "--data-dir", str(data / "etcd"),
-        "--listen-client-urls", f"http://{LOCALHOST}:{ports.etcd}", "--advertise-client-urls", f"http://{LOCALHOST}:{ports.etcd}",
-        "--listen-peer-urls", f"http://{LOCALHOST}:{ports.etcd_peer}",
-        "--initial-advertise-peer-urls", f"http://{LOCALHOST}:{ports.etcd_peer}",
-        "--initial-cluster", f"{cluster}=http://{LOCALHOST}:{ports.etcd_peer}",
-        "--log-level", "warn",
-    ])  # fmt: skip
-    _spawn(directory, state, f"{cluster}-apiserver", [
+def _apiserver_argv(directory: Path, state: State, cluster: str) -> list[str]:
+    ports, pki, bin_dir, data = state.clusters[cluster], directory / "pki", engines_bin(), directory / cluster
+    return [
         str(bin_dir / "kube-apiserver"),
         f"--etcd-servers=http://{LOCALHOST}:{ports.etcd}",
         f"--bind-address={LOCALHOST}", f"--advertise-address={LOCALHOST}", f"--secure-port={ports.api}",
@@ -361,7 +351,22 @@ def _start_cluster(directory: Path, state: State, cluster: str) -> None:
         f"--cert-dir={data / 'certs'}",
         # No kubelet, no node: the kubernetes Service's endpoints would point at loopback.
         "--endpoint-reconciler-type=none",
+    ]  # fmt: skip
+
+
+def _start_cluster(directory: Path, state: State, cluster: str) -> None:
+    ports, pki, bin_dir = state.clusters[cluster], directory / "pki", engines_bin()
+    data = directory / cluster
+    data.mkdir(exist_ok=True)
+    _spawn(directory, state, f"{cluster}-etcd", [
+        str(bin_dir / "etcd"), "--name", cluster, "--data-dir", str(data / "etcd"),
+        "--listen-client-urls", f"http://{LOCALHOST}:{ports.etcd}", "--advertise-client-urls", f"http://{LOCALHOST}:{ports.etcd}",
+        "--listen-peer-urls", f"http://{LOCALHOST}:{ports.etcd_peer}",
+        "--initial-advertise-peer-urls", f"http://{LOCALHOST}:{ports.etcd_peer}",
+        "--initial-cluster", f"{cluster}=http://{LOCALHOST}:{ports.etcd_peer}",
+        "--log-level", "warn",
     ])  # fmt: skip
+    _spawn(directory, state, f"{cluster}-apiserver", _apiserver_argv(directory, state, cluster))
     _wait("etcd answer", lambda: _listening(ports.etcd),
           directory, f"{cluster}-etcd", state)  # fmt: skip
     _wait("/readyz 200", lambda: _api_ready(directory, ports.api), directory, f"{cluster}-apiserver", state)
@@ -692,21 +697,60 @@ def _clear(directory: Path) -> None:
             path.unlink()
 
 
+def _stop(pid: int, directory: Path) -> bool:
+    """SIGTERM the process group of `pid` if it still runs a process of `directory`, SIGKILL after 15 s."""
+    if not (_alive(pid) and _ours(pid, directory)):
+        return False
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+    return True
+
+
+# What a fault test may stop and start again on its own: the rest of the cluster keeps running (etcd keeps
+# its data, so a restarted API server serves the same objects, UIDs and resource versions).
+RESTARTABLE = ("apiserver", "eso")
+
+
+def _restartable(state: State, name: str) -> tuple[str, str]:
+    cluster, _, part = name.rpartition("-")
+    if cluster not in state.clusters or part not in RESTARTABLE:
+        raise TestEnvError(f"{name}: only {', '.join(f'<cluster>-{p}' for p in RESTARTABLE)} can be stopped and started")
+    return cluster, part
+
+
+def stop(directory: Path, state: State, name: str) -> None:
+    """Stop one process of a running environment (`staging-apiserver`, `production-eso`, …) and forget its pid."""
+    directory = directory.resolve()
+    _restartable(state, name)
+    pid = state.pids.pop(name, None)
+    state.save(directory)
+    if pid is None or not _stop(pid, directory):
+        raise TestEnvError(f"{name} was not running")
+
+
+def start(directory: Path, state: State, name: str) -> None:
+    """Start a process `stop` stopped, as `up` did (same ports, flags and log), and wait until it serves."""
+    directory = directory.resolve()
+    cluster, part = _restartable(state, name)
+    if name in state.pids and _alive(state.pids[name]):
+        raise TestEnvError(f"{name} is already running")
+    if part == "apiserver":
+        _spawn(directory, state, name, _apiserver_argv(directory, state, cluster))
+        _wait("/readyz 200", lambda: _api_ready(directory, state.clusters[cluster].api), directory, name, state)
+    else:
+        _start_eso(directory, state, cluster)
+        _wait("metrics port", lambda: _listening(state.clusters[cluster].eso_metrics), directory, name, state)
+
+
 def down(directory: Path) -> list[str]:
     """Stop every process `up` started here, newest first; the names of those that were running."""
     directory = directory.resolve()
     state = State.load(directory)
-    stopped = []
-    for name, pid in reversed(list(state.pids.items())):
-        if not (_alive(pid) and _ours(pid, directory)):
-            continue
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-        stopped.append(name)
+    stopped = [name for name, pid in reversed(list(state.pids.items())) if _stop(pid, directory)]
     state.pids = {}
     state.save(directory)
     return stopped

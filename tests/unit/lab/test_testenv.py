@@ -73,3 +73,27 @@ def test_exports_when_printed_then_shell_quoted_and_pointing_into_the_environmen
     assert values["KUBECONFIG"] == str(directory.resolve() / "kubeconfig")
     assert values["PULUMI_BACKEND_URL"] == f"file://{directory.resolve() / 'state'}"
     assert values["AMEIDE_TESTENV"] == str(directory.resolve())
+
+
+@pytest.mark.parametrize("name", ["staging-etcd", "staging-vault", "staging-controller-manager", "qa-apiserver", "eso"])
+def test_stop_when_not_an_api_server_or_eso_then_refused_naming_what_can_be(
+    environment: tuple[Path, testenv.State], name: str
+) -> None:
+    directory, state = environment
+    with pytest.raises(testenv.TestEnvError, match=rf"{name}: only <cluster>-apiserver, <cluster>-eso can be stopped"):
+        testenv.stop(directory, state, name)
+
+
+def test_stop_when_running_then_stopped_and_forgotten_on_disk_and_a_second_stop_says_so(
+    environment: tuple[Path, testenv.State],
+) -> None:
+    directory, state = environment
+    testenv._spawn(directory, state, "staging-eso", ["sleep", "60"])
+    pid = state.pids["staging-eso"]
+    with pytest.raises(testenv.TestEnvError, match="staging-eso is already running"):
+        testenv.start(directory, state, "staging-eso")
+    testenv.stop(directory, state, "staging-eso")
+    assert not testenv._alive(pid)
+    assert "staging-eso" not in testenv.State.load(directory).pids
+    with pytest.raises(testenv.TestEnvError, match="staging-eso was not running"):
+        testenv.stop(directory, state, "staging-eso")
