@@ -21,6 +21,7 @@ from ameide_secrets.project import Stack
 from ameide_secrets.vocabulary import READY_REASON
 
 Where = tuple[str, str]
+NO_STATUS = "ESO has not reconciled it (no status): is the ESO controller running, and watching this namespace?"
 ERROR_CHARS = 600
 """ESO's error is cut there: Vault's answer comes last, after the key and the URL; still one line."""
 
@@ -76,6 +77,10 @@ def check(
         es = external_secrets.get(where)
         if es is None:
             yield failure("does not exist on the cluster")
+            continue
+        if not es.get("status"):
+            # ESO writes a status on its first reconcile, failed or not: none at the deadline means no ESO saw it.
+            yield failure(f"not synced: {NO_STATUS}")
             continue
         ready = _ready(es)
         if ready.get("status") != "True" or ready.get("reason") != READY_REASON:

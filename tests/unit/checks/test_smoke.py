@@ -111,6 +111,15 @@ def test_smoke_when_sync_failed_then_names_esos_last_error_on_the_same_line() ->
     ]
 
 
+def test_smoke_when_eso_never_reconciled_the_object_then_says_so_and_asks_whether_eso_runs() -> None:
+    # What `pulumi up` left with the ESO controller down: the object as created, no status at all.
+    created = {k: v for k, v in external_secret().items() if k != "status"}
+    assert verdicts({("ameide", "keycloak-db"): created}, GOOD_SECRETS) == [
+        f"{MODULE}: ExternalSecret ameide/keycloak-db: not synced: ESO has not reconciled it (no status): "
+        "is the ESO controller running, and watching this namespace?"
+    ]
+
+
 def test_smoke_when_synced_then_an_old_error_is_not_reported() -> None:
     assert [
         str(f)
