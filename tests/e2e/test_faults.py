@@ -12,6 +12,10 @@ The CLI's session (the CLI, the language host, the providers) is SIGKILLed after
 it prints, plus a delay: `KILL_POINTS` spreads them over the deploy. Then docs/runbook.md's "An interrupted
 `pulumi up`" block runs as written, and the cluster must hold exactly what `AFTER` declares, with every
 Secret that existed before the trial still there under the same UID.
+
+Faults 2 and 3 take Vault away from ESO; 4 and 5 take one process of the cluster away (`testenv.stop` and
+`start`): the API server in the middle of the same deploy, and ESO while a third module (`fault-c`) is
+promoted from `local` to staging. Then the runbook's block for a `pulumi up` that failed by itself runs.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import itertools
 import json
 import os
 import re
@@ -35,7 +40,7 @@ import pytest
 import yaml
 
 from ameide_secrets import checkpoints, recovery
-from ameide_secrets.project import REPOSITORY
+from ameide_secrets.checks import smoke as smoke_check
 from lab import testenv
 from lab.testenv import project_copy
 
@@ -48,6 +53,7 @@ STACK = "staging"
 MOUNT = "secret"
 NAMESPACE = "ameide"
 RUNBOOK_SECTION = "## An interrupted `pulumi up`"
+AWAY_SECTION = "## `pulumi up` failed while the API server or ESO was away"
 # (the k-th resource event the CLI prints, then seconds before the kill): spread over the deploy, from the
 # adopt provider's registration to the last create's readiness wait.
 KILL_POINTS = [(1, 0.0), (2, 0.4), (4, 0.1), (6, 0.6), (7, 1.0), (8, 0.2)]
@@ -61,12 +67,12 @@ NEW = ["fault-a-new-1", "fault-a-new-2", "fault-a-new-3"]
 BASE = ["fault-b-base"]
 
 
-def _module(workload: str, doc: str, specs: list[str]) -> str:
+def _module(workload: str, doc: str, specs: list[str], rollout: str = "staging") -> str:
     body = "".join(f"        {spec},\n" for spec in specs)
     return (
         f'"""{doc}"""\n\nfrom components import ExternalSecretSpec, WorkloadSecretsArgs\n\n'
         f'WORKLOAD = WorkloadSecretsArgs(\n    workload="{workload}",\n    team="web",\n    namespace="{NAMESPACE}",\n'
-        f'    rollout="staging",\n    external_secrets=[\n{body}    ],\n)\n'
+        f'    rollout="{rollout}",\n    external_secrets=[\n{body}    ],\n)\n'
     )
 
 
@@ -115,6 +121,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
     project = project_copy(root / "project")
     grant_workload(project, "web", "fault-a")
     grant_workload(project, "web", "fault-b")
+    grant_workload(project, "web", PROMOTED)
+    write_promoted(project, promoted=False)
     registry = project / "platform/tenants.yaml"
     document = yaml.safe_load(registry.read_text())
     document["legacy"] = {**(document.get("legacy") or {}), f"{NAMESPACE}/{LEGACY}": "web"}
@@ -178,61 +186,81 @@ class Killed:
     finished: bool = False
     """The deploy ended before the kill point (then nothing was killed)."""
     returncode: int | None = None
+    output: list[str] = field(default_factory=list, repr=False)
+    """Everything the CLI printed (stdout and stderr)."""
+    ended_at: float | None = None
+    """`time.monotonic()` when the CLI's output ended (it exited)."""
 
 
-def up_killed_at(env: Environment, event: int, delay: float) -> Killed:
-    """`pulumi up` of AFTER, its whole session SIGKILLed `delay` seconds after its `event`-th resource event."""
+@dataclass
+class Running:
+    """A `pulumi up` of AFTER in its own process session, and what it printed so far (read by a thread)."""
+
+    process: subprocess.Popen[str]
+    reader: threading.Thread
+    seen: Killed
+
+    def ended(self) -> Killed:
+        self.reader.join(5)
+        self.seen.returncode = self.process.returncode
+        return self.seen
+
+
+def up_at_event(env: Environment, event: int, delay: float) -> Running:
+    """`pulumi up` of AFTER, returned `delay` seconds after its `event`-th resource event (or once it ended first)."""
     process = subprocess.Popen(
         ["pulumi", "up", "-s", STACK, "--yes", "--skip-preview", "--non-interactive"],
         cwd=env.project, env=checkpoints.environment("up", testenv.pulumi_env(env.directory, env.state)),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
-    killed, reached = Killed(), threading.Event()
-    output: list[str] = []
+    seen, reached = Killed(), threading.Event()
 
     def read() -> None:
         assert process.stdout is not None
         for line in process.stdout:
-            output.append(line)
+            seen.output.append(line)
             match = RESOURCE_EVENT.match(line)
             # The CLI reprints a step while it waits (readiness): count each step once.
-            if match and " ".join(match.groups()) not in killed.events:
-                killed.events.append(" ".join(match.groups()))
-                if len(killed.events) == event:
+            if match and " ".join(match.groups()) not in seen.events:
+                seen.events.append(" ".join(match.groups()))
+                if len(seen.events) == event:
                     reached.set()
+        seen.ended_at = time.monotonic()
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    running = Running(process, threading.Thread(target=read, daemon=True), seen)
+    running.reader.start()
     deadline = time.monotonic() + 180
     while not reached.wait(0.05):
         if process.poll() is not None:
-            reader.join(5)
-            killed.finished, killed.returncode = True, process.returncode
-            return killed
-        assert time.monotonic() < deadline, "the deploy reached no kill point:\n" + "".join(output[-40:])
+            seen.finished = True
+            return running
+        assert time.monotonic() < deadline, "the deploy reached no kill point:\n" + "".join(seen.output[-40:])
     time.sleep(delay)
-    kill_session(process.pid)
-    process.wait(10)
-    reader.join(5)
-    killed.returncode = process.returncode
-    return killed
+    return running
 
 
-def runbook_block() -> str:
-    """The sh block of docs/runbook.md's section on an interrupted `pulumi up`, as a person copies it."""
-    text = (REPOSITORY / "docs/runbook.md").read_text()
-    section = re.split(r"\n## ", text.split(RUNBOOK_SECTION, 1)[1], maxsplit=1)[0]
-    match = re.search(r"```sh\n(.*?)```", section, re.S)
-    assert match, f"docs/runbook.md: no sh block under {RUNBOOK_SECTION!r}"
-    return match.group(1)
+def up_killed_at(env: Environment, event: int, delay: float) -> Killed:
+    """`pulumi up` of AFTER, its whole session SIGKILLed `delay` seconds after its `event`-th resource event."""
+    running = up_at_event(env, event, delay)
+    if not running.seen.finished:
+        kill_session(running.process.pid)
+        running.process.wait(10)
+    return running.ended()
 
 
-def run_runbook(env: Environment) -> subprocess.CompletedProcess[str]:
+def shell_env(env: Environment) -> dict[str, str]:
+    """The deploy's environment, as a person running the runbook has it: the stack, the CLI and `ameide-secrets`."""
     pulumi_env = testenv.pulumi_env(env.directory, env.state)
-    shell_env = {**pulumi_env, "STACK": STACK, "PATH": f"{env.project / '.venv/bin'}{os.pathsep}{pulumi_env['PATH']}"}
+    return {**pulumi_env, "STACK": STACK, "PATH": f"{env.project / '.venv/bin'}{os.pathsep}{pulumi_env['PATH']}"}
+
+
+def run_runbook(
+    env: Environment, heading: str = RUNBOOK_SECTION, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The sh block of docs/runbook.md's section `heading`, run as written (with `extra` in its environment)."""
     return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", runbook_block()],
-        cwd=env.project, env=shell_env, capture_output=True, text=True, timeout=600,
+        ["bash", "-euo", "pipefail", "-c", doc_block("docs/runbook.md", heading)],
+        cwd=env.project, env={**shell_env(env), **(extra or {})}, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 
 
@@ -550,21 +578,17 @@ def break_identity(env: Environment, breakage: str) -> None:
         env.kube(STACK).ctl("delete", "clusterrolebinding", reviewer_binding(env))
 
 
-def identity_env(env: Environment) -> dict[str, str]:
-    """The deploy's environment, and Vault as `vault-check --identity` reads it: a token with the preview policy only."""
+def preview_vault(env: Environment) -> dict[str, str]:
+    """Vault as `vault-check --identity` reads it: a token carrying the stack's preview policy only."""
     vault = env.vault(STACK)
     token = vault.create_token([testenv.stack_for(env.directory, STACK, env.project).vault.preview_policy_name])
-    pulumi_env = testenv.pulumi_env(env.directory, env.state)
-    return {
-        **pulumi_env, "STACK": STACK, "PATH": f"{env.project / '.venv/bin'}{os.pathsep}{pulumi_env['PATH']}",
-        "VAULT_ADDR": vault.address, "VAULT_TOKEN": token, "VAULT_CACERT": str(vault.ca_file),
-    }  # fmt: skip
+    return {"VAULT_ADDR": vault.address, "VAULT_TOKEN": token, "VAULT_CACERT": str(vault.ca_file)}
 
 
 def vault_check_identity(env: Environment) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["ameide-secrets", "vault-check", "--stack", STACK, "--identity"],
-        cwd=env.project, env=identity_env(env), capture_output=True, text=True, timeout=120,
+        cwd=env.project, env={**shell_env(env), **preview_vault(env)}, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 
 
@@ -591,13 +615,6 @@ def assert_identity_named(env: Environment, breakage: str, checked: subprocess.C
     return named
 
 
-def run_identity_runbook(env: Environment) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", doc_block("docs/runbook.md", IDENTITY_SECTION)],
-        cwd=env.project, env=identity_env(env), capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("trial", range(1, IDENTITY_TRIALS + 1))
 @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
 def test_eso_identity_broken_when_eso_refreshes_then_secrets_kept_failures_named_and_repair_resyncs(
@@ -622,7 +639,7 @@ def test_eso_identity_broken_when_eso_refreshes_then_secrets_kept_failures_named
     healed = time.monotonic()
     if breakage == "token reviewer refused":
         # The runbook's block, as written, does, with the real engine.
-        repaired = run_identity_runbook(env)
+        repaired = run_runbook(env, IDENTITY_SECTION, preview_vault(env))
         assert repaired.returncode == 0, repaired.stdout + repaired.stderr
         assert env.kube(STACK).get("clusterrolebindings", None, reviewer_binding(env)) is not None
     seconds = resynced_within(env, healed)
@@ -632,3 +649,204 @@ def test_eso_identity_broken_when_eso_refreshes_then_secrets_kept_failures_named
     print(f"{breakage} trial {trial}: {len(names)} ExternalSecrets failing, smoke named {len(named)}, resynced in {seconds:.1f}s")
     print(f"  e.g. {named[0]}")
     print(f"  vault-check --identity: {diagnosed[0]}")
+
+
+# ---- 4. the API server restarted during `pulumi up` --------------------------------------------------
+
+# (the k-th resource event, then seconds before the API server is stopped): an update's apply, the creates,
+# the last creates' readiness waits.
+RESTART_POINTS = [(1, 0.0), (4, 0.1), (7, 1.0)]
+READINESS_SECONDS = testenv.READINESS_TIMEOUT_SECONDS
+UP_MARGIN = 60.0
+"""A `pulumi up` must end by itself within the readiness timeout plus this (the program, the other steps)."""
+APISERVER = f"{STACK}-apiserver"
+
+
+URN = re.compile(r'"urn:pulumi:[^"]*::([^"]+)"')
+
+
+def errors_of(output: str) -> list[str]:
+    """The CLI's distinct error messages (with the `* …` lines of a multi-error), each URN cut to its name."""
+    found: list[str] = []
+    lines = output.splitlines()
+    for at, line in enumerate(lines):
+        if "error: " not in line:
+            continue
+        parts = [line.split("error: ", 1)[1].strip()]
+        parts += [more.strip() for more in itertools.takewhile(lambda more: more.strip().startswith("* "), lines[at + 1 :])]
+        if (message := URN.sub(r'"\1"', " ".join(parts))) not in found:
+            found.append(message)
+    return found
+
+
+def no_changes(env: Environment) -> subprocess.CompletedProcess[str]:
+    return env.pulumi().run("preview", "-s", STACK, "--expect-no-changes", check=False)
+
+
+@pytest.mark.parametrize(("event", "delay"), RESTART_POINTS, ids=[f"event{e}+{d}s" for e, d in RESTART_POINTS])
+def test_up_when_apiserver_restarts_midway_then_it_ends_by_itself_and_the_runbook_rerun_converges_with_nothing_recreated(
+    env: Environment, event: int, delay: float
+) -> None:
+    started = time.monotonic()
+    reset(env)
+    kube = env.kube(STACK)
+    fault = {f"{NAMESPACE}/{n}" for n in [*KEPT, *GONE, *BASE, LEGACY]}
+    before_es = {n: uid for n, uid in uids(kube, "externalsecrets").items() if n in fault}
+    before_secrets = {n: uid for n, uid in uids(kube, "secrets").items() if n in fault}
+
+    running = up_at_event(env, event, delay)
+    assert not running.seen.finished, f"the deploy ended before its resource event {event}: {running.seen.events}"
+    stopped_at = time.monotonic()
+    try:
+        testenv.stop(env.directory, env.state, APISERVER)
+    finally:
+        down_for = time.monotonic() - stopped_at
+        testenv.start(env.directory, env.state, APISERVER)
+    outage = time.monotonic() - stopped_at
+    try:
+        running.process.wait(READINESS_SECONDS + UP_MARGIN)
+    except subprocess.TimeoutExpired:
+        kill_session(running.process.pid)
+        raise AssertionError("pulumi up did not end by itself after the API server came back") from None
+    first = running.ended()
+    assert first.ended_at is not None
+    up_seconds = first.ended_at - stopped_at
+    output = "".join(first.output)
+    # The CLI waits for its plugins: nothing of the session may outlive it.
+    assert eventually("the up's session gone", lambda: not session_processes(running.process.pid), timeout=10)
+    assert "panic" not in output, output[-3000:]
+    pending = [f"{p.operation} {p.name}" for p in recovery.pending_operations(exported(env))]
+    assert pending == [], f"a run that ended by itself left pending operations: {pending}"
+    # What the failed run created or kept must not be created again by the rerun.
+    after_first = {n: uid for n, uid in uids(kube, "externalsecrets").items() if n.split("/")[1].startswith("fault-")}
+    secrets_first = {n: uid for n, uid in uids(kube, "secrets").items() if n.split("/")[1].startswith("fault-")}
+
+    recovered = run_runbook(env, AWAY_SECTION)
+    assert recovered.returncode == 0, recovered.stdout[-3000:] + recovered.stderr[-3000:]
+    problems = check_converged(env, before_es, before_secrets)
+    after_es, after_secrets = uids(kube, "externalsecrets"), uids(kube, "secrets")
+    recreated = sorted(n for n, uid in after_first.items() if after_es.get(n) not in (None, uid))
+    recreated += sorted(n for n, uid in secrets_first.items() if after_secrets.get(n) != uid)
+    errors = errors_of(output)
+    summary = (
+        f"API server stopped after event {event} (+{delay}s) at {first.events[-1]}: stopped in {down_for:.1f}s, "
+        f"serving again after {outage:.1f}s; the up ended by itself, exit {first.returncode}, {up_seconds:.1f}s after "
+        f"the stop, {len(errors)} distinct errors; runbook block exit 0, recreated {recreated}; "
+        f"trial {time.monotonic() - started:.0f}s"
+    )
+    print(summary)
+    for message in errors[:4]:
+        print(f"  error: {message[:300]}")
+    assert problems == [], summary
+    assert recreated == [], summary
+    assert time.monotonic() - started < TRIAL_SECONDS
+
+
+# ---- 5. the ESO controller down while a workload is promoted -----------------------------------------
+
+ESO_DOWN_TRIALS = 1
+ESO_TRIAL_SECONDS = 420
+"""A trial (demote, the failing up's readiness timeout, the runbook's rerun, demote again) that takes longer fails."""
+PROMOTED = "fault-c"
+PROMOTED_NAMES = [f"{PROMOTED}-promoted-1", f"{PROMOTED}-promoted-2"]
+ESO = f"{STACK}-eso"
+
+
+def write_promoted(project: Path, promoted: bool) -> None:
+    """`fault-c` in `local` only, or promoted to staging (its ExternalSecrets then belong to the stack)."""
+    specs = [_spec(name, "v") for name in PROMOTED_NAMES]
+    rollout = "staging" if promoted else "local"
+    doc = "Promoted to staging while ESO is down."
+    (project / "workloads/web/fault_c.py").write_text(_module(PROMOTED, doc, specs, rollout=rollout))
+
+
+# The API server loads an updated admission policy asynchronously (docs/runbook.md): the promotion adds a
+# prefix to the namespace's, and its first create may meet the old one.
+STALE_PREFIXES = re.compile(r"Vault key '(\S+)' is outside the key prefixes")
+
+
+def up_promoting(env: Environment) -> tuple[subprocess.CompletedProcess[str], float, int]:
+    """`pulumi up` of the promotion as docs/runbook.md says to run it: again if the policy was stale (once);
+    the last run, its seconds, and how many runs."""
+    for attempt in (1, 2):
+        began = time.monotonic()
+        completed = env.pulumi().run(
+            "up", "-s", STACK, "--yes", "--skip-preview", check=False, timeout=READINESS_SECONDS + UP_MARGIN
+        )
+        seconds = time.monotonic() - began
+        refused = {key.split("/")[0] for key in STALE_PREFIXES.findall(completed.stdout + completed.stderr)}
+        if attempt == 2 or not refused:
+            return completed, seconds, attempt
+        assert refused == {PROMOTED}, completed.stdout[-3000:]
+    raise AssertionError("unreachable")
+
+
+def demote(env: Environment) -> None:
+    write_promoted(env.project, promoted=False)
+    env.pulumi().run("up", "-s", STACK, "--yes", "--skip-preview")
+    kube = env.kube(STACK)
+    # Orphaned by staging's policy: gone for good, so the promotion really creates them.
+    for name in PROMOTED_NAMES:
+        kube.ctl("delete", "secret", name, "-n", NAMESPACE, "--ignore-not-found")
+
+
+@pytest.mark.parametrize("trial", range(1, ESO_DOWN_TRIALS + 1))
+def test_promotion_when_eso_controller_down_then_up_fails_in_its_timeout_naming_each_and_a_rerun_after_eso_returns_syncs(
+    env: Environment, trial: int
+) -> None:
+    started = time.monotonic()
+    kube, promoted = env.kube(STACK), [f"{NAMESPACE}/{n}" for n in PROMOTED_NAMES]
+    demote(env)
+    assert smoke(env, timeout=60).returncode == 0
+    before = secrets_of(env)
+    testenv.stop(env.directory, env.state, ESO)
+    try:
+        write_promoted(env.project, promoted=True)
+        # What VaultAccess does in the same `pulumi up` where vaultManage is on.
+        testenv.apply_vault(env.directory, STACK, env.project)
+        failed, seconds, runs = up_promoting(env)
+        output = failed.stdout + failed.stderr
+        assert failed.returncode != 0, output[-3000:]
+        errors = errors_of(output)
+        for name in promoted:
+            assert any(f'"{name}"' in line and "timed out" in line for line in errors), f"{name} not named: {errors}"
+        assert seconds < READINESS_SECONDS + UP_MARGIN, f"pulumi up took {seconds:.0f}s"
+        # What the failed run left: each promoted object on the cluster, recorded, nothing pending, and reported.
+        document = exported(env)
+        assert recovery.pending_operations(document) == []
+        assert set(promoted) <= state_names(document)
+        on_cluster = uids(kube, "externalsecrets")
+        assert set(promoted) <= set(on_cluster)
+        half = {n: on_cluster[n] for n in promoted}
+        assert all(not (kube.get("externalsecret", NAMESPACE, n.split("/")[1]) or {}).get("status") for n in promoted)
+        during = smoke(env, timeout=5)
+        assert during.returncode == 1, during.stdout + during.stderr
+        reported = [line for line in during.stdout.splitlines() if "ExternalSecret " in line]
+        assert sorted(line.split("ExternalSecret ")[1].split(":")[0] for line in reported) == sorted(promoted), reported
+        assert all(smoke_check.NO_STATUS in line for line in reported), reported
+        # The failed creates are recorded with their error: the next run updates them, and a preview says so.
+        preview = no_changes(env)
+        assert preview.returncode != 0
+        changes = re.findall(r"~ (\d+ to update)", preview.stdout)
+        during_secrets = secrets_of(env)
+        assert before.uids.items() <= during_secrets.uids.items(), "a Secret of the stack recreated while ESO was down"
+        assert all(during_secrets.data[n] == data for n, data in before.data.items()), "a Secret's data changed"
+    finally:
+        testenv.start(env.directory, env.state, ESO)
+    try:
+        recovered = run_runbook(env, AWAY_SECTION)
+        assert recovered.returncode == 0, recovered.stdout[-3000:] + recovered.stderr[-3000:]
+        assert {n: uid for n, uid in uids(kube, "externalsecrets").items() if n in half} == half, "recreated by the rerun"
+        assert secrets_of(env).uids.items() >= before.uids.items()
+        print(
+            f"ESO down trial {trial}: pulumi up failed after {seconds:.1f}s (readiness timeout {READINESS_SECONDS}s, "
+            f"{runs} run(s)), naming all {len(promoted)} promoted ExternalSecrets; while ESO was down smoke named "
+            f"{len(reported)} and preview listed {changes}; after ESO returned the runbook block passed, 0 recreated; "
+            f"trial {time.monotonic() - started:.0f}s"
+        )
+        for message in [e for e in errors if "resource " in e]:
+            print(f"  error: {message[:300]}")
+        print(f"  smoke: {reported[0].strip()}")
+        assert time.monotonic() - started < ESO_TRIAL_SECONDS
+    finally:
+        demote(env)
