@@ -444,13 +444,40 @@ def _start_vault(directory: Path, state: State, cluster: str) -> vault.VaultClie
     tls = directory / f"{cluster}-vault"
     tls.mkdir(exist_ok=True)
     token = state.vault_tokens[cluster]
+    # Vault's own request counts (`sys/metrics?format=prometheus`, cumulative per route): what a load test reads.
+    (tls / "telemetry.hcl").write_text(VAULT_TELEMETRY)
     _spawn(directory, state, f"{cluster}-vault", [
         str(engines_bin() / "bao"), "server", "-dev", "-dev-tls", f"-dev-tls-cert-dir={tls}",
-        f"-dev-listen-address={LOCALHOST}:{ports.vault}", "-dev-no-store-token",
+        f"-dev-listen-address={LOCALHOST}:{ports.vault}", "-dev-no-store-token", f"-config={tls / 'telemetry.hcl'}",
     ], env={"BAO_DEV_ROOT_TOKEN_ID": token})  # fmt: skip
     client = vault_client(directory, state, cluster)
     _wait("/v1/sys/health 200", lambda: client.request("GET", "sys/health")[0] == 200, directory, f"{cluster}-vault", state)
     return client
+
+
+VAULT_TELEMETRY = 'telemetry {\n  prometheus_retention_time = "24h"\n  disable_hostname = true\n}\n'
+
+
+def vault_metrics(directory: Path, state: State, cluster: str) -> dict[str, float]:
+    """The cluster's Vault's own metrics (Prometheus text of `sys/metrics`): name with labels -> value.
+    `vault_route_<op>_<mount>__count` is how many requests Vault served on that route since it started."""
+    client = vault_client(directory, state, cluster)
+    request = urllib.request.Request(
+        f"{client.address}/v1/sys/metrics?format=prometheus", headers={"X-Vault-Token": client.token}
+    )
+    context = ssl.create_default_context(cafile=client.ca_file)
+    with urllib.request.urlopen(request, context=context, timeout=30) as response:
+        return parse_metrics(response.read().decode())
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus text exposition: `name{labels}` -> value (comments and help lines skipped)."""
+    metrics = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            metrics[name] = float(value)
+    return metrics
 
 
 def vault_client(directory: Path, state: State, cluster: str) -> vault.VaultClient:
@@ -626,8 +653,8 @@ def install_legacy(directory: Path, cluster: str, objects: Sequence[str] = ()) -
 # ---- up / down -------------------------------------------------------------------------------------
 
 
-def up(directory: Path, root: Path = REPOSITORY) -> State:
-    """Start both clusters, their ESO and Vault; on any failure stop what was started and raise."""
+def up(directory: Path, root: Path = REPOSITORY, clusters: Sequence[str] = CLUSTERS) -> State:
+    """Start both clusters (or only `clusters`), their ESO and Vault; on any failure stop what was started and raise."""
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     if (directory / "state.json").exists():
@@ -644,16 +671,16 @@ def up(directory: Path, root: Path = REPOSITORY) -> State:
         raise TestEnvError(f"not built in {engines_bin()}: {', '.join(missing)} (run `make engines`)")
     project = Project(root)
     declared = project.declared
-    settings = {stack: project.stack(stack).settings for stack in CLUSTERS}
+    settings = {stack: project.stack(stack).settings for stack in clusters}
     identities = {s.platform_identity for s in settings.values()}
     if len(identities) != 1:
         raise TestEnvError(f"the stacks' platformIdentity differ ({sorted(identities)}): one certificate user plays it")
-    ports = iter(free_ports(5 * len(CLUSTERS)))
+    ports = iter(free_ports(5 * len(clusters)))
     state = State(
-        {cluster: ClusterPorts(*(next(ports) for _ in range(5))) for cluster in CLUSTERS},
+        {cluster: ClusterPorts(*(next(ports) for _ in range(5))) for cluster in clusters},
         {},
         secrets.token_urlsafe(24),
-        {cluster: secrets.token_urlsafe(24) for cluster in CLUSTERS},
+        {cluster: secrets.token_urlsafe(24) for cluster in clusters},
     )
     state.save(directory)
     for sub in ("state", "home"):
@@ -661,11 +688,11 @@ def up(directory: Path, root: Path = REPOSITORY) -> State:
     try:
         make_pki(directory / "pki", identities.pop())
         _write_kubeconfig(directory, state)
-        for cluster in CLUSTERS:
+        for cluster in clusters:
             _admin_kubeconfig(directory, cluster)
             _start_cluster(directory, state, cluster)
             _start_vault(directory, state, cluster)
-        for cluster in CLUSTERS:
+        for cluster in clusters:
             vault_ca = (directory / f"{cluster}-vault" / "vault-ca.pem").read_text()
             _bootstrap(directory, cluster, settings[cluster], declared, vault_ca)
             _start_eso(directory, state, cluster)
@@ -778,9 +805,9 @@ def exports(directory: Path, stack: str = CLUSTERS[0]) -> str:
 
 
 @contextmanager
-def running(directory: Path, root: Path = REPOSITORY) -> Iterator[State]:
+def running(directory: Path, root: Path = REPOSITORY, clusters: Sequence[str] = CLUSTERS) -> Iterator[State]:
     """`up`, then `down` on exit whatever happens (the e2e scenario's fixture)."""
-    state = up(directory, root)
+    state = up(directory, root, clusters)
     try:
         yield state
     finally:

@@ -97,3 +97,16 @@ def test_stop_when_running_then_stopped_and_forgotten_on_disk_and_a_second_stop_
     assert "staging-eso" not in testenv.State.load(directory).pids
     with pytest.raises(testenv.TestEnvError, match="staging-eso was not running"):
         testenv.stop(directory, state, "staging-eso")
+
+
+def test_parse_metrics_when_vaults_prometheus_text_then_each_series_by_name_and_labels() -> None:
+    text = (
+        "# HELP vault_route_read_secret_ vault_route_read_secret_\n# TYPE vault_route_read_secret_ summary\n"
+        'vault_route_read_secret_{quantile="0.5"} 0.24\nvault_route_read_secret__count 3\n'
+        "vault_core_handle_request_count 6\n"
+    )
+    assert testenv.parse_metrics(text) == {
+        'vault_route_read_secret_{quantile="0.5"}': 0.24,
+        "vault_route_read_secret__count": 3.0,
+        "vault_core_handle_request_count": 6.0,
+    }
